@@ -1,0 +1,37 @@
+# Two commands do all the set-up on a machine with only python3 and make:
+#   make tour   -- build a virtual environment with rnnlens and run the tour
+#   make test   -- also install the test tools and the Keras oracle, then run every test
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: tour test install test-deps fixtures bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(PIP) install -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+test-deps: $(VENV)/.test-installed
+
+tour: $(VENV)/.installed
+	$(VENV)/bin/rnnlens tour $(ARGS)
+
+test: $(VENV)/.test-installed
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+fixtures: $(VENV)/.test-installed
+	$(PY) tests/make_golden.py
+
+bench: $(VENV)/.test-installed
+	$(PY) benchmarks/bench_forward.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

@@ -1,0 +1,172 @@
+"""What every recurrent cell shares: weights, validation, dropout masks.
+
+A cell does one time step. The layer (``rnnlens.layers.recurrent``) runs it
+over time through the single loop in ``rnnlens.recurrence``. The contract the
+loop relies on:
+
+* ``project(xs, input_masks)``: the input half of every step at once, one
+  matrix multiply over all time steps, ``(T, B, F) -> (T, B, G)``.
+* ``stepper(batch, recurrent_masks)``: a function
+  ``step(xp_t, states_tm1, states, gates)`` that reads the previous states and
+  writes the new ones into the given buffers (no allocation), using ``gates``
+  (B, G) as its workspace; after the call ``gates`` holds the post-activation
+  gate values, which the trace and backward pass read.
+* ``gate_views(gates)``: names those values (``{"i": (..., u), ...}``).
+
+Shape legend: B batch, T time steps, F features, u units, G gate width.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from rnnlens import activations, initializers
+from rnnlens.random import generator
+
+StepFn = Callable[[np.ndarray, Sequence[np.ndarray], Sequence[np.ndarray], np.ndarray], None]
+FLOATX = np.float32
+
+
+def check_units(units: Any) -> int:
+    """Validates ``units`` the way Keras does, with its message."""
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+        raise ValueError(
+            "Received an invalid value for argument `units`, expected a positive "
+            f"integer, got {units}."
+        )
+    return int(units)
+
+
+def clip_rate(name: str, rate: Any) -> float:
+    """Dropout rates are clipped to [0, 1], as in Keras."""
+    try:
+        return min(1.0, max(0.0, float(rate)))
+    except (TypeError, ValueError):
+        raise TypeError(f"Received {name}={rate!r}, expected a float in [0, 1].") from None
+
+
+class RecurrentCell:
+    """Base class for the built-in cells (LSTM now; GRU and SimpleRNN share it).
+
+    Parameters (set by subclasses):
+        units: u, the size of the hidden state.
+        state_size: size of each state, e.g. ``(u, u)`` for LSTM's ``[h, c]``.
+        gate_names: names of the recorded gate blocks, in Keras's order.
+        weight_names: names of the weights, in ``get_weights()`` order.
+    """
+
+    units: int
+    state_size: tuple[int, ...]
+    gate_names: tuple[str, ...] = ()
+    weight_names: tuple[str, ...] = ()
+
+    def __init__(self, units: int, activation: Any, recurrent_activation: Any,
+                 use_bias: bool, kernel_initializer: Any, recurrent_initializer: Any,
+                 bias_initializer: Any, dropout: float, recurrent_dropout: float,
+                 seed: int | None):
+        self.units = check_units(units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.dropout = clip_rate("dropout", dropout)
+        self.recurrent_dropout = clip_rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.input_dim: int | None = None
+        self._version = 0          # bumped on every weight change; keys derived caches
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    @property
+    def built(self) -> bool:
+        return self.input_dim is not None
+
+    # -- weights -------------------------------------------------------------
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The weights in Keras's ``get_weights()`` order."""
+        return [getattr(self, n) for n in self.weight_names]
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        raise NotImplementedError
+
+    def set_weights(self, weights: Sequence[Any], owner: str = "cell") -> None:
+        """Replaces every weight, checking count and shapes first."""
+        expected = self.weight_shapes()
+        weights = list(weights)
+        if len(weights) != len(expected):
+            names = ", ".join(f"{n} {s}" for n, s in zip(self.weight_names, expected))
+            raise ValueError(
+                f"Layer '{owner}' expects {len(expected)} weights ({names}), "
+                f"but received {len(weights)}."
+            )
+        arrays = []
+        for name, shape, w in zip(self.weight_names, expected, weights):
+            arr = np.asarray(w, dtype=FLOATX)
+            if arr.shape != shape:
+                raise ValueError(
+                    f"Layer '{owner}' weight '{name}' has shape {shape}, received "
+                    f"an array of shape {arr.shape}."
+                )
+            arrays.append(np.array(arr, dtype=FLOATX, copy=True))
+        for name, arr in zip(self.weight_names, arrays):
+            setattr(self, name, arr)
+        self._version += 1
+
+    # -- states and dropout --------------------------------------------------
+
+    def get_initial_state(self, batch: int) -> list[np.ndarray]:
+        """Zeros of shape (B, s) for each state."""
+        return [np.zeros((batch, s), dtype=FLOATX) for s in self.state_size]
+
+    def _draw_mask(self, shape: tuple[int, ...], rate: float) -> np.ndarray:
+        """Inverted dropout of ones: 0 with probability ``rate``, else 1/(1-rate)."""
+        rng = self._rng if self._rng is not None else generator()
+        keep = rng.random(shape) >= rate
+        return (keep / (1.0 - rate)).astype(FLOATX)
+
+    def dropout_masks(self, batch: int, training: bool
+                      ) -> tuple[list[np.ndarray] | None, list[np.ndarray] | None]:
+        """Masks drawn once per layer call and reused at every time step.
+
+        Returns ``(input_masks, recurrent_masks)``; each is None when that
+        dropout is off (inference, or a rate outside (0, 1)). With recurrent
+        dropout the cell uses one mask per gate (Keras's implementation 1),
+        otherwise a single input mask.
+        """
+        if not training:
+            return None, None
+        n = self.mask_count() if 0.0 < self.recurrent_dropout < 1.0 else 1
+        inp = rec = None
+        if 0.0 < self.dropout < 1.0:
+            inp = [self._draw_mask((batch, self.input_dim), self.dropout) for _ in range(n)]
+        if 0.0 < self.recurrent_dropout < 1.0:
+            rec = [self._draw_mask((batch, self.units), self.recurrent_dropout)
+                   for _ in range(n)]
+        return inp, rec
+
+    def mask_count(self) -> int:
+        """Masks per dropout kind in implementation 1 (one per gate)."""
+        return len(self.gate_names)
+
+    def get_config(self) -> dict:
+        return {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }

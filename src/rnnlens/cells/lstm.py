@@ -1,0 +1,185 @@
+"""The LSTM cell: one time step, exactly as Keras 3's ``LSTMCell``.
+
+Equations (σ = ``recurrent_activation``, act = ``activation``; Keras's gate
+order i, f, c, o along the 4u axis of W, U and b)::
+
+    z   = x_t @ W + h_tm1 @ U + b          # (B, 4u)
+    i   = σ(z[:, 0u:1u])                   # input gate
+    f   = σ(z[:, 1u:2u])                   # forget gate
+    g   = act(z[:, 2u:3u])                 # candidate ("c" block in Keras)
+    o   = σ(z[:, 3u:4u])                   # output gate
+    c_t = f * c_tm1 + i * g                # (B, u) cell state
+    h_t = o * act(c_t)                     # (B, u) hidden state = output
+
+How it runs fast: the weights are kept in Keras's layout for ``get_weights``
+and repacked (once per weight change) into the order i, f, o, g so that the
+three σ gates are one contiguous block. With the default activations the
+σ columns are also pre-scaled by 1/2 (exact in binary floating point), so a
+single ``tanh`` over the whole (B, 4u) block gives ``tanh(z/2)`` for the σ
+gates and ``tanh(z)`` for g, and ``σ(z) = tanh(z/2)/2 + 1/2`` finishes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from rnnlens import activations
+from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn
+
+# Column blocks of Keras's (i, f, c, o) layout, in the packed order (i, f, o, g).
+_PACK = (0, 1, 3, 2)
+
+
+class LSTMCell(RecurrentCell):
+    """Long short-term memory cell.
+
+    Weights (Keras's names and shapes):
+        kernel: W (F, 4u). recurrent_kernel: U (u, 4u). bias: b (4u,), if use_bias.
+
+    Args:
+        units: u, size of ``h`` and ``c``.
+        activation: act for the candidate and for ``c_t`` (default tanh).
+        recurrent_activation: σ for the i, f, o gates (default sigmoid).
+        use_bias: whether to add ``b``.
+        kernel_initializer, recurrent_initializer, bias_initializer: initializers
+            (names, instances or callables).
+        unit_forget_bias: set the forget block of ``b`` to exactly 1.0 at build.
+        dropout, recurrent_dropout: rates in [0, 1] (training only).
+        seed: seed of this cell's dropout generator.
+    """
+
+    gate_names = ("i", "f", "g", "o")
+    weight_names = ("kernel", "recurrent_kernel", "bias")
+
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None):
+        super().__init__(units, activation, recurrent_activation, use_bias,
+                         kernel_initializer, recurrent_initializer, bias_initializer,
+                         dropout, recurrent_dropout, seed)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.state_size = (self.units, self.units)
+        if not self.use_bias:
+            self.weight_names = ("kernel", "recurrent_kernel")
+        self._packed: tuple | None = None
+
+    # -- weights -------------------------------------------------------------
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        u, f = self.units, self.input_dim
+        shapes = [(f, 4 * u), (u, 4 * u)]
+        return shapes + [(4 * u,)] if self.use_bias else shapes
+
+    def build(self, input_dim: int) -> None:
+        """Creates W, U and b with the configured initializers."""
+        u = self.units
+        self.input_dim = int(input_dim)
+        self.kernel = self.kernel_initializer((self.input_dim, 4 * u), FLOATX)
+        self.recurrent_kernel = self.recurrent_initializer((u, 4 * u), FLOATX)
+        if self.use_bias:
+            if self.unit_forget_bias:
+                init = self.bias_initializer
+                self.bias = np.concatenate([
+                    init((u,), FLOATX), np.ones((u,), FLOATX), init((2 * u,), FLOATX)
+                ]).astype(FLOATX)
+            else:
+                self.bias = self.bias_initializer((4 * u,), FLOATX)
+        self._version += 1
+
+    @property
+    def fused(self) -> bool:
+        """True for the default activations, which run as one tanh per step."""
+        return (self.activation is activations.tanh
+                and self.recurrent_activation is activations.sigmoid)
+
+    def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(W, U, b) in gate order i, f, o, g; σ columns halved when fused."""
+        if self._packed is None or self._packed[0] != self._version:
+            u = self.units
+            cols = np.concatenate([np.arange(k * u, (k + 1) * u) for k in _PACK])
+            scale = np.ones(4 * u, FLOATX)
+            if self.fused:
+                scale[: 3 * u] = 0.5
+            w = np.ascontiguousarray(self.kernel[:, cols] * scale)
+            uu = np.ascontiguousarray(self.recurrent_kernel[:, cols] * scale)
+            b = self.bias[cols] * scale if self.use_bias else None
+            self._packed = (self._version, w, uu, b)
+        return self._packed[1:]
+
+    # -- the step ------------------------------------------------------------
+
+    def project(self, xs: np.ndarray, input_masks: list[np.ndarray] | None) -> np.ndarray:
+        """``x_t @ W + b`` for every step at once: (T, B, F) -> (T, B, 4u)."""
+        w, _, b = self.packed()
+        t, batch, f = xs.shape
+        if input_masks is None or len(input_masks) == 1:
+            x = xs if input_masks is None else xs * input_masks[0]
+            xp = (x.reshape(t * batch, f) @ w).reshape(t, batch, -1)
+        else:                       # implementation 1: one input mask per gate
+            u = self.units
+            xp = np.empty((t, batch, 4 * u), FLOATX)
+            for k, src in enumerate(_PACK):
+                xk = (xs * input_masks[src]).reshape(t * batch, f)
+                xp[..., k * u:(k + 1) * u] = (xk @ w[:, k * u:(k + 1) * u]).reshape(t, batch, u)
+        if b is not None:
+            xp += b
+        return xp
+
+    def stepper(self, batch: int, recurrent_masks: list[np.ndarray] | None) -> StepFn:
+        """The per-step function for a batch size, with its workspace."""
+        _, uu, _ = self.packed()
+        u = self.units
+        ig = np.empty((batch, u), FLOATX)                      # workspace for i * g
+        fused = self.fused
+        rec_act, act = self.recurrent_activation, self.activation
+        rm = None if recurrent_masks is None else [recurrent_masks[k] for k in _PACK]
+        hm = np.empty((batch, u), FLOATX)
+
+        def step(xp_t: np.ndarray, states_tm1: Sequence[np.ndarray],
+                 states: Sequence[np.ndarray], z: np.ndarray) -> None:
+            h_tm1, c_tm1 = states_tm1
+            h, c = states
+            if rm is None:
+                np.matmul(h_tm1, uu, out=z)                    # (B, 4u)
+            else:
+                for k in range(4):                             # per-gate recurrent dropout
+                    np.multiply(h_tm1, rm[k], out=hm)
+                    np.matmul(hm, uu[:, k * u:(k + 1) * u], out=z[:, k * u:(k + 1) * u])
+            z += xp_t
+            if fused:
+                np.tanh(z, out=z)                              # tanh(z/2) | tanh(z)
+                sig = z[:, : 3 * u]
+                sig *= 0.5
+                sig += 0.5                                     # σ(z) for i, f, o
+            else:
+                z[:, : 3 * u] = rec_act(z[:, : 3 * u])
+                z[:, 3 * u:] = act(z[:, 3 * u:])
+            np.multiply(z[:, u:2 * u], c_tm1, out=c)           # f * c_tm1
+            np.multiply(z[:, :u], z[:, 3 * u:], out=ig)        # i * g
+            c += ig                                            # c_t
+            if fused:
+                np.tanh(c, out=h)
+            else:
+                h[...] = act(c)
+            h *= z[:, 2 * u:3 * u]                             # h_t = o * act(c_t)
+
+        return step
+
+    def gate_views(self, gates: np.ndarray) -> dict[str, np.ndarray]:
+        """Names the packed gate block (..., 4u) as Keras's i, f, g, o."""
+        u = self.units
+        return {"i": gates[..., :u], "f": gates[..., u:2 * u],
+                "g": gates[..., 3 * u:], "o": gates[..., 2 * u:3 * u]}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["unit_forget_bias"] = self.unit_forget_bias
+        return config
+
+
+__all__ = ["LSTMCell"]

@@ -1,0 +1,217 @@
+"""Symbolic tensors, ``Input``, and the graph that ``Model`` runs.
+
+Calling a layer on a :class:`SymbolicTensor` checks the shapes, builds the
+layer's weights, and records a :class:`Node`; nothing is computed. A
+``Model`` orders the nodes between its inputs and outputs exactly as Keras's
+``map_graph`` does (so ``model.layers`` and ``get_weights()`` come in Keras's
+order) and runs them on arrays, passing masks along as Keras does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from rnnlens.layers.base import Layer, flatten
+from rnnlens.layers.core import InputLayer
+
+
+class SymbolicTensor:
+    """A placeholder for data in a graph: shape (None for unknown), dtype, origin.
+
+    Attributes:
+        shape: e.g. ``(None, 3, 1)``; the batch is None unless fixed.
+        dtype: ``"float32"`` (or the dtype given to ``Input``).
+        layer, node_index, tensor_index: where it was produced.
+    """
+
+    def __init__(self, shape: tuple, dtype: str, layer: Layer, node_index: int,
+                 tensor_index: int, name: str):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.layer, self.node_index, self.tensor_index = layer, node_index, tensor_index
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def node(self) -> "Node":
+        return self.layer._inbound_nodes[self.node_index]
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __iter__(self):
+        raise TypeError(
+            f"Cannot unpack the single output {self.name} of layer '{self.layer.name}'. "
+            "A recurrent layer returns (output, *states) only with return_state=True."
+        )
+
+
+class Node:
+    """One call of a layer in a graph: its arguments and output tensors."""
+
+    def __init__(self, layer: Layer, args: tuple, kwargs: dict):
+        self.layer, self.args, self.kwargs = layer, args, kwargs
+        self.input_tensors = [v for v in flatten([list(args), kwargs])
+                              if isinstance(v, SymbolicTensor)]
+        self.outputs: list[SymbolicTensor] = []
+        self.output_structure: Any = None
+        self.is_input = isinstance(layer, InputLayer)
+
+    @property
+    def parent_nodes(self) -> list["Node"]:
+        return [t.node for t in self.input_tensors]
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, tuple) and all(d is None or isinstance(d, (int, np.integer))
+                                            for d in value)
+
+
+def _make_outputs(layer: Layer, node: Node, shapes: Any, dtype: str) -> Any:
+    """SymbolicTensors for a (nested) output shape, registered on ``node``."""
+    if _is_shape(shapes):
+        index = len(node.outputs)
+        name = layer.name if index == 0 else f"{layer.name}_{index}"
+        tensor = SymbolicTensor(shapes, dtype, layer, len(layer._inbound_nodes) - 1, index, name)
+        node.outputs.append(tensor)
+        return tensor
+    made = [_make_outputs(layer, node, s, dtype) for s in shapes]
+    return tuple(made) if isinstance(shapes, tuple) else made
+
+
+def _input_shape(value: Any) -> Any:
+    if isinstance(value, SymbolicTensor):
+        return value.shape
+    if isinstance(value, (list, tuple)) and all(isinstance(v, SymbolicTensor) for v in value):
+        return [v.shape for v in value]
+    raise TypeError(
+        "Received a mix of symbolic tensors (from Input) and arrays as a layer's inputs; "
+        "inside a model every input must come from Input or another layer."
+    )
+
+
+def symbolic_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
+    """Records ``layer(*args, **kwargs)`` in the graph and returns its outputs."""
+    if not args:
+        raise TypeError(f"Layer '{layer.name}' was called without an input.")
+    primary = args[0]
+    shape = _input_shape(primary)
+    source = primary.layer if isinstance(primary, SymbolicTensor) else None
+    layer.check_input_shape(shape if isinstance(shape, tuple) else list(shape), source)
+    check_symbolic = getattr(layer, "check_symbolic_call", None)
+    if check_symbolic is not None:
+        check_symbolic(shape, kwargs)
+    if not layer.built:
+        layer.build(shape)
+    node = Node(layer, args, kwargs)
+    layer._inbound_nodes.append(node)
+    out_shapes = layer.compute_output_shape(shape)
+    node.output_structure = _make_outputs(layer, node, out_shapes, "float32")
+    return node.output_structure
+
+
+def Input(shape: Any, batch_size: int | None = None, dtype: Any = None,
+          name: str | None = None, batch_shape: Any = None) -> SymbolicTensor:
+    """A symbolic input of shape ``(batch_size, *shape)`` (batch None by default).
+
+    Args:
+        shape: the shape of one sample, e.g. ``(3, 1)`` for 3 steps of 1 feature;
+            None for a dimension of any size (e.g. variable timesteps).
+        batch_size: fix the batch size (stateful layers need it).
+        dtype: ``"float32"`` by default; ``"bool"``/``"int32"`` for masks or ids.
+        name: the input's name (default ``input_layer``, ``input_layer_1``, ...).
+        batch_shape: alternatively the full shape including the batch.
+    """
+    if batch_shape is not None:
+        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    if not isinstance(shape, (tuple, list)) or not all(
+            d is None or (isinstance(d, (int, np.integer)) and d > 0) for d in shape):
+        raise ValueError(f"Received shape={shape!r} for Input, expected a tuple of positive "
+                         "integers (or None), without the batch: e.g. shape=(3, 1).")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
+                                   or batch_size <= 0):
+        raise ValueError(f"Received batch_size={batch_size!r}, expected a positive integer.")
+    dtype = "float32" if dtype is None else str(np.dtype(dtype))
+    layer = InputLayer(tuple(shape), batch_size=batch_size, name=name)
+    node = Node(layer, (), {})
+    layer._inbound_nodes.append(node)
+    tensor = SymbolicTensor(layer.batch_shape, dtype, layer, 0, 0, layer.name)
+    node.outputs.append(tensor)
+    node.output_structure = tensor
+    return tensor
+
+
+# -- graph ordering (Keras's map_graph) ---------------------------------------
+
+
+def _build_map(outputs: list[SymbolicTensor]) -> tuple[list[Node], dict[Layer, int]]:
+    """Depth-first order of the nodes behind ``outputs``, and first-visit indices."""
+    finished: set = set()
+    in_progress: set = set()
+    ordered: list[Node] = []
+    indices: dict[Layer, int] = {}
+
+    def visit(tensor: SymbolicTensor) -> None:
+        node = tensor.node
+        if node in finished:
+            return
+        if node in in_progress:
+            raise ValueError(f"Tensor {tensor.name} is part of a cycle.")
+        indices.setdefault(tensor.layer, len(indices))
+        in_progress.add(node)
+        for t in node.input_tensors:
+            visit(t)
+        finished.add(node)
+        in_progress.discard(node)
+        ordered.append(node)
+
+    for out in outputs:
+        visit(out)
+    return ordered, indices
+
+
+def map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]
+              ) -> tuple[list[Node], list[Layer]]:
+    """Nodes in execution order and layers in Keras's ``model.layers`` order."""
+    ordered, indices = _build_map(outputs)
+    in_graph = set(ordered)
+    node_depth: dict[Node, int] = {}
+    layer_depth: dict[Layer, int] = {}
+    for node in reversed(ordered):
+        depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
+        layer_depth[node.layer] = depth
+        node_depth[node] = depth
+        for parent in node.parent_nodes:
+            if parent in in_graph:
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for t in inputs:                                   # inputs not connected to outputs
+        if t.layer not in layer_depth:
+            layer_depth[t.layer], indices[t.layer] = 0, -1
+            node_depth[t.node] = 0
+    by_depth: dict[int, list[Layer]] = defaultdict(list)
+    for layer, depth in layer_depth.items():
+        by_depth[depth].append(layer)
+    layers = [lyr for d in sorted(by_depth, reverse=True)
+              for lyr in sorted(by_depth[d], key=lambda lyr: indices[lyr])]
+    nodes = sorted(node_depth, key=lambda n: -node_depth[n])
+    _check_connected(inputs, nodes)
+    return nodes, layers
+
+
+def _check_connected(inputs: list[SymbolicTensor], nodes: list[Node]) -> None:
+    known = {id(t) for t in inputs}
+    for node in nodes:
+        if node.is_input and id(node.outputs[0]) not in known:
+            raise ValueError(
+                f"Graph disconnected: the outputs depend on input '{node.layer.name}', which "
+                "is not among the model's inputs. Pass it in Model(inputs=[...])."
+            )
+        known.update(id(t) for t in node.outputs)

@@ -1,0 +1,10 @@
+"""Layers, with Keras's import path: ``from rnnlens.layers import Input, LSTM``."""
+
+from rnnlens.functional import Input
+from rnnlens.layers.base import Layer
+from rnnlens.layers.core import Concatenate, Dense, InputLayer, RepeatVector
+from rnnlens.layers.recurrent import LSTM, RNN
+from rnnlens.layers.wrappers import TimeDistributed
+
+__all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate",
+           "RNN", "LSTM", "TimeDistributed"]

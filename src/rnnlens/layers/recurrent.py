@@ -1,0 +1,358 @@
+"""Recurrent layers: a cell run over time, with Keras's flags.
+
+The cell (``rnnlens.cells``) does one step; the layer owns what Keras's
+``RNN`` base owns: ``return_sequences``, ``return_state``, ``go_backwards``,
+``stateful``, ``unroll``, ``zero_output_for_mask``, initial states and masks.
+Every layer runs through the one loop in ``rnnlens.recurrence``.
+
+Shape legend: B batch, T time steps, F features, u units.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from rnnlens import recurrence
+from rnnlens import trace as trace_mod
+from rnnlens.cells.base import FLOATX, RecurrentCell
+from rnnlens.cells.lstm import LSTMCell
+from rnnlens.layers.base import Layer, to_float_array
+
+
+def _shape_str(shape: Sequence[int | None]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+
+
+class RNN(Layer):
+    """Runs a recurrent cell over the time axis (base of LSTM, GRU, SimpleRNN).
+
+    Args:
+        cell: a built-in cell (``LSTMCell``).
+        return_sequences: return h after every step (B, T, u) instead of the
+            last one (B, u).
+        return_state: also return the final states: ``(output, h_T, c_T)``
+            for an LSTM.
+        go_backwards: process the sequence from last step to first; the
+            returned sequence stays in processing order (Keras's behaviour).
+        stateful: keep the final states of each call as the initial states of
+            the next (needs a fixed batch size); ``reset_state()`` zeros them.
+        unroll: accepted for Keras compatibility; the numbers are identical.
+        zero_output_for_mask: masked steps output 0 instead of repeating the
+            last valid output.
+
+    Call arguments:
+        inputs: (B, T, F) float data.
+        initial_state: list of (B, u) arrays, one per state (LSTM: [h, c]).
+        mask: (B, T) bool, True where a step is real.
+        training: apply dropout (masks drawn once per call).
+    """
+
+    supports_masking = True
+
+    def __init__(self, cell: RecurrentCell, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self._states: list[np.ndarray] | None = None
+        self._batch: int | None = None
+
+    @property
+    def units(self) -> int:
+        return self.cell.units
+
+    # -- validation ----------------------------------------------------------
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        if not isinstance(shape, tuple):
+            raise TypeError(
+                f"Layer '{self.name}' expects one input tensor (B, T, F), received "
+                f"{len(shape)} inputs. Pass initial states with initial_state=[...]."
+            )
+        if len(shape) != 3:
+            raise ValueError(self._ndim_message(shape, source))
+        if shape[1] == 0:
+            raise ValueError(
+                f"Layer '{self.name}' received an input with 0 time steps, shape "
+                f"{_shape_str(shape)}; expected at least one step."
+            )
+        if shape[2] is None:
+            raise ValueError(
+                f"Layer '{self.name}' needs a known number of features (the last axis), "
+                f"received shape {_shape_str(shape)}."
+            )
+        if self.cell.built and shape[2] != self.cell.input_dim:
+            raise ValueError(
+                f"Layer '{self.name}' was built for inputs with {self.cell.input_dim} "
+                f"features (the last axis), received an input of shape {_shape_str(shape)} "
+                f"with {shape[2]} features. Feed {self.cell.input_dim} features per step, "
+                "or use a new layer for the new size."
+            )
+
+    def _ndim_message(self, shape: tuple, source: Layer | None) -> str:
+        head = (f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"ndim=3 (batch, timesteps, features), found ndim={len(shape)}. Full shape "
+                f"received: {_shape_str(shape)}.")
+        if len(shape) == 2 and isinstance(source, RNN) and not source.return_sequences:
+            return (head + f" The input is the output of recurrent layer '{source.name}', "
+                    "which returns only its last step. Set return_sequences=True on "
+                    f"'{source.name}' to pass the whole sequence (as when stacking LSTMs).")
+        if len(shape) == 2:
+            return (head + " A recurrent layer needs a sequence: if this input is the "
+                    "output of another recurrent layer, set return_sequences=True on it; "
+                    "if it is a (batch, timesteps) series, reshape it to "
+                    "(batch, timesteps, 1).")
+        if len(shape) > 3:
+            return (head + " To run a recurrent layer on each item of a 4-D input, wrap it "
+                    "in TimeDistributed, or reshape the input to (batch, timesteps, features).")
+        return head
+
+    def _check_stateful_batch(self, batch: int | None) -> None:
+        if batch is None:
+            raise ValueError(
+                f"Layer '{self.name}' has stateful=True, which needs a fixed batch size, but "
+                "the batch size is not known. Pass batch_size=... to Input (or "
+                "batch_shape), as Keras requires: 'When using `stateful=True` in a RNN, "
+                "the batch size must be static.'"
+            )
+        if self._batch is not None and batch != self._batch:
+            raise ValueError(
+                f"Layer '{self.name}' is stateful with batch size {self._batch}, received a "
+                f"batch of {batch}. A stateful RNN keeps one state per sample, so every call "
+                f"must have the same batch size (Expected batch size: {self._batch} - "
+                f"Received batch size: {batch}). Use batch_size={self._batch} in predict, "
+                "or create the layer again for the new batch size."
+            )
+
+    # -- building ------------------------------------------------------------
+
+    def build(self, input_shape: tuple) -> None:
+        self.check_input_shape(tuple(input_shape))
+        if not self.cell.built:
+            self.cell.build(input_shape[-1])
+        if self.stateful:
+            self._check_stateful_batch(input_shape[0])
+            self._batch = int(input_shape[0])
+            self._states = self.cell.get_initial_state(self._batch)
+        self.built = True
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> Any:
+        batch, steps = input_shape[0], input_shape[1]
+        u = self.cell.output_size
+        out = (batch, steps, u) if self.return_sequences else (batch, u)
+        if not self.return_state:
+            return out
+        return (out, *[(batch, s) for s in self.cell.state_size])
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        out_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [out_mask] + [None] * len(self.cell.state_size)
+        return out_mask
+
+    # -- calling -------------------------------------------------------------
+
+    def call(self, inputs: np.ndarray, initial_state: Any = None, mask: Any = None,
+             training: bool = False) -> Any:
+        x = to_float_array(inputs, f"input to layer '{self.name}'")
+        self.check_input_shape(tuple(x.shape))
+        batch, steps = x.shape[0], x.shape[1]
+        states = self._initial_states(initial_state, batch)
+        mask = self._check_mask(mask, batch, steps)
+        recorder = trace_mod.current()
+        result = recurrence.run(
+            self.cell, x, states, mask=mask, go_backwards=self.go_backwards,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+            training=bool(training), record=recorder is not None,
+        )
+        if self.stateful:
+            self._states = [s.copy() for s in result.states]
+        if recorder is not None:
+            recorder.add(self, result)
+        if self.return_state:
+            return (result.output, *result.states)
+        return result.output
+
+    def _initial_states(self, initial_state: Any, batch: int) -> list[np.ndarray]:
+        """The states to start from: given, stored (stateful) or zeros."""
+        if self.stateful:
+            self._check_stateful_batch(batch)
+        if initial_state is None:
+            if self.stateful:
+                return self._states
+            return self.cell.get_initial_state(batch)
+        return self._check_states(initial_state, batch, "initial_state")
+
+    def _check_states(self, states: Any, batch: int, what: str) -> list[np.ndarray]:
+        n = len(self.cell.state_size)
+        if not isinstance(states, (list, tuple)):
+            states = [states]
+        if len(states) != n:
+            raise ValueError(self._state_count_message(len(states), what))
+        out = []
+        for k, (s, size) in enumerate(zip(states, self.cell.state_size)):
+            arr = to_float_array(s, f"{what}[{k}] of layer '{self.name}'")
+            if arr.shape != (batch, size):
+                raise ValueError(
+                    f"Layer '{self.name}' received {what}[{k}] of shape {arr.shape}, expected "
+                    f"(batch, units) = ({batch}, {size})."
+                )
+            out.append(arr)
+        return out
+
+    def _state_count_message(self, got: int, what: str) -> str:
+        names = getattr(self, "state_names", None) or [f"s{k}" for k in
+                                                        range(len(self.cell.state_size))]
+        return (f"Layer '{self.name}' expects {len(names)} states in {what} "
+                f"([{', '.join(names)}], each (batch, {self.units})), received {got}.")
+
+    def _check_mask(self, mask: Any, batch: int, steps: int) -> np.ndarray | None:
+        if mask is None:
+            return None
+        arr = np.asarray(mask)
+        if arr.dtype == object or not (arr.dtype == bool or np.issubdtype(arr.dtype, np.number)):
+            raise TypeError(
+                f"Layer '{self.name}' received a mask of dtype {arr.dtype}, expected booleans "
+                "(True where a time step is real)."
+            )
+        if arr.shape != (batch, steps):
+            raise ValueError(
+                f"Layer '{self.name}' received a mask of shape {arr.shape}, expected "
+                f"(batch, timesteps) = ({batch}, {steps}) to match the input."
+            )
+        return arr.astype(bool, copy=False)
+
+    # -- states and weights --------------------------------------------------
+
+    @property
+    def states(self) -> list[np.ndarray] | None:
+        """The stored states of a stateful layer (copies), else None."""
+        return None if self._states is None else [s.copy() for s in self._states]
+
+    def reset_state(self, states: Sequence[Any] | None = None) -> None:
+        """Zeros the stored states of a stateful layer (or sets them to ``states``)."""
+        if not self.stateful:
+            raise ValueError(
+                f"Layer '{self.name}' is not stateful, so it has no states to reset. "
+                "Create it with stateful=True to keep states between calls."
+            )
+        if self._batch is None:
+            raise ValueError(
+                f"Layer '{self.name}' has not been built yet, so it has no states to reset."
+            )
+        if states is None:
+            self._states = self.cell.get_initial_state(self._batch)
+        else:
+            self._states = [s.copy() for s in self._check_states(states, self._batch, "states")]
+
+    reset_states = reset_state
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self.cell.weights if self.cell.built else []
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        return self.cell.weight_shapes() if self.cell.built else []
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        self.require_built("set_weights")
+        self.cell.set_weights(weights, owner=self.name)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self.cell.get_config())
+        config.update({
+            "return_sequences": self.return_sequences, "return_state": self.return_state,
+            "go_backwards": self.go_backwards, "stateful": self.stateful,
+            "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask,
+        })
+        return config
+
+
+def _no_extras(layer: str, **extras: Any) -> None:
+    """Regularizers and constraints only matter when training; refuse them clearly."""
+    for key, value in extras.items():
+        if value is not None:
+            raise ValueError(
+                f"Received {key}={value!r} for {layer}, which rnnlens does not support "
+                "yet; leave it as None."
+            )
+
+
+def _check_use_cudnn(use_cudnn: Any) -> None:
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(f"Received use_cudnn={use_cudnn!r}, expected 'auto', True or False.")
+    if use_cudnn is True:
+        raise ValueError(
+            "Received use_cudnn=True, but rnnlens runs on NumPy and has no cuDNN path. "
+            "Use use_cudnn='auto' (the default) or False; the numbers are the same."
+        )
+
+
+class LSTM(RNN):
+    """Long short-term memory layer, numerically identical to Keras 3's ``LSTM``.
+
+    Weights (``get_weights()`` order): kernel (F, 4u), recurrent_kernel (u, 4u),
+    bias (4u,) if use_bias; gate order i, f, c, o. See ``rnnlens.cells.LSTMCell``
+    for the equations.
+
+    Returns:
+        ``return_sequences=False``: h_T (B, u). ``True``: h after every step
+        (B, T, u). With ``return_state=True``: the tuple ``(output, h_T, c_T)``,
+        where ``h_T`` is the last hidden state (equal to the output's last step
+        when there is no mask) and ``c_T`` the last cell state.
+    """
+
+    state_names = ("h", "c")
+
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 use_cudnn: Any = "auto", implementation: int = 2, **kwargs: Any):
+        _no_extras("LSTM", kernel_regularizer=kernel_regularizer,
+                   recurrent_regularizer=recurrent_regularizer,
+                   bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                   kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                   bias_constraint=bias_constraint)
+        _check_use_cudnn(use_cudnn)
+        cell = LSTMCell(units, activation=activation, recurrent_activation=recurrent_activation,
+                        use_bias=use_bias, kernel_initializer=kernel_initializer,
+                        recurrent_initializer=recurrent_initializer,
+                        bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
+                        dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
+        self.implementation = 1 if cell.recurrent_dropout else implementation
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.cell.kernel
+
+    @property
+    def recurrent_kernel(self) -> np.ndarray:
+        return self.cell.recurrent_kernel
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self.cell.bias if self.cell.use_bias else None
+
+
+__all__ = ["RNN", "LSTM", "FLOATX"]

@@ -1,0 +1,399 @@
+"""``Model`` (functional) and ``Sequential``: run a graph of layers on arrays."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from rnnlens.functional import Input, Node, SymbolicTensor, map_graph
+from rnnlens.layers.base import Layer, flatten
+from rnnlens.layers.core import InputLayer
+
+
+def _restructure(structure: Any, flat: list) -> Any:
+    """Puts ``flat`` values back into the nesting of ``structure``."""
+    it = iter(flat)
+
+    def build(s: Any) -> Any:
+        if isinstance(s, SymbolicTensor):
+            return next(it)
+        if isinstance(s, dict):
+            return {k: build(v) for k, v in s.items()}
+        made = [build(v) for v in s]
+        return tuple(made) if isinstance(s, tuple) else made
+
+    return build(structure)
+
+
+def _substitute(value: Any, tensors: dict[int, Any]) -> Any:
+    if isinstance(value, SymbolicTensor):
+        return tensors[id(value)]
+    if isinstance(value, (list, tuple)):
+        made = [_substitute(v, tensors) for v in value]
+        return tuple(made) if isinstance(value, tuple) else made
+    if isinstance(value, dict):
+        return {k: _substitute(v, tensors) for k, v in value.items()}
+    return value
+
+
+def _fmt_shape(shape: Sequence) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+class Model(Layer):
+    """A graph of layers from ``inputs`` to ``outputs``, as ``keras.Model``.
+
+    Args:
+        inputs: a tensor from ``Input``, or a list / dict of them.
+        outputs: a tensor or a (nested) list / tuple / dict of tensors; ``model(x)``
+            and ``predict`` return the same structure.
+        name: the model's name (default ``functional``, ``functional_1``, ...).
+    """
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None,
+                 **kwargs: Any):
+        super().__init__(name=name or _default_name(type(self)), **kwargs)
+        self._nodes: list[Node] = []
+        self._layers: list[Layer] = []
+        if inputs is not None or outputs is not None:
+            self._set_graph(inputs, outputs)
+
+    # -- graph ---------------------------------------------------------------
+
+    def _set_graph(self, inputs: Any, outputs: Any) -> None:
+        flat_in, flat_out = flatten(inputs), flatten(outputs)
+        for what, flat in (("inputs", flat_in), ("outputs", flat_out)):
+            bad = [v for v in flat if not isinstance(v, SymbolicTensor)]
+            if bad or not flat:
+                raise TypeError(
+                    f"Model {what} must be tensors made by Input(...) or by calling layers "
+                    f"on them; received {bad[0] if bad else 'nothing'!r}."
+                )
+        for t in flat_in:
+            if not isinstance(t.layer, InputLayer):
+                raise ValueError(f"Model inputs must come from Input(...); '{t.name}' was "
+                                 f"made by layer '{t.layer.name}'.")
+        self._input_structure, self._output_structure = inputs, outputs
+        self.inputs, self.outputs = flat_in, flat_out
+        self._nodes, self._layers = map_graph(flat_in, flat_out)
+        self._nodes = [n for n in self._nodes if not n.is_input]
+        self.built = True
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers in Keras's order (InputLayers first, then by depth)."""
+        return list(self._layers)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by position in ``layers``."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[lyr.name for lyr in self.layers]}.")
+
+    # -- weights -------------------------------------------------------------
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        return [s for layer in self.layers for s in layer.weight_shapes()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Sets every layer's weights from one list, in ``get_weights()`` order."""
+        weights = list(weights)
+        expected = self.weight_shapes()
+        if len(weights) != len(expected):
+            raise ValueError(
+                f"Model '{self.name}' has {len(expected)} weight arrays, but set_weights "
+                f"received {len(weights)}. Pass the list that get_weights() returns."
+            )
+        k = 0
+        for layer in self.layers:
+            n = len(layer.weight_shapes())
+            if n:
+                layer.set_weights(weights[k:k + n])
+            k += n
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    # -- running -------------------------------------------------------------
+
+    def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+        values = self._standardize(inputs, "model input")
+        self._check_inputs(values)
+        return _restructure(self._output_structure, self._run(values, bool(training)))
+
+    def eager_call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+        self._ensure_graph(inputs)
+        return self.call(inputs, training=training)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and any(isinstance(v, SymbolicTensor) for v in flatten(list(args))):
+            self._ensure_graph(None)
+            return _call_model_symbolically(self, args[0])
+        return super().__call__(*args, **kwargs)
+
+    def _ensure_graph(self, data: Any) -> None:
+        if not self.inputs_known():
+            raise ValueError(f"Model '{self.name}' has no inputs; build it with "
+                             "Model(inputs, outputs).")
+
+    def inputs_known(self) -> bool:
+        return bool(self._layers)
+
+    def _run(self, values: list[np.ndarray], training: bool) -> list[np.ndarray]:
+        """Executes the nodes in order; returns the flat outputs."""
+        tensors: dict[int, Any] = {id(t): v for t, v in zip(self.inputs, values)}
+        masks: dict[int, Any] = {}
+        for node in self._nodes:
+            layer = node.layer
+            args = _substitute(node.args, tensors)
+            kwargs = _substitute(node.kwargs, tensors)
+            in_mask = _incoming_mask(node, masks)
+            if in_mask is not None and "mask" not in kwargs:
+                kwargs["mask"] = in_mask
+            if "training" not in kwargs:
+                kwargs["training"] = training
+            out = layer.call(*args, **kwargs)
+            out_mask = layer.compute_mask(args[0], kwargs.get("mask"))
+            flat_out = flatten(out) if isinstance(out, (list, tuple)) else [out]
+            flat_mask = out_mask if isinstance(out_mask, list) else [out_mask] * len(flat_out)
+            for t, v, m in zip(node.outputs, flat_out, flat_mask):
+                tensors[id(t)] = v
+                masks[id(t)] = m
+        return [tensors[id(t)] for t in self.outputs]
+
+    def _standardize(self, data: Any, what: str) -> list[np.ndarray]:
+        """The user's input as a list aligned with ``self.inputs``."""
+        n = len(self.inputs)
+        if isinstance(data, dict):
+            names = [t.name for t in self.inputs]
+            missing = [k for k in names if k not in data]
+            if missing:
+                raise ValueError(f"Model '{self.name}' expects inputs named {names}; the "
+                                 f"{what} dict is missing {missing}.")
+            data = [data[k] for k in names]
+        elif not isinstance(data, (list, tuple)) or (n == 1 and _looks_like_array(data)):
+            data = [data]
+        data = list(data)
+        if len(data) != n:
+            raise ValueError(
+                f"Model '{self.name}' expects {n} input(s) "
+                f"({', '.join(_fmt_shape(t.shape) for t in self.inputs)}), "
+                f"received {len(data)}."
+            )
+        return [_to_array(v, t, self.name) for v, t in zip(data, self.inputs)]
+
+    def _check_inputs(self, values: list[np.ndarray]) -> None:
+        batches = {v.shape[0] for v in values}
+        if len(batches) > 1:
+            raise ValueError(f"Model '{self.name}' received inputs with different batch sizes "
+                             f"{[v.shape[0] for v in values]}; all inputs need the same.")
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = 0,
+                steps: int | None = None, callbacks: Any = None) -> Any:
+        """Runs the model in batches (default 32) and joins the outputs.
+
+        Returns:
+            An array for a single output; otherwise the structure given as
+            ``outputs`` (a list stays a list, a tuple a tuple).
+        """
+        self._ensure_graph(x)
+        values = self._standardize(x, "predict input")
+        self._check_inputs(values)
+        size = 32 if batch_size is None else batch_size
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+            raise ValueError(f"Received batch_size={batch_size!r}, expected a positive integer.")
+        total = values[0].shape[0]
+        chunks, start = [], time.perf_counter()
+        n_batches = max(1, -(-total // size))
+        for k in range(n_batches):
+            part = [v[k * size:(k + 1) * size] for v in values]
+            chunks.append(self._run(part, training=False))
+            if verbose and verbose != "0":
+                _progress(k + 1, n_batches, time.perf_counter() - start)
+        flat = [np.concatenate([c[j] for c in chunks], axis=0) for j in range(len(self.outputs))]
+        return _restructure(self._output_structure, flat)
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
+        return _restructure(self._output_structure, [t.shape for t in self.outputs])
+
+    def summary(self, print_fn: Any = None, line_length: int | None = None,
+                **kwargs: Any) -> None:
+        """Prints the layers, their output shapes and parameter counts, as Keras."""
+        from rnnlens.models.summary import summary_text
+
+        text = summary_text(self, line_length)
+        (print_fn or print)(text)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "layers": [lyr.get_config() for lyr in self.layers]}
+
+
+def _looks_like_array(data: Any) -> bool:
+    """A list of numbers (one input's data) rather than a list of inputs."""
+    if isinstance(data, np.ndarray):
+        return True
+    first = data[0] if len(data) else None
+    return not isinstance(first, np.ndarray) and not (
+        isinstance(first, (list, tuple)) and len(data) > 1 and _ragged_top(data))
+
+
+def _ragged_top(data: Any) -> bool:
+    try:
+        np.asarray(data, dtype=float)
+        return False
+    except (ValueError, TypeError):
+        return True
+
+
+def _to_array(value: Any, spec: SymbolicTensor, model: str) -> np.ndarray:
+    """Converts one input and checks it against its ``Input`` shape."""
+    from rnnlens.layers.base import to_float_array
+
+    if spec.dtype == "float32":
+        arr = to_float_array(value, f"input '{spec.name}' of model '{model}'")
+    else:
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"Received input '{spec.name}' of model '{model}' with dtype "
+                            f"object, expected {spec.dtype}.")
+        arr = arr.astype(spec.dtype, copy=False)
+    expected = spec.shape
+    fits = arr.ndim == len(expected) and all(
+        e is None or e == a for e, a in zip(expected[1:], arr.shape[1:]))
+    if not fits:
+        raise ValueError(_shape_mismatch(arr.shape, expected, spec.name, model))
+    return arr
+
+
+def _shape_mismatch(got: tuple, expected: tuple, name: str, model: str) -> str:
+    msg = (f"Model '{model}' input '{name}' expects arrays of shape {_fmt_shape(expected)} "
+           f"(None: any size), received shape {got}.")
+    if len(got) == len(expected) - 1 and expected[-1] == 1:
+        msg += (" The features axis is missing: reshape the data to (samples, timesteps, "
+                f"features), e.g. x.reshape({', '.join(map(str, got))}, 1).")
+    elif len(got) == len(expected) - 1 and tuple(got) == tuple(expected[1:]):
+        msg += f" The batch axis is missing: pass x[None] for a single sample."
+    return msg
+
+
+def _incoming_mask(node: Node, masks: dict[int, Any]) -> Any:
+    """The mask carried by the node's main input (a list for several inputs)."""
+    if not node.layer.supports_masking or not node.args:
+        return None
+    primary = node.args[0]
+    if isinstance(primary, SymbolicTensor):
+        return masks.get(id(primary))
+    carried = [masks.get(id(t)) if isinstance(t, SymbolicTensor) else None for t in primary]
+    return None if all(m is None for m in carried) else carried
+
+
+def _progress(done: int, total: int, elapsed: float) -> None:
+    width = 20
+    filled = int(width * done / total)
+    bar = "=" * filled + "." * (width - filled)
+    per = elapsed / done * 1000
+    end = "\n" if done == total else "\r"
+    sys.stdout.write(f"{done}/{total} [{bar}] {elapsed:.0f}s {per:.0f}ms/step{end}")
+    sys.stdout.flush()
+
+
+def _default_name(cls: type) -> str:
+    from rnnlens import naming
+
+    return naming.unique("sequential" if issubclass(cls, Sequential) else "functional")
+
+
+def _call_model_symbolically(model: Model, inputs: Any) -> Any:
+    """A model used as a layer inside another graph: one node for the model."""
+    from rnnlens.functional import symbolic_call
+
+    return symbolic_call(model, (inputs,), {})
+
+
+class Sequential(Model):
+    """A linear stack of layers, as ``keras.Sequential``.
+
+    The input shape comes from an ``Input`` given first, from ``input_shape=``
+    on the first layer, or from the first data it sees.
+
+    Args:
+        layers: the layers, first to last.
+        name: the model's name (default ``sequential``, ...).
+    """
+
+    def __init__(self, layers: Sequence[Any] | None = None, name: str | None = None,
+                 **kwargs: Any):
+        super().__init__(name=name, **kwargs)
+        self._stack: list[Layer] = []
+        self._input: SymbolicTensor | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Any) -> None:
+        """Appends a layer (or sets the input with an ``Input`` tensor)."""
+        if isinstance(layer, SymbolicTensor):
+            if not isinstance(layer.layer, InputLayer) or self._stack:
+                raise ValueError("Sequential only takes an Input(...) tensor as its first item.")
+            self._input = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a layer, received {layer!r}.")
+        if any(layer is existing for existing in self._stack):
+            raise ValueError(f"Layer '{layer.name}' is already in this Sequential model.")
+        if not self._stack and self._input is None and layer.input_shape_arg is not None:
+            self._input = Input(shape=layer.input_shape_arg)
+        self._stack.append(layer)
+        if self._input is not None:
+            self._connect()
+
+    def pop(self) -> Layer:
+        """Removes and returns the last layer."""
+        if not self._stack:
+            raise ValueError("There are no layers in the model to pop.")
+        layer = self._stack.pop()
+        if self._input is not None and self._stack:
+            self._connect()
+        return layer
+
+    def build(self, input_shape: Any = None) -> None:
+        """Builds every layer for inputs of ``(batch, *shape)``."""
+        if input_shape is not None and self._input is None:
+            self._input = Input(batch_shape=tuple(input_shape))
+        if self._input is None:
+            raise ValueError("Sequential.build needs an input_shape, e.g. (None, 3, 1).")
+        self._connect()
+
+    def _connect(self) -> None:
+        x = self._input
+        for layer in self._stack:
+            x = layer(x)
+        self._set_graph(self._input, x)
+
+    def _ensure_graph(self, data: Any) -> None:
+        if self._input is None and data is not None and self._stack:
+            arr = np.asarray(data[0] if isinstance(data, (list, tuple)) and data
+                             and isinstance(data[0], np.ndarray) else data)
+            self._input = Input(shape=arr.shape[1:])
+            self._connect()
+        if not self.built or not self._stack:
+            raise ValueError(f"Sequential model '{self.name}' has no layers or no input shape "
+                             "yet; add layers and call it on data, or pass an Input first.")
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)

@@ -1,0 +1,151 @@
+"""The one time loop every recurrent layer runs: directions, masks, states.
+
+``run`` follows Keras 3.15.1 on the TensorFlow backend (spec §2, §10):
+
+* ``go_backwards`` consumes ``x[:, T-1]`` first; the mask is reversed with
+  the input and the returned sequence stays in processing order.
+* For each processed step t, with ``keep = mask[:, t]``::
+
+      out_t, new = cell(x_t, states)
+      states = where(keep, new, states)          # masked steps change no state
+      y_t    = where(keep, out_t, 0 if zero_output_for_mask else y_tm1)
+
+  with ``y_-1 = 0`` (so leading masked steps output 0 even with a non-zero
+  initial state, as on TensorFlow). The last output is ``y_(T-1)``.
+* ``unroll`` changes nothing numerically on the TensorFlow backend.
+
+Speed: the input half of every step is one matrix multiply (``cell.project``);
+the loop allocates nothing per step. With ``record=True`` the states and
+gates are written straight into (T, B, ·) arrays, which is what ``trace`` and
+the backward pass read; without it nothing is kept.
+
+Shape legend: B batch, T time steps, F features, u units, G gate width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnnlens.cells.base import FLOATX, RecurrentCell
+
+
+@dataclass
+class Record:
+    """What one call computed at every step, in processing order.
+
+    Attributes:
+        states: one (T, B, s) array per state (LSTM: [h, c]), after each step,
+            masks applied (a masked step repeats the previous state).
+        gates: (T, B, G) post-activation gate values (the cell's packed order;
+            ``cell.gate_views`` names them).
+        initial_states: the (B, s) states before the first step.
+        mask: (T, B) bool, or None.
+        input_masks, recurrent_masks: the dropout masks used, or None.
+    """
+
+    states: list[np.ndarray]
+    gates: np.ndarray
+    initial_states: list[np.ndarray]
+    mask: np.ndarray | None
+    input_masks: list[np.ndarray] | None = None
+    recurrent_masks: list[np.ndarray] | None = None
+    outputs: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class RunResult:
+    """``output`` (B, T, u) or (B, u), ``states`` [(B, s), ...], ``record`` or None."""
+
+    output: np.ndarray
+    states: list[np.ndarray]
+    record: Record | None
+
+
+def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
+        mask: np.ndarray | None = None, go_backwards: bool = False,
+        return_sequences: bool = False, zero_output_for_mask: bool = False,
+        training: bool = False, record: bool = False) -> RunResult:
+    """Runs ``cell`` over the time axis of ``x`` (B, T, F) float32.
+
+    Args:
+        cell: a built cell whose ``input_dim`` equals F.
+        x: (B, T, F) float32 input, T >= 1.
+        initial_states: one (B, s) float32 array per state; never modified.
+        mask: (B, T) bool, True where a step is used, or None.
+        go_backwards: process from the last step to the first.
+        return_sequences: return (B, T, u) instead of the last output (B, u).
+        zero_output_for_mask: masked steps output 0 instead of repeating.
+        training: draw dropout masks (once for the whole call).
+        record: keep every step's states and gates in ``result.record``.
+    """
+    batch, steps, _ = x.shape
+    xs = np.ascontiguousarray((x[:, ::-1] if go_backwards else x).transpose(1, 0, 2))
+    in_masks, rec_masks = cell.dropout_masks(batch, training)
+    xp = cell.project(xs, in_masks)                                   # (T, B, G)
+    step = cell.stepper(batch, rec_masks)
+    keep = _time_major_mask(mask, go_backwards)                       # (T, B, 1) or None
+    width = cell.output_size
+    seq = np.empty((batch, steps, width), FLOATX) if return_sequences else None
+    y = np.zeros((batch, width), FLOATX) if keep is not None else None
+
+    rec = _new_record(cell, xp.shape, initial_states, keep, in_masks, rec_masks, record)
+    bufs, gates = _workspace(cell, batch, xp.shape[-1], rec)
+    states_tm1 = initial_states
+    for t in range(steps):
+        states = bufs[t % 2] if rec is None else [s[t] for s in rec.states]
+        z = gates if rec is None else rec.gates[t]
+        step(xp[t], states_tm1, states, z)
+        if keep is None:
+            y_t = states[0]
+        else:
+            _apply_mask(keep[t], states_tm1, states, y, zero_output_for_mask)
+            y_t = y
+        if seq is not None:
+            seq[:, t] = y_t
+        states_tm1 = states
+    output = seq if seq is not None else y_t.copy()
+    return RunResult(output, [s.copy() for s in states_tm1], rec)
+
+
+def _apply_mask(keep_t: np.ndarray, states_tm1: list[np.ndarray], states: list[np.ndarray],
+                y: np.ndarray, zero_output_for_mask: bool) -> None:
+    """Masked samples keep their states; ``y`` becomes this step's output."""
+    skip = ~keep_t                                                    # (B, 1)
+    for s, s_tm1 in zip(states, states_tm1):
+        np.copyto(s, s_tm1, where=skip)
+    if zero_output_for_mask:
+        y.fill(0.0)
+    np.copyto(y, states[0], where=keep_t)
+
+
+def _time_major_mask(mask: np.ndarray | None, go_backwards: bool) -> np.ndarray | None:
+    """(B, T) bool -> (T, B, 1) bool in processing order."""
+    if mask is None:
+        return None
+    m = mask[:, ::-1] if go_backwards else mask
+    return np.ascontiguousarray(m.T)[:, :, None]
+
+
+def _new_record(cell: RecurrentCell, xp_shape: tuple, initial_states: list[np.ndarray],
+                keep: np.ndarray | None, in_masks, rec_masks, record: bool) -> Record | None:
+    if not record:
+        return None
+    steps, batch, width = xp_shape
+    return Record(
+        states=[np.empty((steps, batch, s), FLOATX) for s in cell.state_size],
+        gates=np.empty((steps, batch, width), FLOATX),
+        initial_states=[s.copy() for s in initial_states],
+        mask=None if keep is None else keep[:, :, 0],
+        input_masks=in_masks,
+        recurrent_masks=rec_masks,
+    )
+
+
+def _workspace(cell: RecurrentCell, batch: int, width: int, rec: Record | None):
+    """Two ping-pong state buffers and a gate buffer (none needed when recording)."""
+    if rec is not None:
+        return None, None
+    bufs = [[np.empty((batch, s), FLOATX) for s in cell.state_size] for _ in range(2)]
+    return bufs, np.empty((batch, width), FLOATX)

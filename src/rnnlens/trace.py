@@ -1,0 +1,144 @@
+"""Seeing inside: every step's hidden state, cell state, gates and mask.
+
+``trace(model_or_layer, x)`` runs ``x`` once with recording switched on and
+returns, for each recurrent layer (by name), a :class:`LayerTrace`:
+
+* ``h``     (B, T, u) hidden state after every step,
+* ``c``     (B, T, u) cell state after every step (None without one),
+* ``gates`` dict of (B, T, u) post-activation gates (LSTM: ``i``, ``f``,
+  ``g``, ``o``),
+* ``mask``  (B, T) bool, or None,
+
+in the same step order as the layer's ``return_sequences`` output (so for
+``go_backwards=True`` index 0 is the step that consumed ``x[:, -1]``). At a
+masked step ``h`` and ``c`` repeat the previous state, which is what the
+layer carries; its *output* there may be 0 (``zero_output_for_mask``).
+
+Example::
+
+    >>> import numpy as np, rnnlens
+    >>> from rnnlens.layers import Input, LSTM
+    >>> from rnnlens.models import Model
+    >>> rnnlens.utils.set_random_seed(1)
+    >>> inputs = Input(shape=(3, 1))
+    >>> model = Model(inputs, LSTM(1, name="lstm")(inputs))
+    >>> t = rnnlens.trace(model, np.array([0.1, 0.2, 0.3]).reshape(1, 3, 1))
+    >>> t["lstm"].c.shape          # the cell state at every step
+    (1, 3, 1)
+    >>> bool(np.allclose(t["lstm"].c, t["lstm"].gates["f"] * t["lstm"].c_prev
+    ...                  + t["lstm"].gates["i"] * t["lstm"].gates["g"]))
+    True
+
+Recording is off unless ``trace`` is running: plain calls and ``predict``
+only pay one ``is None`` check per layer call.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+_ACTIVE: contextvars.ContextVar = contextvars.ContextVar("rnnlens_trace", default=None)
+
+
+def current() -> "Recorder | None":
+    """The recorder of the running ``trace`` call, or None (the usual case)."""
+    return _ACTIVE.get()
+
+
+@dataclass
+class LayerTrace:
+    """Per-step internals of one recurrent layer call. Shapes (B, T, u).
+
+    Attributes:
+        layer: the layer's name.
+        h: hidden state after every step.
+        c: cell state after every step, or None for layers without one.
+        gates: post-activation gates by name, each (B, T, u).
+        mask: (B, T) bool in step order, or None.
+        initial_states: the states before the first step, each (B, u).
+        output: what the layer returned as its first output.
+        go_backwards: True when step 0 consumed the last input step.
+    """
+
+    layer: str
+    h: np.ndarray
+    c: np.ndarray | None
+    gates: dict[str, np.ndarray]
+    mask: np.ndarray | None
+    initial_states: list[np.ndarray] = field(repr=False)
+    output: np.ndarray = field(repr=False)
+    go_backwards: bool = False
+
+    @property
+    def h_prev(self) -> np.ndarray:
+        """h before every step: (B, T, u), ``h_prev[:, t] = h[:, t-1]``."""
+        return np.concatenate([self.initial_states[0][:, None], self.h[:, :-1]], axis=1)
+
+    @property
+    def c_prev(self) -> np.ndarray | None:
+        """c before every step, or None (see ``h_prev``)."""
+        if self.c is None:
+            return None
+        return np.concatenate([self.initial_states[1][:, None], self.c[:, :-1]], axis=1)
+
+    def __repr__(self) -> str:
+        parts = [f"h={self.h.shape}", f"c={None if self.c is None else self.c.shape}",
+                 f"gates={sorted(self.gates)}",
+                 f"mask={None if self.mask is None else self.mask.shape}"]
+        return f"LayerTrace({self.layer!r}, " + ", ".join(parts) + ")"
+
+
+class Recorder:
+    """Collects a :class:`LayerTrace` per recurrent layer call."""
+
+    def __init__(self) -> None:
+        self.traces: dict[str, LayerTrace] = {}
+
+    def add(self, layer: Any, result: Any) -> None:
+        rec = result.record
+        to_bt = (lambda a: np.ascontiguousarray(a.transpose(1, 0, 2)))  # (T,B,u) -> (B,T,u)
+        states = [to_bt(s) for s in rec.states]
+        gates = {k: to_bt(v) for k, v in layer.cell.gate_views(rec.gates).items()}
+        item = LayerTrace(
+            layer=layer.name, h=states[0], c=states[1] if len(states) > 1 else None,
+            gates=gates, mask=None if rec.mask is None else np.ascontiguousarray(rec.mask.T),
+            initial_states=rec.initial_states, output=result.output,
+            go_backwards=layer.go_backwards,
+        )
+        key, n = layer.name, 1
+        while key in self.traces:                      # a layer called more than once
+            key, n = f"{layer.name}_call_{n}", n + 1
+        self.traces[key] = item
+
+
+class Trace(dict):
+    """A ``{layer name: LayerTrace}`` mapping, in call order."""
+
+    def __repr__(self) -> str:
+        return "Trace(" + ", ".join(f"{k}: {v!r}" for k, v in self.items()) + ")"
+
+
+def trace(model_or_layer: Any, x: Any, **call_kwargs: Any) -> Trace:
+    """Runs ``x`` through a model or layer and records every recurrent layer.
+
+    Args:
+        model_or_layer: a ``Model``/``Sequential`` or a recurrent layer.
+        x: the input (as for ``model(x)``; a list for several inputs).
+        **call_kwargs: passed to the call (``initial_state``, ``mask``,
+            ``training``).
+
+    Returns:
+        ``{layer name: LayerTrace}``; a layer called twice appears as ``name``
+        and ``name_call_1``.
+    """
+    recorder = Recorder()
+    token = _ACTIVE.set(recorder)
+    try:
+        model_or_layer(x, **call_kwargs)
+    finally:
+        _ACTIVE.reset(token)
+    return Trace(recorder.traces)
