@@ -169,12 +169,15 @@ class RNN(Layer):
         states = self._initial_states(initial_state, batch)
         mask = self._check_mask(mask, batch, steps)
         recorder = trace_mod.current()
+        quirk = self._unrolled_backward_zero_quirk(mask)
         result = recurrence.run(
             self.cell, x, states, mask=mask, go_backwards=self.go_backwards,
             return_sequences=self.return_sequences,
-            zero_output_for_mask=self.zero_output_for_mask,
+            zero_output_for_mask=self.zero_output_for_mask and not quirk,
             training=bool(training), record=recorder is not None,
         )
+        if quirk:
+            result.output *= mask[:, :, None]
         if self.stateful:
             self._states = [s.copy() for s in result.states]
         if recorder is not None:
@@ -182,6 +185,16 @@ class RNN(Layer):
         if self.return_state:
             return (result.output, *result.states)
         return result.output
+
+    def _unrolled_backward_zero_quirk(self, mask: np.ndarray | None) -> bool:
+        """Keras 3.15.1 on TensorFlow, ``unroll=True`` + ``go_backwards`` + a mask +
+        ``zero_output_for_mask`` + ``return_sequences``: the outputs are carried,
+        then zeroed where the mask *in input order* is False, while the sequence
+        is in processing order (``tensorflow/rnn.py``). rnnlens reproduces it;
+        with ``unroll=False`` (the default) the right steps are zeroed.
+        """
+        return (self.unroll and self.go_backwards and self.zero_output_for_mask
+                and self.return_sequences and mask is not None)
 
     def _initial_states(self, initial_state: Any, batch: int) -> list[np.ndarray]:
         """The states to start from: given, stored (stateful) or zeros."""
