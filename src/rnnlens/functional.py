@@ -179,8 +179,8 @@ def _build_map(outputs: list[SymbolicTensor]) -> tuple[list[Node], dict[Layer, i
 
 
 def map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]
-              ) -> tuple[list[Node], list[Layer]]:
-    """Nodes in execution order and layers in Keras's ``model.layers`` order."""
+              ) -> tuple[list[Node], list[Layer], dict[Node, int]]:
+    """Nodes in execution order, layers in Keras's ``model.layers`` order, node depths."""
     ordered, indices = _build_map(outputs)
     in_graph = set(ordered)
     node_depth: dict[Node, int] = {}
@@ -203,7 +203,7 @@ def map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]
               for lyr in sorted(by_depth[d], key=lambda lyr: indices[lyr])]
     nodes = sorted(node_depth, key=lambda n: -node_depth[n])
     _check_connected(inputs, nodes)
-    return nodes, layers
+    return nodes, layers, node_depth
 
 
 def _check_connected(inputs: list[SymbolicTensor], nodes: list[Node]) -> None:

@@ -59,6 +59,7 @@ class Model(Layer):
         super().__init__(name=name or _default_name(type(self)), **kwargs)
         self._nodes: list[Node] = []
         self._layers: list[Layer] = []
+        self._node_depth: dict[Node, int] = {}
         if inputs is not None or outputs is not None:
             self._set_graph(inputs, outputs)
 
@@ -79,8 +80,8 @@ class Model(Layer):
                                  f"made by layer '{t.layer.name}'.")
         self._input_structure, self._output_structure = inputs, outputs
         self.inputs, self.outputs = flat_in, flat_out
-        self._nodes, self._layers = map_graph(flat_in, flat_out)
-        self._nodes = [n for n in self._nodes if not n.is_input]
+        nodes, self._layers, self._node_depth = map_graph(flat_in, flat_out)
+        self._nodes = [n for n in nodes if not n.is_input]
         self.built = True
 
     @property

@@ -1,10 +1,19 @@
-"""``model.summary()``: Keras 3's table of layers, output shapes and parameters."""
+"""``model.summary()``: Keras 3's table of layers, output shapes and parameters.
+
+Keras 3.15.1 draws the table with box characters in fixed-width columns
+(31 / 22 / 13 for a sequence-like model; 19 / 17 / 10 / 17 with a
+"Connected to" column for other graphs), wrapping cells at spaces and
+cutting words that do not fit with "…". This module reproduces that layout.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rnnlens.functional import SymbolicTensor
+
+_WIDTHS = {3: (31, 22, 13), 4: (19, 17, 10, 17)}
 
 
 def _fmt(shape: Any) -> str:
@@ -23,21 +32,34 @@ def readable_size(n_bytes: float) -> str:
     return ""
 
 
-def _layer_rows(model: Any) -> tuple[list[list[str]], bool]:
-    """One row per layer: name (type), output shape, params, [connected to]."""
-    rows, chain = [], True
-    graph_nodes = {id(n) for n in model._nodes}
-    for layer in model.layers:
-        nodes = [n for n in layer._inbound_nodes if id(n) in graph_nodes or n.is_input]
-        node = nodes[-1] if nodes else None
-        shape = _fmt(_shape_of(node)) if node is not None else "?"
-        parents = [] if node is None else [
-            f"{t.layer.name}[{t.node_index}][{t.tensor_index}]" for t in node.input_tensors]
-        if len(parents) > 1 or len(nodes) > 1:
-            chain = False
-        rows.append([f"{layer.name} ({type(layer).__name__})", shape,
-                     f"{layer.count_params():,}", ", ".join(parents) or "-"])
-    return rows, chain
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap; a word longer than ``width`` is cut with '…'."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        if len(word) > width:
+            word = word[: width - 1] + "…"
+        candidate = word if not current else f"{current} {word}"
+        if len(candidate) <= width:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    return lines + [current]
+
+
+def sequential_like(model: Any) -> bool:
+    """Keras's test: one node per depth, each with one input, no shared layers."""
+    from rnnlens.models.model import Sequential
+
+    if isinstance(model, Sequential):
+        return True
+    per_depth = Counter(model._node_depth.values())
+    nodes = list(model._node_depth)
+    if any(n > 1 for n in per_depth.values()) or any(len(n.input_tensors) > 1 for n in nodes):
+        return False
+    uses = Counter(id(n.layer) for n in nodes)
+    return all(n <= 1 for n in uses.values())
 
 
 def _shape_of(node: Any) -> Any:
@@ -47,38 +69,60 @@ def _shape_of(node: Any) -> Any:
     return [t.shape for t in node.outputs]
 
 
-def _table(headers: list[str], rows: list[list[str]], widths: list[int],
-           right: set[int]) -> list[str]:
-    def line(cells: list[str], sep: str, edge: tuple[str, str]) -> str:
-        parts = []
-        for k, (c, w) in enumerate(zip(cells, widths)):
-            parts.append(" " + (c.rjust(w) if k in right else c.ljust(w)) + " ")
-        return edge[0] + sep.join(parts) + edge[1]
+def _layer_rows(model: Any) -> list[list[str]]:
+    """One row per layer: name (type), output shape, params, connected to."""
+    rows = []
+    in_graph = set(model._node_depth)
+    for layer in model.layers:
+        nodes = [n for n in layer._inbound_nodes if n in in_graph]
+        node = nodes[-1] if nodes else (layer._inbound_nodes[-1] if layer._inbound_nodes
+                                        else None)
+        shape = _fmt(_shape_of(node)) if node is not None else "?"
+        parents = [] if node is None else [
+            f"{t.layer.name}[{t.node_index}][{t.tensor_index}]" for t in node.input_tensors]
+        rows.append([f"{layer.name} ({type(layer).__name__})", shape,
+                     f"{layer.count_params():,}", ", ".join(parents) or "-"])
+    return rows
 
-    def rule(left: str, mid: str, right_: str, fill: str) -> str:
-        return left + mid.join(fill * (w + 2) for w in widths) + right_
 
-    out = [rule("┏", "┳", "┓", "━"), line(headers, "┃", ("┃", "┃")),
-           rule("┡", "╇", "┩", "━")]
+def _table(headers: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> list[str]:
+    right = {2}
+
+    def lines(cells: list[str], bar: str) -> list[str]:
+        wrapped = [wrap(c, w) for c, w in zip(cells, widths)]
+        height = max(len(w) for w in wrapped)
+        out = []
+        for k in range(height):
+            parts = []
+            for col, (w, width) in enumerate(zip(wrapped, widths)):
+                text = w[k] if k < len(w) else ""
+                parts.append(" " + (text.rjust(width) if col in right else text.ljust(width))
+                             + " ")
+            out.append(bar + bar.join(parts) + bar)
+        return out
+
+    def rule(left: str, mid: str, end: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + end
+
+    out = [rule("┏", "┳", "┓", "━"), *lines(headers, "┃"), rule("┡", "╇", "┩", "━")]
     for k, row in enumerate(rows):
-        out.append(line(row, "│", ("│", "│")))
+        out.extend(lines(row, "│"))
         out.append(rule("├", "┼", "┤", "─") if k < len(rows) - 1 else rule("└", "┴", "┘", "─"))
     return out
 
 
 def summary_text(model: Any, line_length: int | None = None) -> str:
     """The text ``model.summary()`` prints."""
-    rows, chain = _layer_rows(model)
+    rows = _layer_rows(model)
     headers = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
-    if chain:
+    if sequential_like(model):
         headers, rows = headers[:3], [r[:3] for r in rows]
-    widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(headers)]
-    widths = [max(w, m) for w, m in zip(widths, (31, 22, 13, 22))]
     total = sum(int(w.size) for w in model.weights)
     trainable = sum(int(w.size) for lyr in model.layers for w in lyr.trainable_weights)
-    lines = [f'Model: "{model.name}"', *_table(headers, rows, widths, {2}),
-             f" Total params: {total:,} ({readable_size(total * 4)})",
-             f" Trainable params: {trainable:,} ({readable_size(trainable * 4)})",
-             f" Non-trainable params: {total - trainable:,} "
-             f"({readable_size((total - trainable) * 4)})"]
-    return "\n".join(lines)
+    return "\n".join([
+        f'Model: "{model.name}"', *_table(headers, rows, _WIDTHS[len(headers)]),
+        f" Total params: {total:,} ({readable_size(total * 4)})",
+        f" Trainable params: {trainable:,} ({readable_size(trainable * 4)})",
+        f" Non-trainable params: {total - trainable:,} "
+        f"({readable_size((total - trainable) * 4)})",
+    ])
