@@ -141,6 +141,52 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+def hard_shrink(x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """``x`` where ``|x| > threshold``, else 0."""
+    return np.where(np.abs(x) > threshold, x, 0.0).astype(x.dtype)
+
+
+def soft_shrink(x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """``x - threshold`` above it, ``x + threshold`` below ``-threshold``, else 0."""
+    return np.where(x > threshold, x - threshold,
+                    np.where(x < -threshold, x + threshold, 0.0)).astype(x.dtype)
+
+
+def sparse_plus(x: np.ndarray) -> np.ndarray:
+    """0 for ``x <= -1``, ``(x + 1)**2 / 4`` for ``|x| < 1``, ``x`` above."""
+    return np.where(x <= -1, 0.0, np.where(x < 1, 0.25 * (x + 1) ** 2, x)).astype(x.dtype)
+
+
+def sparse_sigmoid(x: np.ndarray) -> np.ndarray:
+    """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` between."""
+    return np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, 0.5 * (x + 1))).astype(x.dtype)
+
+
+def sparsemax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Euclidean projection onto the simplex along ``axis`` (Martins & Astudillo)."""
+    srt = -np.sort(-x, axis=axis)
+    cum = np.cumsum(srt, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    r = np.arange(1, x.shape[axis] + 1, dtype=x.dtype).reshape(shape)
+    support = srt - (cum - 1) / r > 0
+    k = np.sum(support, axis=axis, keepdims=True).astype(x.dtype)
+    tau = (np.sum(np.where(support, cum, 0.0), axis=axis, keepdims=True) - 1) / k
+    return np.maximum(x - tau, 0.0).astype(x.dtype)
+
+
+def glu(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Gated linear unit: ``a * sigmoid(b)`` for the two halves of ``axis``."""
+    if x.shape[axis] % 2:
+        raise ValueError(f"glu needs an even size along axis {axis}, received shape {x.shape}.")
+    a, b = np.split(x, 2, axis=axis)
+    return a * sigmoid(b)
+
+
+#: Activations that are not elementwise (they mix values along an axis).
+NOT_ELEMENTWISE = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
+
+
 _ACTIVATIONS: dict[str, Activation] = {
     "linear": linear,
     "tanh": tanh,
@@ -167,6 +213,12 @@ _ACTIVATIONS: dict[str, Activation] = {
     "squareplus": squareplus,
     "softmax": softmax,
     "log_softmax": log_softmax,
+    "hard_shrink": hard_shrink,
+    "soft_shrink": soft_shrink,
+    "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
+    "sparsemax": sparsemax,
+    "glu": glu,
 }
 
 
@@ -193,6 +245,11 @@ def get(identifier: str | Activation | None) -> Activation:
         f"Received activation={identifier!r} of type {type(identifier).__name__}, "
         "expected a name such as 'tanh', None, or a callable."
     )
+
+
+def is_elementwise(fn: Activation) -> bool:
+    """False for softmax-like activations, which must see one gate at a time."""
+    return serialize(fn) not in NOT_ELEMENTWISE
 
 
 def serialize(fn: Activation) -> str | Activation:

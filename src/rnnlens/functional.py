@@ -116,7 +116,7 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
     return node.output_structure
 
 
-def Input(shape: Any, batch_size: int | None = None, dtype: Any = None,
+def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None,
           name: str | None = None, batch_shape: Any = None) -> SymbolicTensor:
     """A symbolic input of shape ``(batch_size, *shape)`` (batch None by default).
 
@@ -130,6 +130,9 @@ def Input(shape: Any, batch_size: int | None = None, dtype: Any = None,
     """
     if batch_shape is not None:
         batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+    if shape is None:
+        raise ValueError("Input needs shape=(...) (one sample, without the batch) or "
+                         "batch_shape=(batch, ...).")
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     if not isinstance(shape, (tuple, list)) or not all(

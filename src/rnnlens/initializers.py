@@ -266,7 +266,10 @@ _BY_NAME: dict[str, type] = {
     **{_snake(n): c for n, c in _CLASSES.items()},
     **{n: c for n, c in _CLASSES.items()},
     "zero": Zeros, "one": Ones, "uniform": RandomUniform, "normal": RandomNormal,
+    "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
 }
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
 
 
 def get(identifier: str | Initializer | dict | None) -> Initializer | None:
@@ -304,4 +307,5 @@ def serialize(init: Initializer) -> dict:
     return {"class_name": type(init).__name__, "config": init.get_config()}
 
 
-__all__ = ["get", "serialize", "compute_fans", "Initializer", *sorted(_CLASSES)]
+__all__ = ["get", "serialize", "compute_fans", "Initializer", "IdentityInitializer",
+           "OrthogonalInitializer", *sorted(_CLASSES)]

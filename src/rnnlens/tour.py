@@ -232,6 +232,7 @@ def run(units: int = 1, timesteps: int = 3, seed: int = 1, compare: str | None =
         out: TextIO = sys.stdout) -> int:
     """Runs the tour; returns 0 when every check holds, 1 otherwise."""
     tour = Tour(units=units, timesteps=timesteps, seed=seed, compare=compare, out=out)
+    rnnlens.utils.clear_session()                  # same names on every run
     rnnlens.utils.set_random_seed(seed)
     base = LSTM(units)
     base.build((None, timesteps, 1))

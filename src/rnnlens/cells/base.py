@@ -24,6 +24,7 @@ import numpy as np
 
 from rnnlens import activations, initializers
 from rnnlens.random import generator
+from rnnlens.weights import checked
 
 StepFn = Callable[[np.ndarray, Sequence[np.ndarray], Sequence[np.ndarray], np.ndarray], None]
 FLOATX = np.float32
@@ -100,23 +101,7 @@ class RecurrentCell:
 
     def set_weights(self, weights: Sequence[Any], owner: str = "cell") -> None:
         """Replaces every weight, checking count and shapes first."""
-        expected = self.weight_shapes()
-        weights = list(weights)
-        if len(weights) != len(expected):
-            names = ", ".join(f"{n} {s}" for n, s in zip(self.weight_names, expected))
-            raise ValueError(
-                f"Layer '{owner}' expects {len(expected)} weights ({names}), "
-                f"but received {len(weights)}."
-            )
-        arrays = []
-        for name, shape, w in zip(self.weight_names, expected, weights):
-            arr = np.asarray(w, dtype=FLOATX)
-            if arr.shape != shape:
-                raise ValueError(
-                    f"Layer '{owner}' weight '{name}' has shape {shape}, received "
-                    f"an array of shape {arr.shape}."
-                )
-            arrays.append(np.array(arr, dtype=FLOATX, copy=True))
+        arrays = checked(weights, self.weight_names, self.weight_shapes(), owner)
         for name, arr in zip(self.weight_names, arrays):
             setattr(self, name, arr)
         self._version += 1

@@ -136,6 +136,8 @@ class LSTMCell(RecurrentCell):
         u = self.units
         ig = np.empty((batch, u), FLOATX)                      # workspace for i * g
         fused = self.fused
+        elementwise = (activations.is_elementwise(self.activation)
+                       and activations.is_elementwise(self.recurrent_activation))
         rec_act, act = self.recurrent_activation, self.activation
         rm = None if recurrent_masks is None else [recurrent_masks[k] for k in _PACK]
         hm = np.empty((batch, u), FLOATX)
@@ -156,9 +158,13 @@ class LSTMCell(RecurrentCell):
                 sig = z[:, : 3 * u]
                 sig *= 0.5
                 sig += 0.5                                     # σ(z) for i, f, o
-            else:
+            elif elementwise:
                 z[:, : 3 * u] = rec_act(z[:, : 3 * u])
                 z[:, 3 * u:] = act(z[:, 3 * u:])
+            else:                                              # softmax-like: gate by gate
+                for k in range(4):
+                    block = z[:, k * u:(k + 1) * u]
+                    block[...] = (rec_act if k < 3 else act)(block)
             np.multiply(z[:, u:2 * u], c_tm1, out=c)           # f * c_tm1
             np.multiply(z[:, :u], z[:, 3 * u:], out=ig)        # i * g
             c += ig                                            # c_t

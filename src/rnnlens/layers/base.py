@@ -16,6 +16,7 @@ import numpy as np
 
 from rnnlens import naming
 from rnnlens.cells.base import FLOATX
+from rnnlens.weights import as_list
 
 
 def snake_case(name: str) -> str:
@@ -143,7 +144,7 @@ class Layer:
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Replaces the weights; count and shapes must match ``get_weights()``."""
         self.require_built("set_weights")
-        weights = list(weights)
+        weights = as_list(weights, self.name)
         if weights:
             raise ValueError(
                 f"Layer '{self.name}' has no weights, but set_weights received "

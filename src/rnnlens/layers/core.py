@@ -9,6 +9,7 @@ import numpy as np
 from rnnlens import activations, initializers
 from rnnlens.cells.base import FLOATX, check_units
 from rnnlens.layers.base import Layer, to_float_array
+from rnnlens.weights import checked
 
 
 class Dense(Layer):
@@ -91,7 +92,8 @@ class Dense(Layer):
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         self.require_built("set_weights")
-        arrays = check_weight_list(self, weights, ["kernel", "bias"][: 2 if self.use_bias else 1])
+        names = ["kernel", "bias"][: 2 if self.use_bias else 1]
+        arrays = checked(weights, names, self.weight_shapes(), self.name)
         self.kernel = arrays[0]
         if self.use_bias:
             self.bias = arrays[1]
@@ -101,24 +103,6 @@ class Dense(Layer):
         config.update({"units": self.units, "activation": activations.serialize(self.activation),
                        "use_bias": self.use_bias})
         return config
-
-
-def check_weight_list(layer: Layer, weights: Sequence[Any], names: list[str]) -> list[np.ndarray]:
-    """Validates count and shapes against ``layer.weight_shapes()``; returns copies."""
-    expected = layer.weight_shapes()
-    weights = list(weights)
-    if len(weights) != len(expected):
-        listing = ", ".join(f"{n} {s}" for n, s in zip(names, expected))
-        raise ValueError(f"Layer '{layer.name}' expects {len(expected)} weights ({listing}), "
-                         f"but received {len(weights)}.")
-    out = []
-    for name, shape, w in zip(names, expected, weights):
-        arr = to_float_array(w, f"weight '{name}' of layer '{layer.name}'")
-        if arr.shape != tuple(shape):
-            raise ValueError(f"Layer '{layer.name}' weight '{name}' has shape {tuple(shape)}, "
-                             f"received an array of shape {arr.shape}.")
-        out.append(np.array(arr, dtype=FLOATX, copy=True))
-    return out
 
 
 class RepeatVector(Layer):
@@ -166,6 +150,9 @@ class Concatenate(Layer):
             raise ValueError(f"Layer '{self.name}' (Concatenate) should be called on a list of "
                              "at least 2 inputs.")
         ranks = {len(s) for s in shape}
+        if 0 in ranks:
+            raise ValueError(f"Layer '{self.name}' (Concatenate) cannot join scalars; received "
+                             f"input shapes {shape}.")
         if len(ranks) != 1:
             raise ValueError(f"Layer '{self.name}' (Concatenate) received inputs of different "
                              f"ranks: {shape}.")

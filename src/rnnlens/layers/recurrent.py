@@ -80,6 +80,11 @@ class RNN(Layer):
             )
         if len(shape) != 3:
             raise ValueError(self._ndim_message(shape, source))
+        if shape[0] == 0:
+            raise ValueError(
+                f"Layer '{self.name}' received an empty batch (0 samples), shape "
+                f"{_shape_str(shape)}; pass at least one sample."
+            )
         if shape[1] == 0:
             raise ValueError(
                 f"Layer '{self.name}' received an input with 0 time steps, shape "
@@ -238,6 +243,8 @@ class RNN(Layer):
                 f"Layer '{self.name}' received a mask of dtype {arr.dtype}, expected booleans "
                 "(True where a time step is real)."
             )
+        if arr.ndim == 3 and arr.shape[2] == 1:           # Keras also takes (B, T, 1)
+            arr = arr[:, :, 0]
         if arr.shape != (batch, steps):
             raise ValueError(
                 f"Layer '{self.name}' received a mask of shape {arr.shape}, expected "
@@ -253,16 +260,18 @@ class RNN(Layer):
         return None if self._states is None else [s.copy() for s in self._states]
 
     def reset_state(self, states: Sequence[Any] | None = None) -> None:
-        """Zeros the stored states of a stateful layer (or sets them to ``states``)."""
-        if not self.stateful:
-            raise ValueError(
-                f"Layer '{self.name}' is not stateful, so it has no states to reset. "
-                "Create it with stateful=True to keep states between calls."
-            )
-        if self._batch is None:
-            raise ValueError(
-                f"Layer '{self.name}' has not been built yet, so it has no states to reset."
-            )
+        """Zeros the stored states of a stateful layer (or sets them to ``states``).
+
+        As in Keras, this does nothing for a layer that keeps no states (not
+        stateful, or not built yet), so it is safe to call on every layer.
+        """
+        if self._states is None:
+            if states is not None:
+                raise ValueError(
+                    f"Layer '{self.name}' keeps no states (stateful=False or not built), so "
+                    "states cannot be set; create it with stateful=True."
+                )
+            return
         if states is None:
             self._states = self.cell.get_initial_state(self._batch)
         else:

@@ -1,5 +1,5 @@
 """Models, with Keras's import path: ``from rnnlens.models import Model``."""
 
-from rnnlens.models.model import Model, Sequential
+from rnnlens.models.model import Functional, Model, Sequential
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Functional", "Sequential"]

@@ -11,6 +11,7 @@ import numpy as np
 from rnnlens.functional import Input, Node, SymbolicTensor, map_graph
 from rnnlens.layers.base import Layer, flatten
 from rnnlens.layers.core import InputLayer
+from rnnlens.weights import as_list
 
 
 def _restructure(structure: Any, flat: list) -> Any:
@@ -53,6 +54,12 @@ class Model(Layer):
             and ``predict`` return the same structure.
         name: the model's name (default ``functional``, ``functional_1``, ...).
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
+        # As in Keras, Model(inputs, outputs) makes a Functional model.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            cls = Functional
+        return super().__new__(cls)
 
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None,
                  **kwargs: Any):
@@ -113,7 +120,7 @@ class Model(Layer):
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets every layer's weights from one list, in ``get_weights()`` order."""
-        weights = list(weights)
+        weights = as_list(weights, self.name)
         expected = self.weight_shapes()
         if len(weights) != len(expected):
             raise ValueError(
@@ -199,6 +206,9 @@ class Model(Layer):
         return [_to_array(v, t, self.name) for v, t in zip(data, self.inputs)]
 
     def _check_inputs(self, values: list[np.ndarray]) -> None:
+        if any(v.ndim == 0 or v.shape[0] == 0 for v in values):
+            raise ValueError(f"Model '{self.name}' received an empty input (0 samples); pass "
+                             "at least one sample.")
         batches = {v.shape[0] for v in values}
         if len(batches) > 1:
             raise ValueError(f"Model '{self.name}' received inputs with different batch sizes "
@@ -242,6 +252,10 @@ class Model(Layer):
 
     def get_config(self) -> dict:
         return {"name": self.name, "layers": [lyr.get_config() for lyr in self.layers]}
+
+
+class Functional(Model):
+    """The class of ``Model(inputs, outputs)``, as in Keras."""
 
 
 def _looks_like_array(data: Any) -> bool:
@@ -360,7 +374,8 @@ class Sequential(Model):
             self._input = Input(shape=layer.input_shape_arg)
         self._stack.append(layer)
         if self._input is not None:
-            self._connect()
+            last = self.outputs[0] if self.built and len(self._stack) > 1 else None
+            self._connect() if last is None else self._set_graph(self._input, layer(last))
 
     def pop(self) -> Layer:
         """Removes and returns the last layer."""

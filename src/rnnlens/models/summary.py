@@ -78,8 +78,8 @@ def _layer_rows(model: Any) -> list[list[str]]:
         node = nodes[-1] if nodes else (layer._inbound_nodes[-1] if layer._inbound_nodes
                                         else None)
         shape = _fmt(_shape_of(node)) if node is not None else "?"
-        parents = [] if node is None else [
-            f"{t.layer.name}[{t.node_index}][{t.tensor_index}]" for t in node.input_tensors]
+        parents = [f"{t.layer.name}[{t.node_index}][{t.tensor_index}]"
+                   for n in nodes for t in n.input_tensors]
         rows.append([f"{layer.name} ({type(layer).__name__})", shape,
                      f"{layer.count_params():,}", ", ".join(parents) or "-"])
     return rows

@@ -1,0 +1,65 @@
+"""Shared test plumbing: the Keras-parity recorder and its end-of-run summary.
+
+Every numeric parity check in test_parity_keras.py goes through the ``parity`` fixture,
+which calls ``oracle.assert_close`` and records the max-abs difference it saw. At the end
+of the run ``pytest_terminal_summary`` prints::
+
+    keras parity: N comparisons, worst max-abs diff X (in <test id> / <tensor>)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import pytest
+
+from oracle import assert_close, max_abs_diff
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+#: Module-level collector of parity comparisons (one dict for the whole session).
+PARITY: dict[str, Any] = {"n": 0, "worst": 0.0, "where": "", "failed": 0,
+                          "worst_ok": 0.0, "where_ok": ""}
+
+
+def record_parity(actual: Any, expected: Any, name: str, test_id: str = "",
+                  atol: float = 1e-5) -> None:
+    """``oracle.assert_close`` plus bookkeeping of the worst difference seen."""
+    PARITY["n"] += 1
+    try:
+        diff = max_abs_diff(actual, expected)
+    except ValueError:          # structure / shape mismatch: assert_close reports it
+        diff = float("inf")
+    if diff > PARITY["worst"]:
+        PARITY["worst"], PARITY["where"] = diff, f"{test_id} / {name}"
+    if diff > atol:
+        PARITY["failed"] += 1
+    elif diff > PARITY["worst_ok"]:
+        PARITY["worst_ok"], PARITY["where_ok"] = diff, f"{test_id} / {name}"
+    assert_close(actual, expected, atol=atol, name=name)
+
+
+@pytest.fixture
+def parity(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``parity(actual, expected, name="...")``: assert_close at 1e-5, recorded."""
+
+    def check(actual: Any, expected: Any, name: str = "", atol: float = 1e-5) -> None:
+        record_parity(actual, expected, name or request.node.name, request.node.nodeid, atol)
+
+    return check
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    if PARITY["n"] == 0:
+        return
+    terminalreporter.write_sep("-", "keras parity")
+    terminalreporter.write_line(
+        f"keras parity: {PARITY['n']} comparisons, worst max-abs diff {PARITY['worst']:.3e}"
+        f" ({PARITY['failed']} above 1e-5; worst in {PARITY['where']})"
+    )
+    terminalreporter.write_line(
+        f"keras parity: worst max-abs diff among comparisons within 1e-5: "
+        f"{PARITY['worst_ok']:.3e} ({PARITY['where_ok']})"
+    )
