@@ -84,7 +84,6 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
     xs = np.ascontiguousarray((x[:, ::-1] if go_backwards else x).transpose(1, 0, 2))
     in_masks, rec_masks = cell.dropout_masks(batch, training)
     xp = cell.project(xs, in_masks)                                   # (T, B, G)
-    step = cell.stepper(batch, rec_masks)
     keep = _time_major_mask(mask, go_backwards)                       # (T, B, 1) or None
     width = cell.output_size
     seq = np.empty((batch, steps, width), FLOATX) if return_sequences else None
@@ -92,11 +91,11 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
 
     rec = _new_record(cell, xp.shape, initial_states, keep, in_masks, rec_masks, record)
     bufs, gates = _workspace(cell, batch, xp.shape[-1], rec)
+    step = cell.stepper(batch, rec_masks, gates if rec is None else rec.gates)
     states_tm1 = initial_states
     for t in range(steps):
         states = bufs[t % 2] if rec is None else [s[t] for s in rec.states]
-        z = gates if rec is None else rec.gates[t]
-        step(xp[t], states_tm1, states, z)
+        step(t, xp[t], states_tm1, states)
         if keep is None:
             y_t = states[0]
         else:

@@ -6,11 +6,12 @@ loop relies on:
 
 * ``project(xs, input_masks)``: the input half of every step at once, one
   matrix multiply over all time steps, ``(T, B, F) -> (T, B, G)``.
-* ``stepper(batch, recurrent_masks)``: a function
-  ``step(xp_t, states_tm1, states, gates)`` that reads the previous states and
-  writes the new ones into the given buffers (no allocation), using ``gates``
-  (B, G) as its workspace; after the call ``gates`` holds the post-activation
-  gate values, which the trace and backward pass read.
+* ``stepper(batch, recurrent_masks, gates)``: a function
+  ``step(t, xp_t, states_tm1, states)`` that reads the previous states and
+  writes the new ones into the given buffers (no allocation). ``gates`` is
+  its (B, G) workspace, or a (T, B, G) record whose slice t step t fills;
+  either way it ends up holding the post-activation gate values, which the
+  trace and the backward pass read.
 * ``gate_views(gates)``: names those values (``{"i": (..., u), ...}``).
 
 Shape legend: B batch, T time steps, F features, u units, G gate width.
@@ -26,7 +27,7 @@ from rnnlens import activations, initializers
 from rnnlens.random import generator
 from rnnlens.weights import checked
 
-StepFn = Callable[[np.ndarray, Sequence[np.ndarray], Sequence[np.ndarray], np.ndarray], None]
+StepFn = Callable[[int, np.ndarray, Sequence[np.ndarray], Sequence[np.ndarray]], None]
 FLOATX = np.float32
 
 

@@ -130,29 +130,54 @@ class LSTMCell(RecurrentCell):
             xp += b
         return xp
 
-    def stepper(self, batch: int, recurrent_masks: list[np.ndarray] | None) -> StepFn:
-        """The per-step function for a batch size, with its workspace."""
+    def stepper(self, batch: int, recurrent_masks: list[np.ndarray] | None,
+                gates: np.ndarray) -> StepFn:
+        """The per-step function for a batch size, with its workspace.
+
+        ``gates`` is the (B, 4u) scratch block, or a (T, B, 4u) record whose
+        slice ``gates[t]`` step t fills. With the default activations, no
+        recurrent dropout and no record, the gate views are made once here and
+        the step is eleven NumPy calls with no allocation.
+        """
         _, uu, _ = self.packed()
         u = self.units
         ig = np.empty((batch, u), FLOATX)                      # workspace for i * g
-        fused = self.fused
-        elementwise = (activations.is_elementwise(self.activation)
-                       and activations.is_elementwise(self.recurrent_activation))
-        rec_act, act = self.recurrent_activation, self.activation
+        views = (lambda z: (z, z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]))
+        if self.fused and recurrent_masks is None and gates.ndim == 2:
+            return _fused_step(uu, views(gates), ig, u)
+        activate = self._activate_fn()
         rm = None if recurrent_masks is None else [recurrent_masks[k] for k in _PACK]
         hm = np.empty((batch, u), FLOATX)
 
-        def step(xp_t: np.ndarray, states_tm1: Sequence[np.ndarray],
-                 states: Sequence[np.ndarray], z: np.ndarray) -> None:
+        def step(t: int, xp_t: np.ndarray, states_tm1: Sequence[np.ndarray],
+                 states: Sequence[np.ndarray]) -> None:
             h_tm1, c_tm1 = states_tm1
             h, c = states
+            z, i, f, o, g = views(gates[t] if gates.ndim == 3 else gates)
             if rm is None:
-                np.matmul(h_tm1, uu, out=z)                    # (B, 4u)
+                np.dot(h_tm1, uu, out=z)                       # (B, 4u)
             else:
                 for k in range(4):                             # per-gate recurrent dropout
                     np.multiply(h_tm1, rm[k], out=hm)
-                    np.matmul(hm, uu[:, k * u:(k + 1) * u], out=z[:, k * u:(k + 1) * u])
+                    np.dot(hm, uu[:, k * u:(k + 1) * u], out=z[:, k * u:(k + 1) * u])
             z += xp_t
+            activate(z)                                        # i, f, o, g in place
+            np.multiply(f, c_tm1, out=c)                       # f * c_tm1
+            np.multiply(i, g, out=ig)                          # i * g
+            c += ig                                            # c_t
+            h[...] = self.activation(c)
+            h *= o                                             # h_t = o * act(c_t)
+
+        return step
+
+    def _activate_fn(self):
+        """In-place activation of a (B, 4u) packed block: σ on i, f, o; act on g."""
+        u, rec_act, act = self.units, self.recurrent_activation, self.activation
+        fused = self.fused
+        elementwise = (activations.is_elementwise(act)
+                       and activations.is_elementwise(rec_act))
+
+        def activate(z: np.ndarray) -> None:
             if fused:
                 np.tanh(z, out=z)                              # tanh(z/2) | tanh(z)
                 sig = z[:, : 3 * u]
@@ -165,16 +190,8 @@ class LSTMCell(RecurrentCell):
                 for k in range(4):
                     block = z[:, k * u:(k + 1) * u]
                     block[...] = (rec_act if k < 3 else act)(block)
-            np.multiply(z[:, u:2 * u], c_tm1, out=c)           # f * c_tm1
-            np.multiply(z[:, :u], z[:, 3 * u:], out=ig)        # i * g
-            c += ig                                            # c_t
-            if fused:
-                np.tanh(c, out=h)
-            else:
-                h[...] = act(c)
-            h *= z[:, 2 * u:3 * u]                             # h_t = o * act(c_t)
 
-        return step
+        return activate
 
     def gate_views(self, gates: np.ndarray) -> dict[str, np.ndarray]:
         """Names the packed gate block (..., 4u) as Keras's i, f, g, o."""
@@ -186,6 +203,30 @@ class LSTMCell(RecurrentCell):
         config = super().get_config()
         config["unit_forget_bias"] = self.unit_forget_bias
         return config
+
+
+def _fused_step(uu: np.ndarray, views: tuple, ig: np.ndarray, u: int) -> StepFn:
+    """The hot loop body for tanh / sigmoid LSTMs (weights pre-halved on σ gates)."""
+    z, i, f, o, g = views
+    sig = z[:, : 3 * u]
+    dot, tanh, mul, add = np.dot, np.tanh, np.multiply, np.add
+
+    def step(t: int, xp_t: np.ndarray, states_tm1: Sequence[np.ndarray],
+             states: Sequence[np.ndarray]) -> None:
+        h_tm1, c_tm1 = states_tm1
+        h, c = states
+        dot(h_tm1, uu, z)                                      # z = h_tm1 @ U      (B, 4u)
+        add(z, xp_t, z)                                        #   + x_t @ W + b
+        tanh(z, z)                                             # tanh(z/2) | tanh(z)
+        mul(sig, 0.5, sig)
+        add(sig, 0.5, sig)                                     # i, f, o = σ(z)
+        mul(f, c_tm1, c)                                       # c = f * c_tm1
+        mul(i, g, ig)
+        add(c, ig, c)                                          #   + i * g          (B, u)
+        tanh(c, h)
+        mul(h, o, h)                                           # h = o * tanh(c)    (B, u)
+
+    return step
 
 
 __all__ = ["LSTMCell"]

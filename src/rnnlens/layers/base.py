@@ -85,6 +85,8 @@ class Layer:
     # -- calling -------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and len(args) == 1 and type(args[0]) is np.ndarray:
+            return self.eager_call(args[0])                    # the common eager case
         from rnnlens import functional
 
         if any(isinstance(v, functional.SymbolicTensor) for v in flatten([args, kwargs])):

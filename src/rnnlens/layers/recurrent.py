@@ -138,6 +138,14 @@ class RNN(Layer):
                 "or create the layer again for the new batch size."
             )
 
+    def eager_call(self, inputs: Any, **kwargs: Any) -> Any:
+        """Builds on first use, then ``call`` (which validates everything)."""
+        if not self.built:
+            x = to_float_array(inputs, f"input to layer '{self.name}'")
+            self.check_input_shape(tuple(x.shape))
+            self.build(tuple(x.shape))
+        return self.call(inputs, **kwargs)
+
     # -- building ------------------------------------------------------------
 
     def build(self, input_shape: tuple) -> None:
