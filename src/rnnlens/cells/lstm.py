@@ -159,7 +159,7 @@ class LSTMCell(RecurrentCell):
             else:
                 for k in range(4):                             # per-gate recurrent dropout
                     np.multiply(h_tm1, rm[k], out=hm)
-                    np.dot(hm, uu[:, k * u:(k + 1) * u], out=z[:, k * u:(k + 1) * u])
+                    np.matmul(hm, uu[:, k * u:(k + 1) * u], out=z[:, k * u:(k + 1) * u])
             z += xp_t
             activate(z)                                        # i, f, o, g in place
             np.multiply(f, c_tm1, out=c)                       # f * c_tm1
