@@ -80,10 +80,10 @@ def test_summary_rows_shapes_and_param_counts(f: int, u: int, rs: bool) -> None:
     text = summary_text(model)
     p_lstm, p_dense = lstm_params(f, u), u * 3 + 3
     total = p_lstm + p_dense
-    assert "seq_in (InputLayer)" in text and "(None, 5, {})".format(f) in text
+    assert "seq_in (InputLayer)" in text and f"(None, 5, {f})" in text
     assert "rnn (LSTM)" in text and "head (Dense)" in text
     assert (f"(None, 5, {u})" if rs else f"(None, {u})") in text
-    assert (f"(None, 5, 3)" if rs else "(None, 3)") in text
+    assert ("(None, 5, 3)" if rs else "(None, 3)") in text
     assert f" {p_lstm:,} │" in text and f" {p_dense:,} │" in text
     assert f"Total params: {total:,} ({readable(total * 4)})" in text
     assert f"Trainable params: {total:,} ({readable(total * 4)})" in text

@@ -348,7 +348,7 @@ def test_stateful_call_sequence(K: Any, parity: Callable, cfg: dict, shape: tupl
         if what == "reset":
             kl.reset_state()
             rl.reset_state()
-            parity(rl.states, [np.asarray(s) for s in kl.states], name=f"states after reset")
+            parity(rl.states, [np.asarray(s) for s in kl.states], name="states after reset")
             continue
         x = xs[k % len(xs)]
         k += 1

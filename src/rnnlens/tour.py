@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import numpy as np
 
 import rnnlens
-from rnnlens.layers import LSTM, Dense, Input, RepeatVector, TimeDistributed
+from rnnlens.layers import LSTM, Dense, Input, TimeDistributed
 from rnnlens.models import Model
 
 CONFIGS = [
@@ -94,8 +94,9 @@ def run_configs(tour: Tour, weights: list[np.ndarray]) -> dict[str, Any]:
         names = ["lstm1", "state_h", "state_c"][: len(pred)]
         roles = ["out", "state_h", "state_c"]
         seq = kwargs.get("return_sequences", False)
-        tour.say(f"\n{k}. LSTM({tour.units}{''.join(', ' + a for a in title.split(', ') if '=' in a)})"
-                 f"  ->  {'lstm1, state_h, state_c' if len(pred) == 3 else 'lstm1'}")
+        flags = "".join(f", {a}" for a in title.split(", ") if "=" in a)
+        returned = "lstm1, state_h, state_c" if len(pred) == 3 else "lstm1"
+        tour.say(f"\n{k}. LSTM({tour.units}{flags})  ->  {returned}")
         rows = [[n, str(p.shape), meaning(r, tour, seq), fmt(p[0])]
                 for n, p, r in zip(names, pred, roles)]
         for line in table(rows, ["returned", "shape", "meaning", "values (sample 0)"]):

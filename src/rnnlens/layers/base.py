@@ -26,6 +26,15 @@ def snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def format_shape(shape: Any) -> str:
+    """``(None, 3, 1)`` as Keras prints it; a list of shapes as ``[(..), (..)]``."""
+    if isinstance(shape, tuple) and all(d is None or isinstance(d, (int, np.integer))
+                                        for d in shape):
+        dims = ", ".join("None" if d is None else str(int(d)) for d in shape)
+        return f"({dims},)" if len(shape) == 1 else f"({dims})"
+    return "[" + ", ".join(format_shape(s) for s in shape) + "]"
+
+
 def flatten(structure: Any) -> list:
     """Leaves of nested lists / tuples / dicts, in order."""
     if isinstance(structure, (list, tuple)):

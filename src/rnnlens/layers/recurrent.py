@@ -18,11 +18,7 @@ from rnnlens import recurrence
 from rnnlens import trace as trace_mod
 from rnnlens.cells.base import FLOATX, RecurrentCell
 from rnnlens.cells.lstm import LSTMCell
-from rnnlens.layers.base import Layer, to_float_array
-
-
-def _shape_str(shape: Sequence[int | None]) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+from rnnlens.layers.base import Layer, format_shape, to_float_array
 
 
 class RNN(Layer):
@@ -83,22 +79,22 @@ class RNN(Layer):
         if shape[0] == 0:
             raise ValueError(
                 f"Layer '{self.name}' received an empty batch (0 samples), shape "
-                f"{_shape_str(shape)}; pass at least one sample."
+                f"{format_shape(shape)}; pass at least one sample."
             )
         if shape[1] == 0:
             raise ValueError(
                 f"Layer '{self.name}' received an input with 0 time steps, shape "
-                f"{_shape_str(shape)}; expected at least one step."
+                f"{format_shape(shape)}; expected at least one step."
             )
         if shape[2] is None:
             raise ValueError(
                 f"Layer '{self.name}' needs a known number of features (the last axis), "
-                f"received shape {_shape_str(shape)}."
+                f"received shape {format_shape(shape)}."
             )
         if self.cell.built and shape[2] != self.cell.input_dim:
             raise ValueError(
                 f"Layer '{self.name}' was built for inputs with {self.cell.input_dim} "
-                f"features (the last axis), received an input of shape {_shape_str(shape)} "
+                f"features (the last axis), received an input of shape {format_shape(shape)} "
                 f"with {shape[2]} features. Feed {self.cell.input_dim} features per step, "
                 "or use a new layer for the new size."
             )
@@ -106,7 +102,7 @@ class RNN(Layer):
     def _ndim_message(self, shape: tuple, source: Layer | None) -> str:
         head = (f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
                 f"ndim=3 (batch, timesteps, features), found ndim={len(shape)}. Full shape "
-                f"received: {_shape_str(shape)}.")
+                f"received: {format_shape(shape)}.")
         if len(shape) == 2 and isinstance(source, RNN) and not source.return_sequences:
             return (head + f" The input is the output of recurrent layer '{source.name}', "
                     "which returns only its last step. Set return_sequences=True on "

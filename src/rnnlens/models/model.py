@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens.functional import Input, Node, SymbolicTensor, map_graph
-from rnnlens.layers.base import Layer, flatten
+from rnnlens.layers.base import Layer, flatten, format_shape
 from rnnlens.layers.core import InputLayer
 from rnnlens.weights import as_list
 
@@ -38,11 +38,6 @@ def _substitute(value: Any, tensors: dict[int, Any]) -> Any:
     if isinstance(value, dict):
         return {k: _substitute(v, tensors) for k, v in value.items()}
     return value
-
-
-def _fmt_shape(shape: Sequence) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
-        ("," if len(shape) == 1 else "") + ")"
 
 
 class Model(Layer):
@@ -200,7 +195,7 @@ class Model(Layer):
         if len(data) != n:
             raise ValueError(
                 f"Model '{self.name}' expects {n} input(s) "
-                f"({', '.join(_fmt_shape(t.shape) for t in self.inputs)}), "
+                f"({', '.join(format_shape(t.shape) for t in self.inputs)}), "
                 f"received {len(data)}."
             )
         return [_to_array(v, t, self.name) for v, t in zip(data, self.inputs)]
@@ -296,13 +291,13 @@ def _to_array(value: Any, spec: SymbolicTensor, model: str) -> np.ndarray:
 
 
 def _shape_mismatch(got: tuple, expected: tuple, name: str, model: str) -> str:
-    msg = (f"Model '{model}' input '{name}' expects arrays of shape {_fmt_shape(expected)} "
+    msg = (f"Model '{model}' input '{name}' expects arrays of shape {format_shape(expected)} "
            f"(None: any size), received shape {got}.")
     if len(got) == len(expected) - 1 and expected[-1] == 1:
         msg += (" The features axis is missing: reshape the data to (samples, timesteps, "
                 f"features), e.g. x.reshape({', '.join(map(str, got))}, 1).")
     elif len(got) == len(expected) - 1 and tuple(got) == tuple(expected[1:]):
-        msg += f" The batch axis is missing: pass x[None] for a single sample."
+        msg += " The batch axis is missing: pass x[None] for a single sample."
     return msg
 
 

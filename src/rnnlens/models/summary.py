@@ -12,15 +12,9 @@ from collections import Counter
 from typing import Any
 
 from rnnlens.functional import SymbolicTensor
+from rnnlens.layers.base import format_shape
 
 _WIDTHS = {3: (31, 22, 13), 4: (19, 17, 10, 17)}
-
-
-def _fmt(shape: Any) -> str:
-    if isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape):
-        return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
-            ("," if len(shape) == 1 else "") + ")"
-    return "[" + ", ".join(_fmt(s) for s in shape) + "]"
 
 
 def readable_size(n_bytes: float) -> str:
@@ -77,7 +71,7 @@ def _layer_rows(model: Any) -> list[list[str]]:
         nodes = [n for n in layer._inbound_nodes if n in in_graph]
         node = nodes[-1] if nodes else (layer._inbound_nodes[-1] if layer._inbound_nodes
                                         else None)
-        shape = _fmt(_shape_of(node)) if node is not None else "?"
+        shape = format_shape(_shape_of(node)) if node is not None else "?"
         parents = [f"{t.layer.name}[{t.node_index}][{t.tensor_index}]"
                    for n in nodes for t in n.input_tensors]
         rows.append([f"{layer.name} ({type(layer).__name__})", shape,
