@@ -1,6 +1,8 @@
 """Recurrent cells: one time step each (the layers run them over time)."""
 
 from rnnlens.cells.base import RecurrentCell
+from rnnlens.cells.gru import GRUCell
 from rnnlens.cells.lstm import LSTMCell
+from rnnlens.cells.simple_rnn import SimpleRNNCell
 
-__all__ = ["RecurrentCell", "LSTMCell"]
+__all__ = ["RecurrentCell", "LSTMCell", "GRUCell", "SimpleRNNCell"]

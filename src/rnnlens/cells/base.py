@@ -156,3 +156,39 @@ class RecurrentCell:
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
         }
+
+
+def project_inputs(xs: np.ndarray, w: np.ndarray, input_masks: list[np.ndarray] | None,
+                   u: int) -> np.ndarray:
+    """(T, B, F) @ W in one multiply; per-gate input masks use one per block."""
+    t, batch, f = xs.shape
+    n_gates = w.shape[1] // u
+    if input_masks is None or len(input_masks) == 1:
+        x = xs if input_masks is None else xs * input_masks[0]
+        return (x.reshape(t * batch, f) @ w).reshape(t, batch, -1)
+    xp = np.empty((t, batch, n_gates * u), FLOATX)
+    for k in range(n_gates):
+        xk = (xs * input_masks[k]).reshape(t * batch, f)
+        xp[..., k * u:(k + 1) * u] = (xk @ w[:, k * u:(k + 1) * u]).reshape(t, batch, u)
+    return xp
+
+
+def sigmoid_block(cell: "RecurrentCell"):
+    """In-place σ for a block of σ gates (pre-halved tanh trick when fused)."""
+    rec_act, u = cell.recurrent_activation, cell.units
+    fused = getattr(cell, "fused", False)
+    elementwise = activations.is_elementwise(rec_act)
+
+    def activate(block: np.ndarray) -> None:
+        if fused:
+            np.tanh(block, out=block)
+            block *= 0.5
+            block += 0.5
+        elif elementwise:
+            block[...] = rec_act(block)
+        else:                                                  # softmax-like: gate by gate
+            for k in range(block.shape[1] // u):
+                part = block[:, k * u:(k + 1) * u]
+                part[...] = rec_act(part)
+
+    return activate

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
-from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn
+from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
 
 # Column blocks of Keras's (i, f, c, o) layout, in the packed order (i, f, o, g).
 _PACK = (0, 1, 3, 2)
@@ -116,16 +116,9 @@ class LSTMCell(RecurrentCell):
     def project(self, xs: np.ndarray, input_masks: list[np.ndarray] | None) -> np.ndarray:
         """``x_t @ W + b`` for every step at once: (T, B, F) -> (T, B, 4u)."""
         w, _, b = self.packed()
-        t, batch, f = xs.shape
-        if input_masks is None or len(input_masks) == 1:
-            x = xs if input_masks is None else xs * input_masks[0]
-            xp = (x.reshape(t * batch, f) @ w).reshape(t, batch, -1)
-        else:                       # implementation 1: one input mask per gate
-            u = self.units
-            xp = np.empty((t, batch, 4 * u), FLOATX)
-            for k, src in enumerate(_PACK):
-                xk = (xs * input_masks[src]).reshape(t * batch, f)
-                xp[..., k * u:(k + 1) * u] = (xk @ w[:, k * u:(k + 1) * u]).reshape(t, batch, u)
+        masks = None if input_masks is None else (
+            input_masks if len(input_masks) == 1 else [input_masks[k] for k in _PACK])
+        xp = project_inputs(xs, w, masks, self.units)
         if b is not None:
             xp += b
         return xp

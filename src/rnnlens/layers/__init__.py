@@ -3,8 +3,8 @@
 from rnnlens.functional import Input
 from rnnlens.layers.base import Layer
 from rnnlens.layers.core import Concatenate, Dense, InputLayer, RepeatVector
-from rnnlens.layers.recurrent import LSTM, RNN
+from rnnlens.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnlens.layers.wrappers import TimeDistributed
 
 __all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate",
-           "RNN", "LSTM", "TimeDistributed"]
+           "RNN", "LSTM", "GRU", "SimpleRNN", "TimeDistributed"]

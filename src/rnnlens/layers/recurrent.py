@@ -17,7 +17,9 @@ import numpy as np
 from rnnlens import recurrence
 from rnnlens import trace as trace_mod
 from rnnlens.cells.base import FLOATX, RecurrentCell
+from rnnlens.cells.gru import GRUCell
 from rnnlens.cells.lstm import LSTMCell
+from rnnlens.cells.simple_rnn import SimpleRNNCell
 from rnnlens.layers.base import Layer, format_shape, to_float_array
 
 
@@ -62,9 +64,17 @@ class RNN(Layer):
         self._states: list[np.ndarray] | None = None
         self._batch: int | None = None
 
-    @property
-    def units(self) -> int:
-        return self.cell.units
+    _CELL_ATTRS = frozenset({
+        "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+        "recurrent_initializer", "bias_initializer", "unit_forget_bias", "dropout",
+        "recurrent_dropout", "seed", "reset_after", "kernel", "recurrent_kernel", "bias",
+    })
+
+    def __getattr__(self, name: str) -> Any:
+        # Keras exposes the cell's settings and weights on the layer (layer.units, ...).
+        if name in RNN._CELL_ATTRS and "cell" in self.__dict__:
+            return getattr(self.__dict__["cell"], name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # -- validation ----------------------------------------------------------
 
@@ -325,12 +335,27 @@ def _check_use_cudnn(use_cudnn: Any) -> None:
         )
 
 
+_EXTRAS = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+           "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+           "bias_constraint")
+
+
+def _split_layer_kwargs(layer: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Refuses regularizers / constraints and checks ``use_cudnn``; returns the rest."""
+    _no_extras(layer, **{k: kwargs.pop(k, None) for k in _EXTRAS})
+    _check_use_cudnn(kwargs.pop("use_cudnn", "auto"))
+    kwargs.pop("implementation", None)       # numerically irrelevant, as in Keras
+    return kwargs
+
+
 class LSTM(RNN):
     """Long short-term memory layer, numerically identical to Keras 3's ``LSTM``.
 
     Weights (``get_weights()`` order): kernel (F, 4u), recurrent_kernel (u, 4u),
     bias (4u,) if use_bias; gate order i, f, c, o. See ``rnnlens.cells.LSTMCell``
-    for the equations.
+    for the equations. Also accepted, as in Keras: ``use_cudnn``,
+    ``implementation`` (no effect on the numbers), and regularizers /
+    constraints set to None.
 
     Returns:
         ``return_sequences=False``: h_T (B, u). ``True``: h after every step
@@ -345,20 +370,12 @@ class LSTM(RNN):
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
-                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
-                 activity_regularizer: Any = None, kernel_constraint: Any = None,
-                 recurrent_constraint: Any = None, bias_constraint: Any = None,
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 unit_forget_bias: bool = True, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 use_cudnn: Any = "auto", implementation: int = 2, **kwargs: Any):
-        _no_extras("LSTM", kernel_regularizer=kernel_regularizer,
-                   recurrent_regularizer=recurrent_regularizer,
-                   bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                   kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                   bias_constraint=bias_constraint)
-        _check_use_cudnn(use_cudnn)
+                 **kwargs: Any):
+        kwargs = _split_layer_kwargs("LSTM", kwargs)
         cell = LSTMCell(units, activation=activation, recurrent_activation=recurrent_activation,
                         use_bias=use_bias, kernel_initializer=kernel_initializer,
                         recurrent_initializer=recurrent_initializer,
@@ -366,19 +383,71 @@ class LSTM(RNN):
                         dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
-        self.implementation = 1 if cell.recurrent_dropout else implementation
+
+
+class GRU(RNN):
+    """Gated recurrent unit layer, numerically identical to Keras 3's ``GRU``.
+
+    Weights: kernel (F, 3u), recurrent_kernel (u, 3u), bias (2, 3u) when
+    ``reset_after=True`` (the default) or (3u,); gate order z, r, h. See
+    ``rnnlens.cells.GRUCell`` for the equations.
+
+    Returns:
+        The output (B, u) or (B, T, u); with ``return_state=True`` the tuple
+        ``(output, h_T)``.
+    """
+
+    state_names = ("h",)
+
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 reset_after: bool = True, **kwargs: Any):
+        kwargs = _split_layer_kwargs("GRU", kwargs)
+        cell = GRUCell(units, activation=activation, recurrent_activation=recurrent_activation,
+                       use_bias=use_bias, kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer, dropout=dropout,
+                       recurrent_dropout=recurrent_dropout, reset_after=reset_after, seed=seed)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
 
     @property
-    def kernel(self) -> np.ndarray:
-        return self.cell.kernel
-
-    @property
-    def recurrent_kernel(self) -> np.ndarray:
-        return self.cell.recurrent_kernel
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        return self.cell.bias if self.cell.use_bias else None
+    def reset_after(self) -> bool:
+        return self.cell.reset_after
 
 
-__all__ = ["RNN", "LSTM", "FLOATX"]
+class SimpleRNN(RNN):
+    """Fully connected RNN layer, numerically identical to Keras 3's ``SimpleRNN``.
+
+    Weights: kernel (F, u), recurrent_kernel (u, u), bias (u,).
+
+    Returns:
+        The output (B, u) or (B, T, u); with ``return_state=True`` the tuple
+        ``(output, h_T)``.
+    """
+
+    state_names = ("h",)
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 **kwargs: Any):
+        kwargs = _split_layer_kwargs("SimpleRNN", kwargs)
+        cell = SimpleRNNCell(units, activation=activation, use_bias=use_bias,
+                             kernel_initializer=kernel_initializer,
+                             recurrent_initializer=recurrent_initializer,
+                             bias_initializer=bias_initializer, dropout=dropout,
+                             recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
+
+
+__all__ = ["RNN", "LSTM", "GRU", "SimpleRNN"]

@@ -1,0 +1,104 @@
+"""The SimpleRNN cell: one time step, exactly as Keras 3's ``SimpleRNNCell``.
+
+Equations (act = ``activation``, tanh by default)::
+
+    a   = x_t @ W + b + h_tm1 @ U          # (B, u) pre-activation
+    h_t = act(a)                           # output and the only state
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from rnnlens import activations
+from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
+
+
+class SimpleRNNCell(RecurrentCell):
+    """Fully connected recurrent cell.
+
+    Weights: kernel W (F, u), recurrent_kernel U (u, u), bias b (u,) if use_bias.
+
+    Args:
+        units: u, size of ``h``.
+        activation: act (default tanh; None means linear).
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer:
+            as in Keras.
+        dropout, recurrent_dropout: rates in [0, 1] (training only).
+        seed: seed of this cell's dropout generator.
+    """
+
+    gate_names = ()
+    weight_names = ("kernel", "recurrent_kernel", "bias")
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed: int | None = None):
+        super().__init__(units, activation, None, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
+                         seed)
+        self.state_size = (self.units,)
+        if not self.use_bias:
+            self.weight_names = ("kernel", "recurrent_kernel")
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        u, f = self.units, self.input_dim
+        shapes = [(f, u), (u, u)]
+        return shapes + [(u,)] if self.use_bias else shapes
+
+    def build(self, input_dim: int) -> None:
+        """Creates W, U and b with the configured initializers."""
+        u = self.units
+        self.input_dim = int(input_dim)
+        self.kernel = self.kernel_initializer((self.input_dim, u), FLOATX)
+        self.recurrent_kernel = self.recurrent_initializer((u, u), FLOATX)
+        if self.use_bias:
+            self.bias = self.bias_initializer((u,), FLOATX)
+        self._version += 1
+
+    def mask_count(self) -> int:
+        return 1                                               # one mask per dropout kind
+
+    def project(self, xs: np.ndarray, input_masks: list[np.ndarray] | None) -> np.ndarray:
+        """``x_t @ W + b`` for every step at once: (T, B, F) -> (T, B, u)."""
+        xp = project_inputs(xs, self.kernel, input_masks, self.units)
+        if self.use_bias:
+            xp += self.bias
+        return xp
+
+    def stepper(self, batch: int, recurrent_masks: list[np.ndarray] | None,
+                gates: np.ndarray) -> StepFn:
+        """The per-step function; ``gates`` holds the pre-activation ``a``."""
+        uu = self.recurrent_kernel
+        act = self.activation
+        tanh = act is activations.tanh
+        hm = np.empty((batch, self.units), FLOATX)
+        rm = None if recurrent_masks is None else recurrent_masks[0]
+
+        def step(t: int, xp_t: np.ndarray, states_tm1: Sequence[np.ndarray],
+                 states: Sequence[np.ndarray]) -> None:
+            (h_tm1,), (h,) = states_tm1, states
+            a = gates[t] if gates.ndim == 3 else gates
+            if rm is not None:
+                np.multiply(h_tm1, rm, out=hm)
+                h_tm1 = hm
+            np.matmul(h_tm1, uu, out=a)                        # h_tm1 @ U        (B, u)
+            a += xp_t                                          #   + x_t @ W + b
+            if tanh:
+                np.tanh(a, out=h)
+            else:
+                h[...] = act(a)                                # h_t = act(a)
+
+        return step
+
+    def gate_views(self, gates: np.ndarray) -> dict[str, np.ndarray]:
+        return {}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("recurrent_activation")
+        return config
