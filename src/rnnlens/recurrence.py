@@ -89,34 +89,50 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
     seq = np.empty((batch, steps, width), FLOATX) if return_sequences else None
     y = np.zeros((batch, width), FLOATX) if keep is not None else None
 
-    rec = _new_record(cell, xp.shape, initial_states, keep, in_masks, rec_masks, record)
-    bufs, gates = _workspace(cell, batch, xp.shape[-1], rec)
-    step = cell.stepper(batch, rec_masks, gates if rec is None else rec.gates)
-    states_tm1 = initial_states
+    slots, out_index = _slots(cell)
+    states_tm1 = list(initial_states) + [np.zeros((batch, s), FLOATX)
+                                         for s in slots[len(initial_states):]]
+    rec = _new_record(slots, xp.shape, states_tm1, keep, in_masks, rec_masks, record)
+    bufs, gates = _workspace(slots, batch, xp.shape[-1], rec)
+    step = cell.stepper(batch, rec_masks, gates if rec is None else rec.gates,
+                        training=training)
     for t in range(steps):
         states = bufs[t % 2] if rec is None else [s[t] for s in rec.states]
         step(t, xp[t], states_tm1, states)
         if keep is None:
-            y_t = states[0]
+            y_t = states[out_index]
         else:
-            _apply_mask(keep[t], states_tm1, states, y, zero_output_for_mask)
+            _apply_mask(keep[t], states_tm1, states, y, states[out_index],
+                        zero_output_for_mask)
             y_t = y
         if seq is not None:
             seq[:, t] = y_t
         states_tm1 = states
     output = seq if seq is not None else y_t.copy()
-    return RunResult(output, [s.copy() for s in states_tm1], rec)
+    final = [s.copy() for s in states_tm1[: len(cell.state_size)]]
+    return RunResult(output, final, rec)
+
+
+def _slots(cell: RecurrentCell) -> tuple[tuple[int, ...], int]:
+    """State buffers the loop keeps, and which one is the step's output.
+
+    Built-in cells output their first state (h). A cell whose output is not
+    one of its states (a user cell, stacked cells) declares extra
+    ``slot_sizes`` after its states and an ``output_index``.
+    """
+    return (tuple(getattr(cell, "slot_sizes", cell.state_size)),
+            int(getattr(cell, "output_index", 0)))
 
 
 def _apply_mask(keep_t: np.ndarray, states_tm1: list[np.ndarray], states: list[np.ndarray],
-                y: np.ndarray, zero_output_for_mask: bool) -> None:
+                y: np.ndarray, out_t: np.ndarray, zero_output_for_mask: bool) -> None:
     """Masked samples keep their states; ``y`` becomes this step's output."""
     skip = ~keep_t                                                    # (B, 1)
     for s, s_tm1 in zip(states, states_tm1):
         np.copyto(s, s_tm1, where=skip)
     if zero_output_for_mask:
         y.fill(0.0)
-    np.copyto(y, states[0], where=keep_t)
+    np.copyto(y, out_t, where=keep_t)
 
 
 def _time_major_mask(mask: np.ndarray | None, go_backwards: bool) -> np.ndarray | None:
@@ -127,13 +143,13 @@ def _time_major_mask(mask: np.ndarray | None, go_backwards: bool) -> np.ndarray 
     return np.ascontiguousarray(m.T)[:, :, None]
 
 
-def _new_record(cell: RecurrentCell, xp_shape: tuple, initial_states: list[np.ndarray],
+def _new_record(slots: tuple[int, ...], xp_shape: tuple, initial_states: list[np.ndarray],
                 keep: np.ndarray | None, in_masks, rec_masks, record: bool) -> Record | None:
     if not record:
         return None
     steps, batch, width = xp_shape
     return Record(
-        states=[np.empty((steps, batch, s), FLOATX) for s in cell.state_size],
+        states=[np.empty((steps, batch, s), FLOATX) for s in slots],
         gates=np.empty((steps, batch, width), FLOATX),
         initial_states=[s.copy() for s in initial_states],
         mask=None if keep is None else keep[:, :, 0],
@@ -142,9 +158,9 @@ def _new_record(cell: RecurrentCell, xp_shape: tuple, initial_states: list[np.nd
     )
 
 
-def _workspace(cell: RecurrentCell, batch: int, width: int, rec: Record | None):
+def _workspace(slots: tuple[int, ...], batch: int, width: int, rec: Record | None):
     """Two ping-pong state buffers and a gate buffer (none needed when recording)."""
     if rec is not None:
         return None, None
-    bufs = [[np.empty((batch, s), FLOATX) for s in cell.state_size] for _ in range(2)]
+    bufs = [[np.empty((batch, s), FLOATX) for s in slots] for _ in range(2)]
     return bufs, np.empty((batch, width), FLOATX)

@@ -59,6 +59,8 @@ class LayerTrace:
         c: cell state after every step, or None for layers without one.
         gates: post-activation gates by name, each (B, T, u).
         mask: (B, T) bool in step order, or None.
+        states: every state the loop carried, each (B, T, s) (for stacked or user
+            cells: each cell's states in order, then the step output).
         initial_states: the states before the first step, each (B, u).
         output: what the layer returned as its first output.
         go_backwards: True when step 0 consumed the last input step.
@@ -69,6 +71,7 @@ class LayerTrace:
     c: np.ndarray | None
     gates: dict[str, np.ndarray]
     mask: np.ndarray | None
+    states: list[np.ndarray] = field(repr=False)
     initial_states: list[np.ndarray] = field(repr=False)
     output: np.ndarray = field(repr=False)
     go_backwards: bool = False
@@ -103,8 +106,11 @@ class Recorder:
         to_bt = (lambda a: np.ascontiguousarray(a.transpose(1, 0, 2)))  # (T,B,u) -> (B,T,u)
         states = [to_bt(s) for s in rec.states]
         gates = {k: to_bt(v) for k, v in layer.cell.gate_views(rec.gates).items()}
+        has_c = type(layer.cell).__name__ == "LSTMCell"
+        out_index = getattr(layer.cell, "output_index", 0)
         item = LayerTrace(
-            layer=layer.name, h=states[0], c=states[1] if len(states) > 1 else None,
+            layer=layer.name, h=states[out_index], c=states[1] if has_c else None,
+            states=states,
             gates=gates, mask=None if rec.mask is None else np.ascontiguousarray(rec.mask.T),
             initial_states=rec.initial_states, output=result.output,
             go_backwards=layer.go_backwards,

@@ -3,6 +3,8 @@
 from rnnlens.cells.base import RecurrentCell
 from rnnlens.cells.gru import GRUCell
 from rnnlens.cells.lstm import LSTMCell
+from rnnlens.cells.generic import CellAdapter, StackedRNNCells
 from rnnlens.cells.simple_rnn import SimpleRNNCell
 
-__all__ = ["RecurrentCell", "LSTMCell", "GRUCell", "SimpleRNNCell"]
+__all__ = ["RecurrentCell", "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells",
+           "CellAdapter"]

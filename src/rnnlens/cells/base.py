@@ -87,6 +87,58 @@ class RecurrentCell:
         return self.units
 
     @property
+    def name(self) -> str:
+        """Keras's name for the inner cell: ``lstm_cell``, ``gru_cell``, ..."""
+        return {"LSTMCell": "lstm_cell", "GRUCell": "gru_cell",
+                "SimpleRNNCell": "simple_rnn_cell"}.get(type(self).__name__, "cell")
+
+    # -- one step on arrays (Keras's cell API, and streaming) ----------------
+
+    def __call__(self, inputs: Any, states: Any, training: bool = False
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One step: ``(output, new_states) = cell(x_t, states)``, as a Keras cell.
+
+        Args:
+            inputs: x_t, (B, F).
+            states: the states before the step, a list of (B, s) arrays (a single
+                array is accepted for one-state cells).
+            training: apply dropout (fresh masks each call).
+        """
+        x = _as_step_input(inputs, self)
+        if not self.built:
+            self.build(x.shape[-1])
+        elif x.shape[-1] != self.input_dim:
+            raise ValueError(f"Cell '{self.name}' was built for {self.input_dim} features, "
+                             f"received x_t of shape {x.shape}.")
+        states = _as_step_states(states, self, x.shape[0])
+        new = self.step_into(x, states, training)
+        return new[0].copy(), new
+
+    call = __call__
+
+    def step_into(self, x: np.ndarray, states: list[np.ndarray], training: bool = False,
+                  out: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        """The step on checked float32 arrays; returns (or fills) the new states."""
+        batch = x.shape[0]
+        in_masks, rec_masks = self.dropout_masks(batch, training)
+        key = (batch, self._version)
+        cached = None if training else getattr(self, "_step_cache", None)
+        if cached is None or cached[0] != key:
+            width = self.project(np.zeros((1, 1, self.input_dim), FLOATX), None).shape[-1]
+            gates = np.empty((batch, width), FLOATX)
+            cached = (key, self.stepper(batch, rec_masks, gates))
+            if not training:
+                self._step_cache = cached
+        xp = self.project(x[None], in_masks)[0]
+        new = out if out is not None else [np.empty((batch, s), FLOATX)
+                                           for s in self.state_size]
+        cached[1](0, xp, states, new)
+        return new
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [np.array(w, copy=True) for w in self.weights]
+
+    @property
     def built(self) -> bool:
         return self.input_dim is not None
 
@@ -192,3 +244,43 @@ def sigmoid_block(cell: "RecurrentCell"):
                 part[...] = rec_act(part)
 
     return activate
+
+
+def _as_step_input(inputs: Any, cell: RecurrentCell) -> np.ndarray:
+    try:
+        x = np.asarray(inputs, dtype=FLOATX)
+    except (TypeError, ValueError):
+        raise TypeError(f"Cell '{cell.name}' received x_t that is not numeric.") from None
+    if x.ndim != 2:
+        raise ValueError(f"Cell '{cell.name}' takes one time step x_t of shape (batch, "
+                         f"features), received shape {x.shape}.")
+    return x
+
+
+def _as_step_states(states: Any, cell: RecurrentCell, batch: int) -> list[np.ndarray]:
+    if states is None:
+        return cell.get_initial_state(batch)
+    if isinstance(states, np.ndarray):
+        states = [states]
+    states = list(states)
+    if len(states) != len(cell.state_size):
+        raise ValueError(f"Cell '{cell.name}' has {len(cell.state_size)} states, received "
+                         f"{len(states)}.")
+    out = []
+    for k, (st, size) in enumerate(zip(states, cell.state_size)):
+        arr = np.asarray(st, dtype=FLOATX)
+        if arr.shape != (batch, size):
+            raise ValueError(f"Cell '{cell.name}' state {k} should have shape ({batch}, "
+                             f"{size}), received {arr.shape}.")
+        out.append(arr)
+    return out
+
+
+def last_dim(input_shape: Any) -> int:
+    """F from an input dimension or a shape like (None, F) / (B, T, F)."""
+    if isinstance(input_shape, (tuple, list)):
+        input_shape = input_shape[-1]
+    if input_shape is None or int(input_shape) <= 0:
+        raise ValueError(f"Received input_shape={input_shape!r}, expected a known positive "
+                         "number of features.")
+    return int(input_shape)

@@ -24,7 +24,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
-from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs, sigmoid_block
+from rnnlens.cells.base import (
+    FLOATX, RecurrentCell, StepFn, last_dim, project_inputs, sigmoid_block)
 
 
 class GRUCell(RecurrentCell):
@@ -73,7 +74,7 @@ class GRUCell(RecurrentCell):
     def build(self, input_dim: int) -> None:
         """Creates W, U and the bias with the configured initializers."""
         u = self.units
-        self.input_dim = int(input_dim)
+        self.input_dim = last_dim(input_dim)
         self.kernel = self.kernel_initializer((self.input_dim, 3 * u), FLOATX)
         self.recurrent_kernel = self.recurrent_initializer((u, 3 * u), FLOATX)
         if self.use_bias:
@@ -124,7 +125,7 @@ class GRUCell(RecurrentCell):
         return xp
 
     def stepper(self, batch: int, recurrent_masks: list[np.ndarray] | None,
-                gates: np.ndarray) -> StepFn:
+                gates: np.ndarray, training: bool = False) -> StepFn:
         """The per-step function; ``gates`` (B, 3u) or a (T, B, 3u) record."""
         _, uu, _, b_h = self.packed()
         u = self.units

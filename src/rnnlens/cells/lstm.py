@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
-from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
+from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, last_dim, project_inputs
 
 # Column blocks of Keras's (i, f, c, o) layout, in the packed order (i, f, o, g).
 _PACK = (0, 1, 3, 2)
@@ -78,7 +78,7 @@ class LSTMCell(RecurrentCell):
     def build(self, input_dim: int) -> None:
         """Creates W, U and b with the configured initializers."""
         u = self.units
-        self.input_dim = int(input_dim)
+        self.input_dim = last_dim(input_dim)
         self.kernel = self.kernel_initializer((self.input_dim, 4 * u), FLOATX)
         self.recurrent_kernel = self.recurrent_initializer((u, 4 * u), FLOATX)
         if self.use_bias:
@@ -124,7 +124,7 @@ class LSTMCell(RecurrentCell):
         return xp
 
     def stepper(self, batch: int, recurrent_masks: list[np.ndarray] | None,
-                gates: np.ndarray) -> StepFn:
+                gates: np.ndarray, training: bool = False) -> StepFn:
         """The per-step function for a batch size, with its workspace.
 
         ``gates`` is the (B, 4u) scratch block, or a (T, B, 4u) record whose

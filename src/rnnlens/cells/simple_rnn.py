@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
-from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
+from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, last_dim, project_inputs
 
 
 class SimpleRNNCell(RecurrentCell):
@@ -53,7 +53,7 @@ class SimpleRNNCell(RecurrentCell):
     def build(self, input_dim: int) -> None:
         """Creates W, U and b with the configured initializers."""
         u = self.units
-        self.input_dim = int(input_dim)
+        self.input_dim = last_dim(input_dim)
         self.kernel = self.kernel_initializer((self.input_dim, u), FLOATX)
         self.recurrent_kernel = self.recurrent_initializer((u, u), FLOATX)
         if self.use_bias:
@@ -71,7 +71,7 @@ class SimpleRNNCell(RecurrentCell):
         return xp
 
     def stepper(self, batch: int, recurrent_masks: list[np.ndarray] | None,
-                gates: np.ndarray) -> StepFn:
+                gates: np.ndarray, training: bool = False) -> StepFn:
         """The per-step function; ``gates`` holds the pre-activation ``a``."""
         uu = self.recurrent_kernel
         act = self.activation

@@ -16,7 +16,8 @@ import numpy as np
 
 from rnnlens import recurrence
 from rnnlens import trace as trace_mod
-from rnnlens.cells.base import FLOATX, RecurrentCell
+from rnnlens.cells.base import RecurrentCell
+from rnnlens.cells.generic import CellAdapter, StackedRNNCells
 from rnnlens.cells.gru import GRUCell
 from rnnlens.cells.lstm import LSTMCell
 from rnnlens.cells.simple_rnn import SimpleRNNCell
@@ -54,6 +55,10 @@ class RNN(Layer):
                  stateful: bool = False, unroll: bool = False,
                  zero_output_for_mask: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        elif not isinstance(cell, (RecurrentCell, StackedRNNCells, CellAdapter)):
+            cell = CellAdapter(cell)                # a user cell: state_size + call()
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -170,7 +175,11 @@ class RNN(Layer):
         out = (batch, steps, u) if self.return_sequences else (batch, u)
         if not self.return_state:
             return out
-        return (out, *[(batch, s) for s in self.cell.state_size])
+        return (out, *self._nest([(batch, s) for s in self.cell.state_size]))
+
+    def _nest(self, flat: list) -> list:
+        """Flat states as the layer returns them: grouped per cell for stacked cells."""
+        return self.cell.group(flat) if isinstance(self.cell, StackedRNNCells) else flat
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         out_mask = mask if self.return_sequences else None
@@ -202,7 +211,7 @@ class RNN(Layer):
         if recorder is not None:
             recorder.add(self, result)
         if self.return_state:
-            return (result.output, *result.states)
+            return (result.output, *self._nest(result.states))
         return result.output
 
     def _unrolled_backward_zero_quirk(self, mask: np.ndarray | None) -> bool:
@@ -229,6 +238,9 @@ class RNN(Layer):
         n = len(self.cell.state_size)
         if not isinstance(states, (list, tuple)):
             states = [states]
+        if isinstance(self.cell, StackedRNNCells):            # [[h1, c1], [h2]] -> flat
+            states = [leaf for item in states for leaf in
+                      (item if isinstance(item, (list, tuple)) else [item])]
         if len(states) != n:
             raise ValueError(self._state_count_message(len(states), what))
         out = []
