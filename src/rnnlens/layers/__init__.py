@@ -5,8 +5,8 @@ from rnnlens.layers.base import Layer
 from rnnlens.layers.core import Concatenate, Dense, InputLayer, RepeatVector
 from rnnlens.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnlens.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
-from rnnlens.layers.wrappers import TimeDistributed
+from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate",
-           "RNN", "LSTM", "GRU", "SimpleRNN", "TimeDistributed",
+           "RNN", "LSTM", "GRU", "SimpleRNN", "TimeDistributed", "Bidirectional",
            "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 import numpy as np
 
 from rnnlens.layers.base import Layer
+from rnnlens.weights import as_list
 
 
 class TimeDistributed(Layer):
@@ -67,3 +69,228 @@ class TimeDistributed(Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "layer": {"class_name": type(self.layer).__name__,
                                                   "config": self.layer.get_config()}}
+
+
+_MERGE_MODES = ("sum", "mul", "ave", "concat", None)
+
+
+def clone_recurrent(layer: Any, **overrides: Any) -> Any:
+    """A fresh layer from ``layer``'s config (new weights), with ``overrides``.
+
+    Built-in layers are rebuilt from ``get_config()`` as Keras does; a generic
+    ``RNN`` around user cells is deep-copied (its cells keep their weights).
+    """
+    from rnnlens.layers.recurrent import GRU, LSTM, SimpleRNN
+
+    if type(layer) in (LSTM, GRU, SimpleRNN):
+        config = layer.get_config()
+        config.update(overrides)
+        return type(layer)(**config)
+    twin = copy.deepcopy(layer)
+    twin._inbound_nodes = []
+    for key, value in overrides.items():
+        setattr(twin, key, value)
+    return twin
+
+
+def _removeprefix(name: str, prefix: str) -> str:
+    return name[len(prefix):] if name.startswith(prefix) else name
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and backwards and merges the two outputs.
+
+    As Keras 3.15.1: both directions are fresh copies of ``layer`` (new
+    weights), named ``forward_<name>`` and ``backward_<name>``; the backward
+    sequence is flipped back into time order when ``return_sequences=True``;
+    ``initial_state`` is split in halves (LSTM: ``[h_f, c_f, h_b, c_b]``); with
+    ``return_state=True`` the result is ``(output, *forward_states,
+    *backward_states)``; weights are the forward layer's then the backward
+    layer's. With a mask and ``return_sequences``, masked steps are 0 in both
+    halves (``zero_output_for_mask`` is forced on, as in Keras).
+
+    ``rnnlens.trace`` reports the two directions under ``forward_<name>`` and
+    ``backward_<name>``; the backward record is in its processing order (step 0
+    consumed the last input step), so flip it on axis 1 to align it in time.
+
+    Args:
+        layer: a recurrent layer (LSTM, GRU, SimpleRNN, RNN).
+        merge_mode: "concat" (default), "sum", "ave", "mul" or None (a list of
+            both outputs).
+        weights: optional initial weights (forward's then backward's).
+        backward_layer: a layer to use for the backward direction instead;
+            it must have the opposite ``go_backwards`` and the same
+            ``stateful``, ``return_sequences`` and ``return_state``.
+    """
+
+    supports_masking = True
+
+    def __init__(self, layer: Any, merge_mode: str | None = "concat", weights: Any = None,
+                 backward_layer: Any = None, **kwargs: Any):
+        from rnnlens.layers.recurrent import RNN
+
+        if not isinstance(layer, RNN):
+            raise ValueError("Please initialize `Bidirectional` layer with a recurrent layer "
+                             f"instance (LSTM, GRU, SimpleRNN or RNN). Received: {layer!r}")
+        if backward_layer is not None and not isinstance(backward_layer, RNN):
+            raise ValueError("`backward_layer` need to be a recurrent layer instance. "
+                             f"Received: {backward_layer!r}")
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be "
+                             'one of {"sum", "mul", "ave", "concat", None}')
+        super().__init__(**kwargs)
+        self.forward_layer = clone_recurrent(
+            layer, name=f"forward_{_removeprefix(layer.name, 'forward_')}")
+        self.backward_layer = backward_layer if backward_layer is not None else clone_recurrent(
+            layer, go_backwards=True, name=f"backward_{_removeprefix(layer.name, 'backward_')}")
+        self._verify()
+        for sub in (self.forward_layer, self.backward_layer):
+            sub.zero_output_for_mask = sub.return_sequences
+        self.merge_mode = merge_mode
+        self.stateful = layer.stateful
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self._initial_weights = weights
+
+    def _verify(self) -> None:
+        fw, bw = self.forward_layer, self.backward_layer
+        if fw.go_backwards == bw.go_backwards:
+            raise ValueError(
+                "Forward layer and backward layer should have different `go_backwards` value. "
+                f"Received: forward_layer.go_backwards {fw.go_backwards}, "
+                f"backward_layer.go_backwards={bw.go_backwards}")
+        for attr in ("stateful", "return_sequences", "return_state"):
+            if getattr(fw, attr) != getattr(bw, attr):
+                raise ValueError(
+                    "Forward layer and backward layer are expected to have the same value for "
+                    f'attribute "{attr}", got "{getattr(fw, attr)}" for forward layer and '
+                    f'"{getattr(bw, attr)}" for backward layer')
+
+    # -- shapes and building -------------------------------------------------
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        self.forward_layer.check_input_shape(shape, source)
+
+    def check_symbolic_call(self, shape: Any, kwargs: dict) -> None:
+        states = kwargs.get("initial_state")
+        if states is not None:
+            self._split_states(states)
+
+    def build(self, input_shape: tuple) -> None:
+        for sub in (self.forward_layer, self.backward_layer):
+            if not sub.built:
+                sub.build(input_shape)
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+        self.built = True
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> Any:
+        out = self.forward_layer.compute_output_shape(input_shape)
+        states: tuple = ()
+        if self.return_state:
+            out, states = out[0], tuple(out[1:])
+        if self.merge_mode == "concat":
+            out = (*out[:-1], out[-1] * 2)
+        elif self.merge_mode is None:
+            out = [out, out]
+        if self.return_state:
+            head = tuple(out) if self.merge_mode is None else (out,)
+            return head + states + states
+        return out
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        if isinstance(mask, list):
+            mask = mask[0]
+        if self.return_sequences:
+            out = [mask, mask] if self.merge_mode is None else mask
+        else:
+            out = [None, None] if self.merge_mode is None else None
+        if self.return_state:
+            n = 2 * len(self.forward_layer.cell.state_size)
+            return (out if isinstance(out, list) else [out]) + [None] * n
+        return out
+
+    # -- calling -------------------------------------------------------------
+
+    def _split_states(self, states: Any) -> tuple[list | None, list | None]:
+        if states is None:
+            return None, None
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        n = len(self.forward_layer.cell.state_size)
+        names = getattr(self.forward_layer, "state_names", None) or [f"s{k}" for k in range(n)]
+        if len(states) != 2 * n:
+            listing = ", ".join([f"{s}_fwd" for s in names] + [f"{s}_bwd" for s in names])
+            raise ValueError(
+                f"Layer '{self.name}' (Bidirectional) expects {2 * n} initial states "
+                f"([{listing}]: the forward layer's, then the backward layer's), received "
+                f"{len(states)}.")
+        return states[:n], states[n:]
+
+    def call(self, inputs: np.ndarray, initial_state: Any = None, mask: Any = None,
+             training: bool = False) -> Any:
+        fw_states, bw_states = self._split_states(initial_state)
+        y = self.forward_layer.call(inputs, initial_state=fw_states, mask=mask,
+                                    training=training)
+        y_rev = self.backward_layer.call(inputs, initial_state=bw_states, mask=mask,
+                                         training=training)
+        states: tuple = ()
+        if self.return_state:
+            states = tuple(y[1:]) + tuple(y_rev[1:])
+            y, y_rev = y[0], y_rev[0]
+        if self.return_sequences:
+            y_rev = y_rev[:, ::-1]                          # back into time order
+        output = self._merge(y, y_rev)
+        if self.return_state:
+            return (*output, *states) if self.merge_mode is None else (output, *states)
+        return output
+
+    def _merge(self, y: np.ndarray, y_rev: np.ndarray) -> Any:
+        if self.merge_mode == "concat":
+            return np.concatenate([y, y_rev], axis=-1)
+        if self.merge_mode == "sum":
+            return y + y_rev
+        if self.merge_mode == "ave":
+            return (y + y_rev) / 2
+        if self.merge_mode == "mul":
+            return y * y_rev
+        return [y, np.ascontiguousarray(y_rev)]
+
+    # -- states and weights --------------------------------------------------
+
+    def reset_state(self) -> None:
+        """Zeros both directions' stored states (stateful layers only)."""
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    reset_states = reset_state
+
+    @property
+    def states(self) -> Any:
+        fw, bw = self.forward_layer.states, self.backward_layer.states
+        return None if fw is None else fw + bw
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self.forward_layer.weights + self.backward_layer.weights
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        return self.forward_layer.weight_shapes() + self.backward_layer.weight_shapes()
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        self.require_built("set_weights")
+        weights = as_list(weights, self.name)
+        n_fw, n_all = len(self.forward_layer.weight_shapes()), len(self.weight_shapes())
+        if len(weights) != n_all:
+            raise ValueError(f"Layer '{self.name}' (Bidirectional) expects {n_all} weights "
+                             f"(forward {n_fw}, then backward {n_all - n_fw}), received "
+                             f"{len(weights)}.")
+        self.forward_layer.set_weights(weights[:n_fw])
+        self.backward_layer.set_weights(weights[n_fw:])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "merge_mode": self.merge_mode,
+                "layer": {"class_name": type(self.forward_layer).__name__,
+                          "config": self.forward_layer.get_config()},
+                "backward_layer": {"class_name": type(self.backward_layer).__name__,
+                                   "config": self.backward_layer.get_config()}}

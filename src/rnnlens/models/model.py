@@ -173,7 +173,8 @@ class Model(Layer):
             out = layer.call(*args, **kwargs)
             out_mask = layer.compute_mask(args[0], kwargs.get("mask"))
             flat_out = flatten(out) if isinstance(out, (list, tuple)) else [out]
-            flat_mask = out_mask if isinstance(out_mask, list) else [out_mask] * len(flat_out)
+            flat_mask = (list(out_mask) if isinstance(out_mask, (list, tuple))
+                         else [out_mask] + [None] * (len(flat_out) - 1))
             for t, v, m in zip(node.outputs, flat_out, flat_mask):
                 tensors[id(t)] = v
                 masks[id(t)] = m
