@@ -31,11 +31,11 @@ StepFn = Callable[[int, np.ndarray, Sequence[np.ndarray], Sequence[np.ndarray]],
 FLOATX = np.float32
 
 
-def check_units(units: Any) -> int:
-    """Validates ``units`` the way Keras does, with its message."""
+def check_units(units: Any, name: str = "units") -> int:
+    """Validates a size argument the way Keras does, with its message."""
     if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
         raise ValueError(
-            "Received an invalid value for argument `units`, expected a positive "
+            f"Received an invalid value for argument `{name}`, expected a positive "
             f"integer, got {units}."
         )
     return int(units)

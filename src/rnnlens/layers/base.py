@@ -61,6 +61,47 @@ def to_float_array(value: Any, what: str) -> np.ndarray:
     return arr.astype(FLOATX, copy=False)
 
 
+class ArrayWithMask(np.ndarray):
+    """A NumPy array carrying a Keras mask as ``_keras_mask`` ((B, T) bool).
+
+    Returned by eager calls whose output has a mask, so that the next eager
+    layer call sees it, as in Keras. Arrays computed from it carry no mask.
+    """
+
+    _keras_mask: np.ndarray | None = None
+
+
+def carried_mask(value: Any) -> Any:
+    """The ``_keras_mask`` of an array (a list for a list of arrays), or None."""
+    if isinstance(value, (list, tuple)):
+        masks = [getattr(v, "_keras_mask", None) for v in value]
+        return None if all(m is None for m in masks) else masks
+    return getattr(value, "_keras_mask", None)
+
+
+def strip_mask(value: Any) -> Any:
+    """Plain ndarrays (views) instead of ``ArrayWithMask``."""
+    if isinstance(value, ArrayWithMask):
+        return value.view(np.ndarray)
+    if isinstance(value, (list, tuple)):
+        return type(value)(strip_mask(v) for v in value)
+    return value
+
+
+def attach_mask(out: Any, mask: Any) -> Any:
+    """``out`` with ``mask`` attached (per element for tuple / list outputs)."""
+    if mask is None:
+        return out
+    if isinstance(out, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] + [None] * (len(out) - 1)
+        return type(out)(attach_mask(o, m) for o, m in zip(out, masks))
+    if not isinstance(out, np.ndarray) or mask is None:
+        return out
+    view = out.view(ArrayWithMask)
+    view._keras_mask = np.asarray(mask, dtype=bool)
+    return view
+
+
 class Layer:
     """Base class of every layer.
 
@@ -95,12 +136,28 @@ class Layer:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs and len(args) == 1 and type(args[0]) is np.ndarray:
-            return self.eager_call(args[0])                    # the common eager case
+            return self._eager_with_masks(args[0], (), {})     # the common eager case
         from rnnlens import functional
 
         if any(isinstance(v, functional.SymbolicTensor) for v in flatten([args, kwargs])):
             return functional.symbolic_call(self, args, kwargs)
-        return self.eager_call(*args, **kwargs)
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called without an input.")
+        return self._eager_with_masks(args[0], args[1:], kwargs)
+
+    def _eager_with_masks(self, inputs: Any, rest: tuple, kwargs: dict) -> Any:
+        """Eager call that passes Keras masks along, as ``x._keras_mask`` does in Keras.
+
+        A mask carried by the input (from ``Masking``, ``Embedding(mask_zero=True)``
+        or an upstream ``return_sequences`` layer) is used when ``mask`` is not
+        given, and the output carries this layer's output mask.
+        """
+        carried = carried_mask(inputs)
+        plain = strip_mask(inputs)
+        if carried is not None and self.supports_masking and kwargs.get("mask") is None:
+            kwargs = {**kwargs, "mask": carried}
+        out = self.eager_call(plain, *rest, **kwargs)
+        return attach_mask(out, self.compute_mask(plain, kwargs.get("mask")))
 
     def eager_call(self, inputs: Any, **kwargs: Any) -> Any:
         """Runs the layer on arrays: convert, build on first use, call."""

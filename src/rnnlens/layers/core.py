@@ -205,3 +205,122 @@ class InputLayer(Layer):
 
     def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
         return self.batch_shape
+
+
+class Masking(Layer):
+    """Marks time steps whose features all equal ``mask_value`` as padding.
+
+    The output is the input with masked steps zeroed; the mask
+    ``any(x != mask_value, axis=-1)`` (B, T) flows to the layers downstream
+    (recurrent layers skip those steps).
+
+    Args:
+        mask_value: the padding value (default 0.0).
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.mask_value = float(mask_value)
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        if not isinstance(shape, tuple) or len(shape) < 2:
+            raise ValueError(f"Layer '{self.name}' (Masking) expects (batch, timesteps, ...), "
+                             f"received shape {shape}.")
+
+    def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> np.ndarray:
+        keep = np.any(inputs != self.mask_value, axis=-1, keepdims=True)
+        return inputs * keep.astype(inputs.dtype)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> np.ndarray:
+        return np.any(np.asarray(inputs) != self.mask_value, axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
+class Embedding(Layer):
+    """Maps integer ids (B, T) to vectors (B, T, output_dim).
+
+    Weights: embeddings (input_dim, output_dim), Keras's "uniform" initializer
+    (U(-0.05, 0.05)) by default.
+
+    Args:
+        input_dim: vocabulary size; ids must lie in ``[0, input_dim)``.
+        output_dim: size of each vector.
+        embeddings_initializer: initializer of the table.
+        mask_zero: treat id 0 as padding and emit the mask ``ids != 0``.
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
+                 mask_zero: bool = False, weights: Any = None, **kwargs: Any):
+        for key, value in (("embeddings_regularizer", embeddings_regularizer),
+                           ("embeddings_constraint", embeddings_constraint)):
+            if value is not None:
+                raise ValueError(f"Received {key}={value!r} for Embedding, which rnnlens does "
+                                 "not support yet; leave it as None.")
+        super().__init__(**kwargs)
+        self.input_dim = check_units(input_dim, "input_dim")
+        self.output_dim = check_units(output_dim, "output_dim")
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        self._initial_weights = weights
+
+    def convert_inputs(self, inputs: Any) -> np.ndarray:
+        return self._ids(inputs)
+
+    def _ids(self, inputs: Any) -> np.ndarray:
+        arr = np.asarray(inputs)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"Layer '{self.name}' (Embedding) expects integer token ids, "
+                            f"received dtype {arr.dtype}.")
+        if not np.issubdtype(arr.dtype, np.integer):
+            arr = arr.astype(np.int32)                     # as Keras: cast to int32
+        return arr
+
+    def build(self, input_shape: Any) -> None:
+        self.embeddings = self.embeddings_initializer((self.input_dim, self.output_dim), FLOATX)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def call(self, inputs: Any, training: bool = False, mask: Any = None) -> np.ndarray:
+        ids = self._ids(inputs)
+        bad = (ids < 0) | (ids >= self.input_dim)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"Layer '{self.name}' (Embedding) received token id {int(ids[where])} at "
+                f"position {where}, outside [0, input_dim={self.input_dim}). Every id must be "
+                f"below input_dim; {int(bad.sum())} id(s) are out of range. Raise input_dim "
+                "or map unknown tokens to a reserved id.")
+        return self.embeddings[ids]
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        return np.asarray(inputs) != 0 if self.mask_zero else None
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        return (*input_shape, self.output_dim)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [self.embeddings] if self.built else []
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        return [(self.input_dim, self.output_dim)] if self.built else []
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        self.require_built("set_weights")
+        (self.embeddings,) = checked(weights, ["embeddings"], self.weight_shapes(), self.name)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim, "mask_zero": self.mask_zero,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer)}
