@@ -278,6 +278,53 @@ class RNN(Layer):
             )
         return arr.astype(bool, copy=False)
 
+    # -- streaming -----------------------------------------------------------
+
+    def step(self, x_t: Any, states: Any = None, mask: Any = None,
+             training: bool = False) -> tuple[np.ndarray, list]:
+        """One time step: ``(output, new_states) = layer.step(x_t, states)``.
+
+        Numerically identical to the step inside a whole-sequence call, with
+        little overhead (the cell's step function and buffers are kept between
+        calls), for feeding samples as they arrive. A stateful layer starts
+        from, and updates, its stored states.
+
+        Args:
+            x_t: (B, F) input at this step.
+            states: the states before the step (as ``initial_state``); None for
+                the stored states (stateful) or zeros.
+            mask: optional (B,) bool; samples where it is False keep their states
+                and output their previous ``h``.
+            training: apply dropout (fresh masks each call).
+
+        Returns:
+            The output (B, u) and the new states (a list, as ``initial_state``).
+        """
+        x = to_float_array(x_t, f"x_t given to {self.name}.step")
+        if x.ndim != 2:
+            raise ValueError(
+                f"{self.name}.step takes one time step of shape (batch, features), received "
+                f"shape {x.shape}. To run a whole (batch, timesteps, features) sequence, "
+                "call the layer instead.")
+        shape = (x.shape[0], 1, x.shape[1])
+        if not self.built:
+            self.build(shape)
+        self.check_input_shape(shape)
+        prev = self._initial_states(states, x.shape[0])
+        if isinstance(self.cell, RecurrentCell):
+            new = self.cell.step_into(x, prev, training)
+            out = new[0]
+        else:
+            run = recurrence.run(self.cell, x[:, None], prev, training=training)
+            new, out = run.states, run.output
+        if mask is not None:
+            keep = self._check_mask(np.asarray(mask).reshape(-1, 1), x.shape[0], 1)
+            new = [np.where(keep, n, p) for n, p in zip(new, prev)]
+            out = np.where(keep, out, prev[0])
+        if self.stateful:
+            self._states = [s.copy() for s in new]
+        return out.copy(), self._nest(new)
+
     # -- states and weights --------------------------------------------------
 
     @property
