@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import numpy as np
 
 import rnnlens
-from rnnlens.layers import LSTM, Dense, Input, TimeDistributed
+from rnnlens.layers import LSTM, Bidirectional, Dense, Input, Masking, TimeDistributed
 from rnnlens.models import Model
 
 CONFIGS = [
@@ -191,6 +191,73 @@ def use_encoder_decoder(tour: Tour) -> None:
     tour.say("  (A decoder needs c as well as h: h alone would restart its memory from zero.)")
 
 
+def padding_and_masks(tour: Tour, weights: list[np.ndarray]) -> None:
+    """What the final state is for a padded sequence, padded right or left."""
+    t, u = tour.timesteps, tour.units
+    real = data(t)
+    pad = np.zeros((1, 2, 1), np.float32)
+    tour.say(f"\nMasks. Pad the {t}-step input with 2 zeros and put Masking() in front: "
+             "padded steps are skipped.")
+    _, h_ref, c_ref = _lstm_with(weights, u, return_state=True)(real)
+    rows, same = [], {}
+    for side, x in (("right", np.concatenate([real, pad], 1)),
+                    ("left", np.concatenate([pad, real], 1))):
+        for masked in (True, False):
+            layer = _lstm_with(weights, u, return_sequences=True, return_state=True)
+            seq, h, c = layer(Masking()(x) if masked else x)
+            same[side, masked] = np.array_equal(h, h_ref) and np.array_equal(c, c_ref)
+            rows.append([side, "yes" if masked else "no", fmt(x[0, :, 0]), fmt(seq[0, :, 0]),
+                         fmt(h[0]), "yes" if same[side, masked] else "no"])
+    for line in table(rows, ["padding", "masked", "input", "sequence output (unit 0)",
+                             "state_h", "= unpadded state"]):
+        tour.say(line)
+    tour.say("  Masked steps change no state, so state_h and state_c are those of the real "
+             "steps,\n  whichever side the padding is on. A masked step outputs the last "
+             "output again\n  (0 before the first real step).")
+    tour.check("with a mask, left- and right-padded inputs end in the unpadded states",
+               same["right", True] and same["left", True])
+    tour.check("without a mask, trailing padding changes the final states",
+               not same["right", False])
+    if same["left", False]:
+        tour.say("  Unmasked *leading* zeros happen to be harmless here: from a zero state, a "
+                 "zero input\n  with the initial zero candidate bias keeps c and h at exactly "
+                 "0. A trained bias breaks\n  that, so mask padding rather than rely on it.")
+
+
+def bidirectional_states(tour: Tour) -> None:
+    """Which of Bidirectional(LSTM)'s five tensors is which."""
+    t, u = tour.timesteps, tour.units
+    tour.say(f"\nBidirectional(LSTM({u}, return_state=True)) returns five tensors:")
+    layer = Bidirectional(LSTM(u, return_state=True))
+    out, h_f, c_f, h_b, c_b = layer(data(t))
+    rows = [["output", str(out.shape), "concat of the two directions' last outputs"],
+            ["h_fwd", str(h_f.shape), f"forward h after reading x_1..x_{t} (= output[:, :{u}])"],
+            ["c_fwd", str(c_f.shape), "forward cell state at the end"],
+            ["h_bwd", str(h_b.shape), f"backward h after reading x_{t}..x_1 (= output[:, {u}:])"],
+            ["c_bwd", str(c_b.shape), "backward cell state at the end"]]
+    for line in table(rows, ["returned", "shape", "meaning"]):
+        tour.say(line)
+    tour.check("output = concat([h_fwd, h_bwd])",
+               np.array_equal(out, np.concatenate([h_f, h_b], axis=-1)))
+    tr = rnnlens.trace(layer, data(t))
+    back = tr[layer.backward_layer.name]
+    tour.check("the backward layer read the sequence from its last step: its trace ends at x_1",
+               np.array_equal(back.h[:, -1], h_b))
+    tour.say(f"  To start a decoder, join them: LSTM({2 * u})(y, initial_state="
+             "[concat([h_fwd, h_bwd]), concat([c_fwd, c_bwd])]).")
+    decoder = LSTM(2 * u, return_state=True)
+    _, h0, c0 = decoder(np.zeros((1, 1, 1), np.float32), initial_state=[
+        np.concatenate([h_f, h_b], -1), np.concatenate([c_f, c_b], -1)])
+    tour.check("a decoder of 2*units takes the joined states", h0.shape == (1, 2 * u))
+
+
+def _lstm_with(weights: list[np.ndarray], units: int, **kwargs: Any) -> LSTM:
+    layer = LSTM(units, **kwargs)
+    layer.build((None, None, 1))
+    layer.set_weights(weights)
+    return layer
+
+
 def keras_predict(kwargs: dict, units: int, timesteps: int, weights: list[np.ndarray],
                   x: np.ndarray) -> list[np.ndarray]:
     """The same configuration in Keras 3 (imported only here), same weights."""
@@ -246,6 +313,8 @@ def run(units: int = 1, timesteps: int = 3, seed: int = 1, compare: str | None =
     prove_claims(tour, results, weights)
     for use in (use_stacked, use_time_distributed, use_encoder_decoder):
         use(tour)
+    padding_and_masks(tour, weights)
+    bidirectional_states(tour)
     if compare == "keras":
         compare_keras(tour, weights, results)
     failed = [c for c, ok in tour.checks if not ok]
