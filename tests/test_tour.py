@@ -28,8 +28,11 @@ def test_default_tour_passes_every_check() -> None:
     assert re.search(rf"{n_pass}/{n_pass} checks passed", text)
     for name in ("lstm1", "state_h", "state_c", "(1, 3, 1)", "(1, 1)"):
         assert name in text
-    for use in ("Stacked LSTMs", "TimeDistributed(Dense(1))", "Encoder-decoder"):
+    for use in ("Stacked LSTMs", "TimeDistributed(Dense(1))", "Encoder-decoder",
+                "Masks.", "Bidirectional(LSTM(1, return_state=True)) returns five tensors"):
         assert use in text
+    for row in ("h_fwd", "c_fwd", "h_bwd", "c_bwd", "right    yes", "left     yes"):
+        assert row in text
 
 
 def test_tour_values_are_the_real_model_outputs() -> None:
