@@ -264,3 +264,82 @@ __all__ = ["get", "serialize", *sorted(set(_ACTIVATIONS))]
 
 swish = silu
 hard_swish = hard_silu
+
+
+# -- derivatives (for training) --------------------------------------------------
+# Each takes the pre-activation z and the output y = f(z) and returns dy/dz,
+# elementwise, with TensorFlow's conventions at the kinks.
+
+def _sig(z: np.ndarray) -> np.ndarray:
+    return 0.5 * np.tanh(0.5 * z) + 0.5
+
+
+def _d_gelu(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return (0.5 * (1.0 + _erf(z / math.sqrt(2.0))) + z * pdf).astype(z.dtype)
+
+
+def _d_mish(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    t = np.tanh(softplus(z))
+    return t + z * (1.0 - t * t) * _sig(z)
+
+
+_DERIVATIVES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "linear": lambda z, y: np.ones_like(z),
+    "tanh": lambda z, y: 1.0 - y * y,
+    "sigmoid": lambda z, y: y * (1.0 - y),
+    "hard_sigmoid": lambda z, y: ((z > -3.0) & (z < 3.0)) / np.float32(6.0),
+    "relu": lambda z, y: (z > 0).astype(z.dtype),
+    "relu6": lambda z, y: ((z > 0) & (z < 6)).astype(z.dtype),
+    "leaky_relu": lambda z, y: np.where(z > 0, 1.0, 0.2).astype(z.dtype),
+    "elu": lambda z, y: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0))).astype(z.dtype),
+    "selu": lambda z, y: (_SELU_SCALE * np.where(
+        z > 0, 1.0, _SELU_ALPHA * np.exp(np.minimum(z, 0.0)))).astype(z.dtype),
+    "celu": lambda z, y: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0.0))).astype(z.dtype),
+    "softplus": lambda z, y: _sig(z),
+    "softsign": lambda z, y: 1.0 / (1.0 + np.abs(z)) ** 2,
+    "silu": lambda z, y: _sig(z) * (1.0 + z * (1.0 - _sig(z))),
+    "swish": lambda z, y: _sig(z) * (1.0 + z * (1.0 - _sig(z))),
+    "hard_silu": lambda z, y: hard_sigmoid(z) + z * ((z > -3.0) & (z < 3.0)) / 6.0,
+    "hard_swish": lambda z, y: hard_sigmoid(z) + z * ((z > -3.0) & (z < 3.0)) / 6.0,
+    "mish": _d_mish,
+    "exponential": lambda z, y: y,
+    "gelu": _d_gelu,
+    "hard_tanh": lambda z, y: ((z > -1.0) & (z < 1.0)).astype(z.dtype),
+    "tanh_shrink": lambda z, y: np.tanh(z) ** 2,
+    "log_sigmoid": lambda z, y: _sig(-z),
+    "squareplus": lambda z, y: 0.5 * (1.0 + z / np.sqrt(z * z + 4.0)),
+    "hard_shrink": lambda z, y: (np.abs(z) > 0.5).astype(z.dtype),
+    "soft_shrink": lambda z, y: (np.abs(z) > 0.5).astype(z.dtype),
+    "sparse_plus": lambda z, y: np.where(z <= -1, 0.0, np.where(z < 1, 0.5 * (z + 1), 1.0)
+                                         ).astype(z.dtype),
+    "sparse_sigmoid": lambda z, y: ((z > -1) & (z < 1)) * np.float32(0.5),
+}
+
+
+def backward(fn: Activation, z: np.ndarray, y: np.ndarray, dy: np.ndarray,
+             axis: int = -1) -> np.ndarray:
+    """``dL/dz`` given ``dL/dy`` for ``y = fn(z)`` (softmax-like along ``axis``).
+
+    Raises:
+        ValueError: for a user callable, whose derivative rnnlens cannot know.
+    """
+    name = serialize(fn)
+    if name in _DERIVATIVES:
+        return (dy * _DERIVATIVES[name](z, y)).astype(np.float32, copy=False)
+    if name == "softmax":
+        return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))
+    if name == "log_softmax":
+        return dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True)
+    if name == "sparsemax":
+        support = (y > 0).astype(y.dtype)
+        mean = np.sum(dy * support, axis=axis, keepdims=True) / np.sum(
+            support, axis=axis, keepdims=True)
+        return support * (dy - mean)
+    if name == "glu":
+        a, b = np.split(z, 2, axis=axis)
+        s = _sig(b)
+        return np.concatenate([dy * s, dy * a * s * (1.0 - s)], axis=axis)
+    raise ValueError(
+        f"Received activation {fn!r}, whose derivative rnnlens does not know, so it cannot "
+        "be trained. Use one of Keras's named activations (e.g. 'tanh', 'relu').")

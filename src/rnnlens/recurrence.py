@@ -164,3 +164,60 @@ def _workspace(slots: tuple[int, ...], batch: int, width: int, rec: Record | Non
         return None, None
     bufs = [[np.empty((batch, s), FLOATX) for s in slots] for _ in range(2)]
     return bufs, np.empty((batch, width), FLOATX)
+
+
+def backward(cell: RecurrentCell, xs: np.ndarray, rec: Record, *,
+             d_seq: np.ndarray | None = None, d_last: np.ndarray | None = None,
+             d_states: list[np.ndarray | None] | None = None,
+             zero_output_for_mask: bool = False
+             ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Backpropagation through time for one call of ``run`` (in processing order).
+
+    The reverse of the loop above: the masking rule is undone step by step
+    (a masked step passes its state gradients straight to the previous
+    state, and its carried output's gradient to the previous output), and
+    the cell's ``backward_step`` undoes each step. Weight gradients are then
+    a few large matrix multiplies over all steps.
+
+    Args:
+        cell: the cell that ran, with the same weights.
+        xs: (T, B, F) the inputs in processing order (as ``run`` saw them).
+        rec: the ``Record`` of that run (``run(..., record=True)``).
+        d_seq: (T, B, u) dL/d(output at each step), processing order, or None.
+        d_last: (B, u) dL/d(last output), or None.
+        d_states: dL/d(final states), one per state (None entries allowed).
+        zero_output_for_mask: as in the forward call.
+
+    Returns:
+        ``(d_xs (T, B, F), d_initial_states, weight gradients in get_weights order)``.
+    """
+    if not hasattr(cell, "backward_step"):
+        raise ValueError(f"Cell {getattr(cell, 'name', cell)!r} has no backward pass: "
+                         "rnnlens trains its built-in cells only (LSTM, GRU, SimpleRNN).")
+    steps, batch, _ = xs.shape
+    ctx = cell.backward_prepare(xs, rec)
+    dxp = np.zeros(rec.gates.shape, FLOATX)
+    d_s = [np.zeros((batch, s), FLOATX) if d is None else np.asarray(d, FLOATX)
+           for s, d in zip(cell.state_size, d_states or [None] * len(cell.state_size))]
+    keep = None if rec.mask is None else rec.mask[:, :, None]         # (T, B, 1)
+    d_carry = np.zeros((batch, cell.output_size), FLOATX)
+    for t in range(steps - 1, -1, -1):
+        d_y = d_carry.copy()
+        if d_seq is not None:
+            d_y += d_seq[t]
+        if d_last is not None and t == steps - 1:
+            d_y += d_last
+        if keep is None:
+            d_new = [d_s[0] + d_y, *d_s[1:]]
+            d_pass = None
+        else:
+            k = keep[t]
+            d_new = [np.where(k, d, 0.0) for d in d_s]
+            d_new[0] += np.where(k, d_y, 0.0)
+            d_pass = [np.where(k, 0.0, d) for d in d_s]
+            if not zero_output_for_mask:
+                d_carry = np.where(k, 0.0, d_y).astype(FLOATX)
+        d_tm1 = cell.backward_step(t, d_new, ctx, dxp)
+        d_s = d_tm1 if d_pass is None else [a + b for a, b in zip(d_tm1, d_pass)]
+    grads, d_xs = cell.backward_weights(xs, ctx, dxp)
+    return d_xs, d_s, grads

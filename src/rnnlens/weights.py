@@ -6,7 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-FLOATX = np.float32
+from rnnlens.backend import FLOATX
+
 
 
 def as_list(weights: Any, owner: str) -> list:

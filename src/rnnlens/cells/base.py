@@ -23,12 +23,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from rnnlens.backend import FLOATX
+
 from rnnlens import activations, initializers
 from rnnlens.random import generator
 from rnnlens.weights import checked
 
 StepFn = Callable[[int, np.ndarray, Sequence[np.ndarray], Sequence[np.ndarray]], None]
-FLOATX = np.float32
 
 
 def check_units(units: Any, name: str = "units") -> int:

@@ -24,6 +24,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
+from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, masked_inputs,
+                                     needs_preactivation, prev_states, weight_grad)
 from rnnlens.cells.base import (
     FLOATX, RecurrentCell, StepFn, last_dim, project_inputs, sigmoid_block)
 
@@ -167,9 +169,108 @@ class GRUCell(RecurrentCell):
 
         return step
 
+    # -- backward: the same step in reverse, same names ---------------------
+
+    def backward_prepare(self, xs: np.ndarray, record: Any) -> dict:
+        """Everything the reverse loop needs that does not depend on the future."""
+        u, uu = self.units, self.recurrent_kernel
+        in_m, rm = record.input_masks, record.recurrent_masks
+        gates = record.gates                                   # (T, B, 3u): z, r, hh
+        h_prev = prev_states(record, 0)
+        b_x = b_h = None
+        if self.use_bias:
+            b_x, b_h = (self.bias[0], self.bias[1]) if self.reset_after else (self.bias, None)
+        r = gates[..., u:2 * u]
+        if self.reset_after:                                   # r_z, r_r, r_h (with b_h)
+            rec = _per_gate(h_prev, uu, rm, u, 3) + (0.0 if b_h is None else b_h)
+            rh = None
+            cand_rec = r * rec[..., 2 * u:]
+        else:
+            rec = _per_gate(h_prev, uu[:, :2 * u], rm, u, 2)
+            rh = r * masked_inputs(h_prev, rm, 2)              # (r * h_tm1), (T, B, u)
+            cand_rec = rh @ uu[:, 2 * u:]
+        pre = None
+        if needs_preactivation(self.activation, self.recurrent_activation):
+            xp = project_inputs(xs, self.kernel, in_m, u) + (0.0 if b_x is None else b_x)
+            pre = np.concatenate([xp[..., :2 * u] + rec[..., :2 * u],
+                                  xp[..., 2 * u:] + cand_rec], axis=-1)
+        return {"gates": gates, "h_prev": h_prev, "rec": rec, "rh": rh, "pre": pre,
+                "in_m": in_m, "rm": rm, "drec": np.zeros_like(gates),
+                "d_zr": derivative(self.recurrent_activation,
+                                   None if pre is None else pre[..., :2 * u],
+                                   gates[..., :2 * u]),
+                "d_h": derivative(self.activation, None if pre is None else pre[..., 2 * u:],
+                                  gates[..., 2 * u:])}
+
+    def backward_step(self, t: int, d_new: Sequence[np.ndarray], ctx: dict,
+                      dxp: np.ndarray) -> list[np.ndarray]:
+        """Given dL/dh_t before masking, returns [dL/dh_tm1]; fills dxp[t]."""
+        u, uu, rm = self.units, self.recurrent_kernel, ctx["rm"]
+        (dh,) = d_new
+        g, h_tm1 = ctx["gates"][t], ctx["h_prev"][t]
+        z, r, hh = g[:, :u], g[:, u:2 * u], g[:, 2 * u:]
+        pre = None if ctx["pre"] is None else ctx["pre"][t]
+        dhh = dh * (1.0 - z)                                   # h = z*h_tm1 + (1-z)*hh
+        dz = dh * (h_tm1 - hh)
+        dh_tm1 = dh * z
+        dx = dxp[t]                                            # (B, 3u): d(x_z, x_r, x_h)
+        dx[:, 2 * u:] = apply_derivative(self.activation, _at(ctx["d_h"], t),
+                                         None if pre is None else pre[:, 2 * u:], hh, dhh)
+        da_h = dx[:, 2 * u:]
+        if self.reset_after:                                   # hh = act(x_h + r * r_h)
+            dr = da_h * ctx["rec"][t][:, 2 * u:]
+            ctx["drec"][t][:, 2 * u:] = da_h * r
+        else:                                                  # hh = act(x_h + (r*h) @ U_h)
+            d_rh = da_h @ uu[:, 2 * u:].T
+            dr = d_rh * masked_inputs(h_tm1, rm, 2)
+            dh_tm1 += masked_inputs(d_rh * r, rm, 2)
+        dx[:, :u], dx[:, u:2 * u] = dz, dr
+        if ctx["d_zr"] is not None:
+            dx[:, :2 * u] *= ctx["d_zr"][t]
+        else:                                                  # softmax-like: gate by gate
+            for k in range(2):
+                blk = slice(k * u, (k + 1) * u)
+                dx[:, blk] = apply_derivative(self.recurrent_activation, None, pre[:, blk],
+                                              g[:, blk], dx[:, blk])
+        if self.reset_after:
+            ctx["drec"][t][:, :2 * u] = dx[:, :2 * u]
+            dh_tm1 += input_grad(ctx["drec"][t], uu, rm, u)
+        else:
+            dh_tm1 += input_grad(dx[:, :2 * u], uu[:, :2 * u], rm, u)
+        return [dh_tm1]
+
+    def backward_weights(self, xs: np.ndarray, ctx: dict, dxp: np.ndarray
+                         ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Weight gradients (Keras's layout and order) and dL/dxs, all steps at once."""
+        u, rm = self.units, ctx["rm"]
+        d_kernel = weight_grad(xs, dxp, ctx["in_m"], u)
+        if self.reset_after:
+            d_recurrent = weight_grad(ctx["h_prev"], ctx["drec"], rm, u)
+            d_bias = np.stack([dxp.sum(axis=(0, 1)), ctx["drec"].sum(axis=(0, 1))])
+        else:
+            d_recurrent = np.concatenate([
+                weight_grad(ctx["h_prev"], dxp[..., :2 * u], rm, u),
+                weight_grad(ctx["rh"], dxp[..., 2 * u:], None, u)], axis=1)
+            d_bias = dxp.sum(axis=(0, 1))
+        grads = [d_kernel, d_recurrent] + ([d_bias] if self.use_bias else [])
+        return grads, input_grad(dxp, self.kernel, ctx["in_m"], u)
+
     def gate_views(self, gates: np.ndarray) -> dict[str, np.ndarray]:
         u = self.units
         return {"z": gates[..., :u], "r": gates[..., u:2 * u], "hh": gates[..., 2 * u:]}
 
     def get_config(self) -> dict:
         return {**super().get_config(), "reset_after": self.reset_after}
+
+
+def _per_gate(h: np.ndarray, uu: np.ndarray, masks: list[np.ndarray] | None, u: int,
+              n: int) -> np.ndarray:
+    """``h @ U`` for n gate blocks, each with its recurrent dropout mask."""
+    if masks is None:
+        return h @ uu[:, :n * u]
+    return np.concatenate([masked_inputs(h, masks, k) @ uu[:, k * u:(k + 1) * u]
+                           for k in range(n)], axis=-1)
+
+
+def _at(arr: np.ndarray | None, t: int) -> np.ndarray | None:
+    return None if arr is None else arr[t]

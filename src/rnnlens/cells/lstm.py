@@ -26,6 +26,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
+from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, masked_inputs,
+                                     needs_preactivation, prev_states, weight_grad)
 from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, last_dim, project_inputs
 
 # Column blocks of Keras's (i, f, c, o) layout, in the packed order (i, f, o, g).
@@ -186,6 +188,79 @@ class LSTMCell(RecurrentCell):
 
         return activate
 
+    # -- backward: the same step in reverse, same names ---------------------
+
+    def _unpacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Column order i, f, o, g of Keras's layout, and W, U in that order (unscaled)."""
+        u = self.units
+        cols = np.concatenate([np.arange(k * u, (k + 1) * u) for k in _PACK])
+        return cols, self.kernel[:, cols], self.recurrent_kernel[:, cols]
+
+    def backward_prepare(self, xs: np.ndarray, record: Any) -> dict:
+        """Everything the reverse loop needs that does not depend on the future."""
+        u = self.units
+        cols, w, uu = self._unpacked()
+        in_m, rm = _packed_masks(record.input_masks), _packed_masks(record.recurrent_masks)
+        gates = record.gates                                   # (T, B, 4u): i, f, o, g
+        h_prev, c_prev = prev_states(record, 0), prev_states(record, 1)
+        c_new = gates[..., u:2 * u] * c_prev + gates[..., :u] * gates[..., 3 * u:]
+        a_c = self.activation(c_new)                           # act(c_t), (T, B, u)
+        z = None
+        if needs_preactivation(self.activation, self.recurrent_activation):
+            z = project_inputs(xs, w, in_m, u) + sum(
+                masked_inputs(h_prev, rm, k) @ uu[:, k * u:(k + 1) * u]
+                for k in range(4)) if rm else project_inputs(xs, w, in_m, u) + h_prev @ uu
+            if self.use_bias:
+                z += self.bias[cols]
+        zs = None if z is None else z[..., :3 * u]
+        zg = None if z is None else z[..., 3 * u:]
+        return {"w": w, "uu": uu, "in_m": in_m, "rm": rm, "gates": gates, "z": z,
+                "h_prev": h_prev, "c_prev": c_prev, "c_new": c_new, "a_c": a_c,
+                "d_sig": derivative(self.recurrent_activation, zs, gates[..., :3 * u]),
+                "d_g": derivative(self.activation, zg, gates[..., 3 * u:]),
+                "d_c": derivative(self.activation, c_new, a_c)}
+
+    def backward_step(self, t: int, d_new: Sequence[np.ndarray], ctx: dict,
+                      dxp: np.ndarray) -> list[np.ndarray]:
+        """Given dL/d(h_t, c_t) before masking, returns dL/d(h_tm1, c_tm1); fills dxp[t]."""
+        u = self.units
+        dh, dc = d_new
+        g = ctx["gates"][t]
+        i, f, o, gg = g[:, :u], g[:, u:2 * u], g[:, 2 * u:3 * u], g[:, 3 * u:]
+        do = dh * ctx["a_c"][t]                                # h_t = o * act(c_t)
+        dc = dc + apply_derivative(self.activation, _at(ctx["d_c"], t), ctx["c_new"][t],
+                                   ctx["a_c"][t], dh * o)
+        dz = dxp[t]                                            # (B, 4u): i, f, o, g
+        dz[:, :u] = dc * gg                                    # c_t = f * c_tm1 + i * g
+        dz[:, u:2 * u] = dc * ctx["c_prev"][t]
+        dz[:, 2 * u:3 * u] = do
+        dz[:, 3 * u:] = dc * i
+        z_t = None if ctx["z"] is None else ctx["z"][t]
+        if ctx["d_sig"] is not None:
+            dz[:, :3 * u] *= ctx["d_sig"][t]
+        else:                                                  # softmax-like: gate by gate
+            for k in range(3):
+                blk = slice(k * u, (k + 1) * u)
+                dz[:, blk] = apply_derivative(self.recurrent_activation, None, z_t[:, blk],
+                                              g[:, blk], dz[:, blk])
+        dz[:, 3 * u:] = apply_derivative(self.activation, _at(ctx["d_g"], t),
+                                         None if z_t is None else z_t[:, 3 * u:], gg,
+                                         dz[:, 3 * u:])
+        dh_tm1 = input_grad(dz, ctx["uu"], ctx["rm"], u)     # z = ... + h_tm1 @ U
+        return [dh_tm1, dc * f]
+
+    def backward_weights(self, xs: np.ndarray, ctx: dict, dxp: np.ndarray
+                         ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Weight gradients (Keras's layout and order) and dL/dxs, all steps at once."""
+        u = self.units
+        back = np.argsort(self._unpacked()[0])                 # i, f, o, g -> i, f, c, o
+        d_kernel = weight_grad(xs, dxp, ctx["in_m"], u)[:, back]
+        d_recurrent = weight_grad(ctx["h_prev"], dxp, ctx["rm"], u)[:, back]
+        grads = [d_kernel, d_recurrent]
+        if self.use_bias:
+            grads.append(dxp.sum(axis=(0, 1))[back])
+        return grads, input_grad(dxp, ctx["w"], ctx["in_m"], u)
+
     def gate_views(self, gates: np.ndarray) -> dict[str, np.ndarray]:
         """Names the packed gate block (..., 4u) as Keras's i, f, g, o."""
         u = self.units
@@ -196,6 +271,17 @@ class LSTMCell(RecurrentCell):
         config = super().get_config()
         config["unit_forget_bias"] = self.unit_forget_bias
         return config
+
+
+def _packed_masks(masks: list[np.ndarray] | None) -> list[np.ndarray] | None:
+    """Per-gate dropout masks in the packed order i, f, o, g."""
+    if masks is None or len(masks) == 1:
+        return masks
+    return [masks[k] for k in _PACK]
+
+
+def _at(arr: np.ndarray | None, t: int) -> np.ndarray | None:
+    return None if arr is None else arr[t]
 
 
 def _fused_step(uu: np.ndarray, views: tuple, ig: np.ndarray, u: int) -> StepFn:

@@ -13,6 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
+from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, prev_states,
+                                     weight_grad)
 from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, last_dim, project_inputs
 
 
@@ -94,6 +96,31 @@ class SimpleRNNCell(RecurrentCell):
                 h[...] = act(a)                                # h_t = act(a)
 
         return step
+
+    # -- backward: the same step in reverse, same names ---------------------
+
+    def backward_prepare(self, xs: np.ndarray, record: Any) -> dict:
+        a, h = record.gates, record.states[0]                  # pre-activation, output
+        return {"a": a, "h": h, "h_prev": prev_states(record, 0),
+                "d_act": derivative(self.activation, a, h),
+                "in_m": record.input_masks, "rm": record.recurrent_masks}
+
+    def backward_step(self, t: int, d_new: Sequence[np.ndarray], ctx: dict,
+                      dxp: np.ndarray) -> list[np.ndarray]:
+        """Given dL/dh_t before masking, returns [dL/dh_tm1]; fills dxp[t] = dL/da_t."""
+        (dh,) = d_new
+        d_act = None if ctx["d_act"] is None else ctx["d_act"][t]
+        dxp[t] = apply_derivative(self.activation, d_act, ctx["a"][t], ctx["h"][t], dh)
+        return [input_grad(dxp[t], self.recurrent_kernel, ctx["rm"], self.units)]
+
+    def backward_weights(self, xs: np.ndarray, ctx: dict, dxp: np.ndarray
+                         ) -> tuple[list[np.ndarray], np.ndarray]:
+        u = self.units
+        grads = [weight_grad(xs, dxp, ctx["in_m"], u),
+                 weight_grad(ctx["h_prev"], dxp, ctx["rm"], u)]
+        if self.use_bias:
+            grads.append(dxp.sum(axis=(0, 1)))
+        return grads, input_grad(dxp, self.kernel, ctx["in_m"], u)
 
     def gate_views(self, gates: np.ndarray) -> dict[str, np.ndarray]:
         return {}
