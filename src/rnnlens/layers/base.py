@@ -184,6 +184,15 @@ class Layer:
     def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
+    def forward(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        """``call`` plus the cache that ``backward`` needs (training)."""
+        return self.call(*args, **kwargs), None
+
+    def backward(self, cache: Any, d_out: Any) -> tuple[Any, dict, list[np.ndarray]]:
+        """``(dL/d input, dL/d other tensor arguments, weight gradients)``."""
+        raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) has no backward pass, "
+                         "so a model containing it cannot be trained by rnnlens.")
+
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         """The mask of the output, given the input's (None: no mask)."""
         return mask if self.supports_masking else None

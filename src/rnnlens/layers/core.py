@@ -70,10 +70,22 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> np.ndarray:
-        y = inputs @ self.kernel                                   # (..., units)
+        return self.forward(inputs)[0]
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, tuple]:
+        a = inputs @ self.kernel                                   # (..., units)
         if self.use_bias:
-            y += self.bias
-        return self.activation(y)
+            a += self.bias
+        y = self.activation(a)
+        return y, (inputs, a, y)
+
+    def backward(self, cache: tuple, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        x, a, y = cache
+        da = activations.backward(self.activation, a, y, d_out)   # (..., units)
+        x2, da2 = x.reshape(-1, x.shape[-1]), da.reshape(-1, da.shape[-1])
+        grads = [x2.T @ da2] + ([da2.sum(axis=0)] if self.use_bias else [])
+        return da @ self.kernel.T, {}, grads
 
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
         return (*input_shape[:-1], self.units)
@@ -121,6 +133,9 @@ class RepeatVector(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         return np.repeat(inputs[:, None, :], self.n, axis=1)
+
+    def backward(self, cache: Any, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        return d_out.sum(axis=1), {}, []
 
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
         return (input_shape[0], self.n, input_shape[1])
@@ -170,6 +185,14 @@ class Concatenate(Layer):
              ) -> np.ndarray:
         self.check_input_shape([tuple(x.shape) for x in inputs])
         return np.concatenate(inputs, axis=self.axis)
+
+    def forward(self, inputs: list[np.ndarray], training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, list[int]]:
+        return self.call(inputs), [x.shape[self.axis] for x in inputs]
+
+    def backward(self, cache: list[int], d_out: np.ndarray) -> tuple[list, dict, list]:
+        cuts = np.cumsum(cache)[:-1]
+        return np.split(d_out, cuts, axis=self.axis), {}, []
 
     def compute_output_shape(self, input_shape: list, **kwargs: Any) -> tuple:
         out = list(input_shape[0])
@@ -230,8 +253,15 @@ class Masking(Layer):
                              f"received shape {shape}.")
 
     def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> np.ndarray:
-        keep = np.any(inputs != self.mask_value, axis=-1, keepdims=True)
-        return inputs * keep.astype(inputs.dtype)
+        return self.forward(inputs)[0]
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        keep = np.any(inputs != self.mask_value, axis=-1, keepdims=True).astype(inputs.dtype)
+        return inputs * keep, keep
+
+    def backward(self, cache: np.ndarray, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        return d_out * cache, {}, []
 
     def compute_mask(self, inputs: Any, mask: Any) -> np.ndarray:
         return np.any(np.asarray(inputs) != self.mask_value, axis=-1)
@@ -302,6 +332,15 @@ class Embedding(Layer):
                 f"below input_dim; {int(bad.sum())} id(s) are out of range. Raise input_dim "
                 "or map unknown tokens to a reserved id.")
         return self.embeddings[ids]
+
+    def forward(self, inputs: Any, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        return self.call(inputs), self._ids(inputs)
+
+    def backward(self, cache: np.ndarray, d_out: np.ndarray) -> tuple[None, dict, list]:
+        d_table = np.zeros_like(self.embeddings)
+        np.add.at(d_table, cache.reshape(-1), d_out.reshape(-1, self.output_dim))
+        return None, {}, [d_table]                         # ids have no gradient
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         return np.asarray(inputs) != 0 if self.mask_zero else None

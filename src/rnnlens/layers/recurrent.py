@@ -191,6 +191,15 @@ class RNN(Layer):
 
     def call(self, inputs: np.ndarray, initial_state: Any = None, mask: Any = None,
              training: bool = False) -> Any:
+        return self._run(inputs, initial_state, mask, training, keep=False)[0]
+
+    def forward(self, inputs: np.ndarray, initial_state: Any = None, mask: Any = None,
+                training: bool = False) -> tuple[Any, dict]:
+        """``call`` that also returns the cache ``backward`` needs."""
+        return self._run(inputs, initial_state, mask, training, keep=True)
+
+    def _run(self, inputs: Any, initial_state: Any, mask: Any, training: Any,
+             keep: bool) -> tuple[Any, dict | None]:
         x = to_float_array(inputs, f"input to layer '{self.name}'")
         self.check_input_shape(tuple(x.shape))
         batch, steps = x.shape[0], x.shape[1]
@@ -202,7 +211,7 @@ class RNN(Layer):
             self.cell, x, states, mask=mask, go_backwards=self.go_backwards,
             return_sequences=self.return_sequences,
             zero_output_for_mask=self.zero_output_for_mask and not quirk,
-            training=bool(training), record=recorder is not None,
+            training=bool(training), record=keep or recorder is not None,
         )
         if quirk:
             result.output *= mask[:, :, None]
@@ -210,9 +219,39 @@ class RNN(Layer):
             self._states = [s.copy() for s in result.states]
         if recorder is not None:
             recorder.add(self, result)
+        cache = None
+        if keep:
+            cache = {"x": x, "record": result.record, "quirk": quirk, "mask": mask,
+                     "given_states": initial_state is not None}
         if self.return_state:
-            return (result.output, *self._nest(result.states))
-        return result.output
+            return (result.output, *self._nest(result.states)), cache
+        return result.output, cache
+
+    def backward(self, cache: dict, d_out: Any) -> tuple[np.ndarray, dict, list[np.ndarray]]:
+        """dL/d(input), dL/d(initial_state) and the weight gradients of one call.
+
+        Args:
+            cache: from ``forward``.
+            d_out: dL/d(output), or ``(d_output, *d_states)`` with return_state;
+                None for an output the loss does not use.
+        """
+        d_states = None
+        if self.return_state:
+            d_out, d_states = d_out[0], list(d_out[1:])
+        d_seq = d_last = None
+        if d_out is not None and self.return_sequences:
+            d_out = d_out * cache["mask"][:, :, None] if cache["quirk"] else d_out
+            d_seq = np.ascontiguousarray(np.asarray(d_out).transpose(1, 0, 2))
+        elif d_out is not None:
+            d_last = d_out
+        x = cache["x"]
+        xs = np.ascontiguousarray((x[:, ::-1] if self.go_backwards else x).transpose(1, 0, 2))
+        d_xs, d_initial, grads = recurrence.backward(
+            self.cell, xs, cache["record"], d_seq=d_seq, d_last=d_last, d_states=d_states,
+            zero_output_for_mask=self.zero_output_for_mask and not cache["quirk"])
+        d_x = d_xs[::-1] if self.go_backwards else d_xs
+        extra = {"initial_state": d_initial} if cache["given_states"] else {}
+        return np.ascontiguousarray(d_x.transpose(1, 0, 2)), extra, grads
 
     def _unrolled_backward_zero_quirk(self, mask: np.ndarray | None) -> bool:
         """Keras 3.15.1 on TensorFlow, ``unroll=True`` + ``go_backwards`` + a mask +

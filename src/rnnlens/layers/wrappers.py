@@ -52,6 +52,19 @@ class TimeDistributed(Layer):
         y = self.layer.call(folded, training=training)
         return y.reshape(batch, steps, *y.shape[1:])
 
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, tuple]:
+        batch, steps = inputs.shape[:2]
+        folded = inputs.reshape(batch * steps, *inputs.shape[2:])
+        y, inner = self.layer.forward(folded, training=training)
+        return y.reshape(batch, steps, *y.shape[1:]), (batch, steps, inner)
+
+    def backward(self, cache: tuple, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        batch, steps, inner = cache
+        d_in, _, grads = self.layer.backward(inner, d_out.reshape(batch * steps,
+                                                                  *d_out.shape[2:]))
+        return d_in.reshape(batch, steps, *d_in.shape[1:]), {}, grads
+
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
         inner = self.layer.compute_output_shape((input_shape[0], *input_shape[2:]))
         return (input_shape[0], input_shape[1], *inner[1:])
@@ -229,11 +242,28 @@ class Bidirectional(Layer):
 
     def call(self, inputs: np.ndarray, initial_state: Any = None, mask: Any = None,
              training: bool = False) -> Any:
+        return self._run(inputs, initial_state, mask, training, keep=False)[0]
+
+    def forward(self, inputs: np.ndarray, initial_state: Any = None, mask: Any = None,
+                training: bool = False) -> tuple[Any, tuple]:
+        return self._run(inputs, initial_state, mask, training, keep=True)
+
+    def _run(self, inputs: np.ndarray, initial_state: Any, mask: Any, training: Any,
+             keep: bool) -> tuple[Any, tuple | None]:
         fw_states, bw_states = self._split_states(initial_state)
-        y = self.forward_layer.call(inputs, initial_state=fw_states, mask=mask,
-                                    training=training)
-        y_rev = self.backward_layer.call(inputs, initial_state=bw_states, mask=mask,
-                                         training=training)
+        y, cache_f = self._sub(self.forward_layer, inputs, fw_states, mask, training, keep)
+        y_rev, cache_b = self._sub(self.backward_layer, inputs, bw_states, mask, training, keep)
+        cache = (cache_f, cache_b, y, y_rev, initial_state is not None) if keep else None
+        return self._combine(y, y_rev), cache
+
+    @staticmethod
+    def _sub(layer: Any, inputs: Any, states: Any, mask: Any, training: Any,
+             keep: bool) -> tuple[Any, Any]:
+        if keep:
+            return layer.forward(inputs, initial_state=states, mask=mask, training=training)
+        return layer.call(inputs, initial_state=states, mask=mask, training=training), None
+
+    def _combine(self, y: Any, y_rev: Any) -> Any:
         states: tuple = ()
         if self.return_state:
             states = tuple(y[1:]) + tuple(y_rev[1:])
@@ -244,6 +274,46 @@ class Bidirectional(Layer):
         if self.return_state:
             return (*output, *states) if self.merge_mode is None else (output, *states)
         return output
+
+    def backward(self, cache: tuple, d_out: Any) -> tuple[np.ndarray, dict, list]:
+        """Splits dL/d(merged output) between the directions and runs both backwards."""
+        cache_f, cache_b, y, y_rev, given = cache
+        n = len(self.forward_layer.cell.state_size)
+        heads = 2 if self.merge_mode is None else 1
+        d_list = list(d_out) if (self.return_state or heads == 2) else [d_out]
+        d_f, d_b = self._unmerge(d_list[:heads], y, y_rev)
+        d_states = d_list[heads:]
+        results = []
+        for layer, sub, d_y, d_s in ((self.forward_layer, cache_f, d_f, d_states[:n]),
+                                     (self.backward_layer, cache_b, d_b, d_states[n:])):
+            arg = (d_y, *d_s) if self.return_state else d_y
+            results.append(layer.backward(sub, arg))
+        (dx_f, ex_f, g_f), (dx_b, ex_b, g_b) = results
+        extra = {"initial_state": ex_f["initial_state"] + ex_b["initial_state"]} if given else {}
+        return dx_f + dx_b, extra, g_f + g_b
+
+    def _unmerge(self, d_heads: list, y: Any, y_rev: Any) -> tuple[Any, Any]:
+        """dL/d(forward output), dL/d(backward output in its own step order)."""
+        y = y[0] if self.return_state else y
+        y_rev = y_rev[0] if self.return_state else y_rev
+        d = d_heads[0]
+        if self.merge_mode is None:
+            d_f, d_b = d_heads
+        elif d is None:
+            d_f = d_b = None
+        elif self.merge_mode == "concat":
+            half = d.shape[-1] // 2
+            d_f, d_b = d[..., :half], d[..., half:]
+        elif self.merge_mode == "sum":
+            d_f = d_b = d
+        elif self.merge_mode == "ave":
+            d_f = d_b = d / 2
+        else:                                              # mul: y * flip(y_rev)
+            flipped = y_rev[:, ::-1] if self.return_sequences else y_rev
+            d_f, d_b = d * flipped, d * y
+        if d_b is not None and self.return_sequences:
+            d_b = d_b[:, ::-1]                             # back into processing order
+        return d_f, d_b
 
     def _merge(self, y: np.ndarray, y_rev: np.ndarray) -> Any:
         if self.merge_mode == "concat":

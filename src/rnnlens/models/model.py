@@ -159,8 +159,14 @@ class Model(Layer):
 
     def _run(self, values: list[np.ndarray], training: bool) -> list[np.ndarray]:
         """Executes the nodes in order; returns the flat outputs."""
+        return self._execute(values, training, keep=False)[0]
+
+    def _execute(self, values: list[np.ndarray], training: bool, keep: bool
+                 ) -> tuple[list[np.ndarray], list | None]:
+        """Runs every node (``forward`` with caches when ``keep``)."""
         tensors: dict[int, Any] = {id(t): v for t, v in zip(self.inputs, values)}
         masks: dict[int, Any] = {}
+        caches = [] if keep else None
         for node in self._nodes:
             layer = node.layer
             args = _substitute(node.args, tensors)
@@ -170,7 +176,11 @@ class Model(Layer):
                 kwargs["mask"] = in_mask
             if "training" not in kwargs:
                 kwargs["training"] = training
-            out = layer.call(*args, **kwargs)
+            if keep:
+                out, cache = layer.forward(*args, **kwargs)
+                caches.append(cache)
+            else:
+                out = layer.call(*args, **kwargs)
             out_mask = layer.compute_mask(args[0], kwargs.get("mask"))
             flat_out = flatten(out) if isinstance(out, (list, tuple)) else [out]
             flat_mask = (list(out_mask) if isinstance(out_mask, (list, tuple))
@@ -178,7 +188,52 @@ class Model(Layer):
             for t, v, m in zip(node.outputs, flat_out, flat_mask):
                 tensors[id(t)] = v
                 masks[id(t)] = m
-        return [tensors[id(t)] for t in self.outputs]
+        return [tensors[id(t)] for t in self.outputs], caches
+
+    # -- training ------------------------------------------------------------
+
+    def forward(self, inputs: Any, training: bool = False, mask: Any = None
+                ) -> tuple[Any, list]:
+        """``model(x)`` plus the per-node caches ``backward`` needs."""
+        values = self._standardize(inputs, "model input")
+        self._check_inputs(values)
+        flat, caches = self._execute(values, bool(training), keep=True)
+        return _restructure(self._output_structure, flat), caches
+
+    def backward(self, cache: list, d_out: Any) -> tuple[Any, dict, list[np.ndarray]]:
+        """Backpropagates dL/d(outputs) through the graph, last node first.
+
+        Args:
+            cache: from ``forward``.
+            d_out: dL/d(output), in the structure of ``outputs`` (None entries
+                for outputs the loss does not use).
+
+        Returns:
+            ``(dL/d inputs, {}, weight gradients aligned with get_weights())``.
+        """
+        flat_d = flatten(d_out) if isinstance(d_out, (list, tuple, dict)) else [d_out]
+        grads: dict[int, Any] = {}
+        for t, d in zip(self.outputs, flat_d):
+            _accumulate(grads, t, d)
+        weight_grads: dict[int, list] = {}
+        for node, node_cache in zip(reversed(self._nodes), reversed(cache)):
+            d_node = [grads.get(id(t)) for t in node.outputs]
+            if all(d is None for d in d_node):
+                continue
+            structure = node.output_structure
+            d_struct = d_node[0] if isinstance(structure, SymbolicTensor) else \
+                _restructure(structure, d_node)
+            d_in, d_extra, d_w = node.layer.backward(node_cache, d_struct)
+            _accumulate(grads, node.args[0], d_in)
+            for key, value in d_extra.items():
+                _accumulate(grads, node.kwargs.get(key), value)
+            _add_weight_grads(weight_grads, node.layer, d_w)
+        d_inputs = [grads.get(id(t)) for t in self.inputs]
+        d_weights = []
+        for layer in self.layers:
+            got = weight_grads.get(id(layer))
+            d_weights += got if got is not None else [np.zeros_like(w) for w in layer.weights]
+        return (d_inputs[0] if len(d_inputs) == 1 else d_inputs), {}, d_weights
 
     def _standardize(self, data: Any, what: str) -> list[np.ndarray]:
         """The user's input as a list aligned with ``self.inputs``."""
@@ -248,6 +303,24 @@ class Model(Layer):
 
     def get_config(self) -> dict:
         return {"name": self.name, "layers": [lyr.get_config() for lyr in self.layers]}
+
+
+def _accumulate(grads: dict[int, Any], target: Any, d: Any) -> None:
+    """Adds gradient ``d`` to the symbolic tensor(s) ``target`` (same nesting)."""
+    if d is None or target is None:
+        return
+    if isinstance(target, SymbolicTensor):
+        key = id(target)
+        grads[key] = d if key not in grads else grads[key] + d
+        return
+    for t, g in zip(target, d):
+        _accumulate(grads, t, g)
+
+
+def _add_weight_grads(store: dict[int, list], layer: Layer, d_w: list) -> None:
+    """Sums the weight gradients of a layer used at several nodes."""
+    got = store.get(id(layer))
+    store[id(layer)] = list(d_w) if got is None else [a + b for a, b in zip(got, d_w)]
 
 
 class Functional(Model):
