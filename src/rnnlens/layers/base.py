@@ -228,6 +228,9 @@ class Layer:
                 f"{len(weights)} arrays."
             )
 
+    def weights_changed(self) -> None:
+        """Call after changing weight arrays in place (optimizers do): drops caches."""
+
     def count_params(self) -> int:
         return int(sum(int(np.prod(s)) for s in self.weight_shapes())) if self.built else 0
 

@@ -402,6 +402,11 @@ class RNN(Layer):
         self.require_built("set_weights")
         self.cell.set_weights(weights, owner=self.name)
 
+    def weights_changed(self) -> None:
+        for cell in getattr(self.cell, "cells", [self.cell]):
+            if hasattr(cell, "_version"):
+                cell._version += 1
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(self.cell.get_config())

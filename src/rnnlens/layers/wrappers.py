@@ -79,6 +79,9 @@ class TimeDistributed(Layer):
     def set_weights(self, weights: Sequence[Any]) -> None:
         self.layer.set_weights(weights)
 
+    def weights_changed(self) -> None:
+        self.layer.weights_changed()
+
     def get_config(self) -> dict:
         return {**super().get_config(), "layer": {"class_name": type(self.layer).__name__,
                                                   "config": self.layer.get_config()}}
@@ -357,6 +360,10 @@ class Bidirectional(Layer):
                              f"{len(weights)}.")
         self.forward_layer.set_weights(weights[:n_fw])
         self.backward_layer.set_weights(weights[n_fw:])
+
+    def weights_changed(self) -> None:
+        self.forward_layer.weights_changed()
+        self.backward_layer.weights_changed()
 
     def get_config(self) -> dict:
         return {**super().get_config(), "merge_mode": self.merge_mode,

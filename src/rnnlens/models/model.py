@@ -132,6 +132,10 @@ class Model(Layer):
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
+    def weights_changed(self) -> None:
+        for layer in self.layers:
+            layer.weights_changed()
+
     # -- running -------------------------------------------------------------
 
     def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
