@@ -100,3 +100,222 @@ def gradients(model: Any, x: Any, y: Any, loss: Any = "mse", training: bool = Fa
 
 
 __all__ = ["gradients", "loss_and_gradients", "resolve_losses"]
+
+
+# -- compile / fit / evaluate ---------------------------------------------------
+
+
+class Compiled:
+    """What ``model.compile`` set: optimizer, per-output losses and metrics."""
+
+    def __init__(self, model: Any, optimizer: Any, loss: Any, metrics: Any,
+                 loss_weights: Any):
+        from rnnlens import optimizers
+
+        self.optimizer = optimizers.get(optimizer)
+        self.losses = resolve_losses(model, loss)
+        self.loss_weights = _loss_weights(model, loss_weights)
+        self.metric_specs = metrics
+        self.metrics: list[tuple[int, Any]] | None = None     # built on the first batch
+        self.loss_config = loss
+
+    def build_metrics(self, model: Any, targets: list, preds: list) -> None:
+        """Resolves metric names against the data, as Keras does on first use."""
+        from rnnlens import metrics as metrics_mod
+
+        if self.metrics is not None:
+            return
+        self.metrics = []
+        specs = self.metric_specs or []
+        per_output = specs if isinstance(specs, dict) else (
+            [specs] * len(preds) if not (specs and isinstance(specs[0], (list, tuple)))
+            else specs)
+        names = [t.layer.name for t in model.outputs]
+        for k, (target, pred) in enumerate(zip(targets, preds)):
+            items = per_output.get(names[k], []) if isinstance(per_output, dict) \
+                else per_output[k]
+            for item in items or []:
+                metric = metrics_mod.get(item, np.shape(target), np.shape(pred),
+                                         self.losses[k])
+                if len(preds) > 1:
+                    metric.name = f"{names[k]}_{metric.name}"
+                self.metrics.append((k, metric))
+
+
+def _loss_weights(model: Any, loss_weights: Any) -> list[float]:
+    n = len(model.outputs)
+    if loss_weights is None:
+        return [1.0] * n
+    if isinstance(loss_weights, dict):
+        return [float(loss_weights.get(t.layer.name, 1.0)) for t in model.outputs]
+    if isinstance(loss_weights, (int, float)):
+        return [float(loss_weights)] * n
+    if len(loss_weights) != n:
+        raise ValueError(f"Received {len(loss_weights)} loss_weights for {n} outputs.")
+    return [float(w) for w in loss_weights]
+
+
+def _require_compiled(model: Any) -> Compiled:
+    compiled = getattr(model, "_compiled", None)
+    if compiled is None:
+        raise ValueError(f"Model '{model.name}' is not compiled: call model.compile("
+                         "optimizer=..., loss=...) before fit, evaluate or train_on_batch.")
+    return compiled
+
+
+def _as_list(data: Any) -> tuple[list, str]:
+    if isinstance(data, dict):
+        return list(data.values()), "dict"
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], np.ndarray):
+        return list(data), "list"
+    return [data], "single"
+
+
+def _slice(data: Any, index: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: (None if v is None else np.asarray(v)[index]) for k, v in data.items()}
+    if isinstance(data, (list, tuple)) and data and not np.isscalar(data[0]) and \
+            isinstance(data[0], np.ndarray):
+        return [None if v is None else v[index] for v in data]
+    return np.asarray(data)[index]
+
+
+def _num_samples(x: Any) -> int:
+    first = _as_list(x)[0][0]
+    return int(np.shape(first)[0])
+
+
+def train_step(model: Any, x: Any, y: Any) -> tuple[float, list, list]:
+    """One optimizer step on one batch; returns (loss, targets, predictions)."""
+    compiled = _require_compiled(model)
+    loss, preds, grads = loss_and_gradients(model, x, y, compiled.losses,
+                                            compiled.loss_weights, training=True)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"The loss became {loss} during training; lower the "
+                                 "learning rate or check the data for NaN / inf.")
+    weights = [w for layer in model.layers for w in layer.trainable_weights]
+    trainable = {id(w) for w in weights}
+    pairs = [(g, w) for g, w in zip(grads, model.weights) if id(w) in trainable]
+    compiled.optimizer.apply([g for g, _ in pairs], [w for _, w in pairs])
+    model.weights_changed()
+    return loss, _targets(model, y), preds
+
+
+def _update_metrics(compiled: Compiled, model: Any, targets: list, preds: list) -> None:
+    compiled.build_metrics(model, targets, preds)
+    for k, metric in compiled.metrics:
+        if targets[k] is not None:
+            metric.update_state(targets[k], preds[k])
+
+
+def _logs(tracker: Any, compiled: Compiled, prefix: str = "") -> dict[str, float]:
+    logs = {f"{prefix}loss": float(tracker.result())}
+    for _, metric in compiled.metrics or []:
+        logs[f"{prefix}{metric.name}"] = float(metric.result())
+    return logs
+
+
+def _reset(compiled: Compiled) -> None:
+    for _, metric in compiled.metrics or []:
+        metric.reset_state()
+
+
+def fit(model: Any, x: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
+        verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
+        validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0) -> Any:
+    """Keras's ``fit``: epochs of mini-batch steps; returns a ``History``."""
+    from rnnlens import callbacks as cb_mod
+    from rnnlens import metrics as metrics_mod
+    from rnnlens.random import generator
+
+    model._ensure_graph(x)
+    compiled = _require_compiled(model)
+    if validation_data is None and validation_split:
+        n = _num_samples(x)
+        split = int(np.floor(n * (1.0 - validation_split)))
+        if split in (0, n):
+            raise ValueError(f"Training data contains {n} samples, which is not sufficient "
+                             f"to split it into a validation and training set as specified "
+                             f"by `validation_split={validation_split}`.")
+        validation_data = (_slice(x, slice(split, None)), _slice(y, slice(split, None)))
+        x, y = _slice(x, slice(None, split)), _slice(y, slice(None, split))
+    n = _num_samples(x)
+    size = 32 if batch_size is None else int(batch_size)
+    steps = max(1, -(-n // size))
+    history = cb_mod.History()
+    cbs = cb_mod.CallbackList(callbacks, add_history=False, add_progbar=bool(verbose),
+                              model=model, verbose=verbose, epochs=epochs, steps=steps)
+    cbs.append(history)
+    history.set_model(model)
+    model.stop_training = False
+    cbs.on_train_begin()
+    tracker = metrics_mod.Mean(name="loss")
+    for epoch in range(initial_epoch, epochs):
+        tracker.reset_state()
+        _reset(compiled)
+        cbs.on_epoch_begin(epoch)
+        order = generator().permutation(n) if shuffle else np.arange(n)
+        for step in range(steps):
+            cbs.on_train_batch_begin(step)
+            idx = order[step * size:(step + 1) * size]
+            loss, targets, preds = train_step(model, _slice(x, idx), _slice(y, idx))
+            tracker.update_state(loss, sample_weight=len(idx))
+            _update_metrics(compiled, model, targets, preds)
+            cbs.on_train_batch_end(step, _logs(tracker, compiled))
+        logs = _logs(tracker, compiled)
+        if validation_data is not None:
+            val = evaluate(model, *validation_data[:2], batch_size=size, verbose=0,
+                           return_dict=True)
+            logs.update({f"val_{k}": v for k, v in val.items()})
+        cbs.on_epoch_end(epoch, logs)
+        if getattr(model, "stop_training", False):
+            break
+    cbs.on_train_end(logs)
+    return history
+
+
+def evaluate(model: Any, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto",
+             return_dict: bool = False) -> Any:
+    """Keras's ``evaluate``: the loss (and metrics) over all batches, no updates."""
+    from rnnlens import metrics as metrics_mod
+
+    model._ensure_graph(x)
+    compiled = _require_compiled(model)
+    n = _num_samples(x)
+    size = 32 if batch_size is None else int(batch_size)
+    tracker = metrics_mod.Mean(name="loss")
+    _reset(compiled)
+    for start in range(0, n, size):
+        idx = slice(start, start + size)
+        xb, yb = _slice(x, idx), _slice(y, idx)
+        outputs = model(xb)
+        preds = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        targets = _targets(model, yb)
+        total = sum(w * float(loss(t, p)) for loss, t, p, w in
+                    zip(compiled.losses, targets, preds, compiled.loss_weights)
+                    if loss is not None and t is not None)
+        tracker.update_state(total, sample_weight=_num_samples(xb))
+        _update_metrics(compiled, model, targets, preds)
+    logs = _logs(tracker, compiled)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def train_on_batch(model: Any, x: Any, y: Any, return_dict: bool = False) -> Any:
+    """One optimizer step on ``(x, y)``; returns the loss (and metrics)."""
+    from rnnlens import metrics as metrics_mod
+
+    model._ensure_graph(x)
+    compiled = _require_compiled(model)
+    _reset(compiled)
+    loss, targets, preds = train_step(model, x, y)
+    tracker = metrics_mod.Mean(name="loss")
+    tracker.update_state(loss)
+    _update_metrics(compiled, model, targets, preds)
+    logs = _logs(tracker, compiled)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values

@@ -297,6 +297,47 @@ class Model(Layer):
     def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
         return _restructure(self._output_structure, [t.shape for t in self.outputs])
 
+    # -- Keras-style training (rnnlens.training does the work) -----------------
+
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
+                metrics: Any = None, **kwargs: Any) -> None:
+        """Sets the optimizer, loss(es) and metrics for ``fit`` / ``evaluate``."""
+        from rnnlens import training
+
+        unknown = set(kwargs) - {"run_eagerly", "jit_compile", "steps_per_execution",
+                                 "auto_scale_loss", "weighted_metrics"}
+        if unknown:
+            raise ValueError(f"Unrecognized arguments to compile: {sorted(unknown)}")
+        self._ensure_graph(None)
+        self._compiled = training.Compiled(self, optimizer, loss, metrics, loss_weights)
+        self.optimizer = self._compiled.optimizer
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+            epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
+            validation_split: float = 0.0, validation_data: Any = None,
+            shuffle: bool = True, initial_epoch: int = 0) -> Any:
+        """Trains for ``epochs``; returns a History (``.history["loss"]``, ...)."""
+        from rnnlens import training
+
+        return training.fit(self, x, y, epochs=epochs, batch_size=batch_size, verbose=verbose,
+                            callbacks=callbacks, validation_split=validation_split,
+                            validation_data=validation_data, shuffle=shuffle,
+                            initial_epoch=initial_epoch)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+                 verbose: Any = "auto", return_dict: bool = False) -> Any:
+        """The compiled loss (and metrics) on ``(x, y)``."""
+        from rnnlens import training
+
+        return training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                 return_dict=return_dict)
+
+    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+        """One optimizer step on one batch; returns the loss (and metrics)."""
+        from rnnlens import training
+
+        return training.train_on_batch(self, x, y, return_dict=return_dict)
+
     def summary(self, print_fn: Any = None, line_length: int | None = None,
                 **kwargs: Any) -> None:
         """Prints the layers, their output shapes and parameter counts, as Keras."""
