@@ -31,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="length of the input 0.1, 0.2, ... (default 3)")
     tour.add_argument("--compare", choices=["keras"],
                       help="also run the configurations in Keras with the same weights")
+    example = sub.add_parser(
+        "example", help="train a worked example for real",
+        description="reverse: an encoder-decoder LSTM learns to reverse digit sequences "
+                    "(teacher forcing, then greedy decoding step by step with the "
+                    "encoder's [state_h, state_c]).")
+    example.add_argument("name", choices=["reverse"])
+    example.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    example.add_argument("--epochs", type=_positive, default=10, help="epochs (default 10)")
     return parser
 
 
@@ -45,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return tour.run(units=args.units, timesteps=args.timesteps, seed=args.seed,
                         compare=args.compare)
+    if args.command == "example":
+        from rnnlens.examples import reverse_digits
+
+        return reverse_digits.main(seed=args.seed, epochs=args.epochs)
     return 2
 
 
