@@ -32,6 +32,7 @@ fixtures: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(PY) benchmarks/bench_forward.py $(ARGS)
+	$(PY) benchmarks/bench_train.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info
