@@ -1,0 +1,1 @@
+"""Interop: Keras files, PyTorch modules, ONNX export."""
