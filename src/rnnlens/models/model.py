@@ -297,6 +297,26 @@ class Model(Layer):
     def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
         return _restructure(self._output_structure, [t.shape for t in self.outputs])
 
+    # -- files (rnnlens.interop.keras_format does the work) ---------------------
+
+    def save(self, filepath: Any) -> None:
+        """Writes a Keras 3 ``.keras`` file (Keras's ``load_model`` opens it)."""
+        from rnnlens.interop.keras_format import save_model
+
+        save_model(self, filepath)
+
+    def save_weights(self, filepath: Any) -> None:
+        """Writes ``.weights.h5`` in Keras 3's layout."""
+        from rnnlens.interop.keras_format import save_weights
+
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath: Any) -> None:
+        """Reads ``.weights.h5`` (or the weights inside a ``.keras`` / legacy ``.h5``)."""
+        from rnnlens.interop.keras_format import load_weights
+
+        load_weights(self, filepath)
+
     # -- Keras-style training (rnnlens.training does the work) -----------------
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
