@@ -31,6 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="length of the input 0.1, 0.2, ... (default 3)")
     tour.add_argument("--compare", choices=["keras"],
                       help="also run the configurations in Keras with the same weights")
+    inspect = sub.add_parser(
+        "inspect", help="show a Keras model file: layers, shapes, parameters, outputs",
+        description="Loads a .keras or legacy .h5 model safely (nothing in the file is "
+                    "executed) and prints its summary and what each output is.")
+    inspect.add_argument("file")
+    predict = sub.add_parser(
+        "predict", help="run a Keras model file on a .npy / .npz input",
+        description="Runs the model on INPUT (.npy for one input, .npz with one array per "
+                    "input name) in batches, and writes the outputs to an .npz.")
+    predict.add_argument("file")
+    predict.add_argument("input")
+    predict.add_argument("-o", "--output", help="write the outputs to this .npz")
+    predict.add_argument("--batch-size", type=_positive, default=32)
     example = sub.add_parser(
         "example", help="train a worked example for real",
         description="reverse: an encoder-decoder LSTM learns to reverse digit sequences "
@@ -53,6 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return tour.run(units=args.units, timesteps=args.timesteps, seed=args.seed,
                         compare=args.compare)
+    if args.command in ("inspect", "predict"):
+        from rnnlens import inspect_cmd
+
+        try:
+            if args.command == "inspect":
+                return inspect_cmd.inspect(args.file)
+            return inspect_cmd.predict(args.file, args.input, args.output, args.batch_size)
+        except (ValueError, TypeError, ImportError) as err:
+            print(f"rnnlens {args.command}: {err}", file=sys.stderr)
+            return 1
     if args.command == "example":
         from rnnlens.examples import reverse_digits
 

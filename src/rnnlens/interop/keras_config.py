@@ -435,6 +435,8 @@ class AnyOp(_Op):
         return tuple(shape)
 
 
+AnyOp.__name__ = AnyOp.__qualname__ = "Any"             # Keras's op name in summaries
+
 OP_CLASSES: dict[str, Callable[..., Layer]] = {"NotEqual": NotEqual, "Equal": Equal,
                                                "Any": AnyOp}
 

@@ -452,6 +452,8 @@ def _incoming_mask(node: Node, masks: dict[int, Any]) -> Any:
 
 
 def _progress(done: int, total: int, elapsed: float) -> None:
+    if done < total and not sys.stdout.isatty():
+        return                                     # a log gets the final line only
     width = 20
     filled = int(width * done / total)
     bar = "=" * filled + "." * (width - filled)
