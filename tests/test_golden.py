@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from make_golden import build_graph, graph_inputs_shapes
+from make_golden import build_family_layer, build_graph, graph_inputs_shapes, nest_init
 from oracle import assert_close
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
@@ -23,12 +23,22 @@ FIXTURES = sorted(GOLDEN_DIR.glob("*.npz"))
 ATOL = 1e-5
 
 try:  # Imported lazily so that a missing library fails each test, not the whole collection.
+    import rnnlens.layers as rnnlens_layers
     from rnnlens.layers import (
+        GRU,
         LSTM,
+        RNN,
+        Bidirectional,
         Concatenate,
         Dense,
+        Embedding,
+        GRUCell,
         Input,
+        LSTMCell,
+        Masking,
         RepeatVector,
+        SimpleRNN,
+        SimpleRNNCell,
         TimeDistributed,
     )
     from rnnlens.models import Model, Sequential
@@ -45,7 +55,10 @@ def _api() -> SimpleNamespace:
         pytest.fail(f"rnnlens API does not import: {_IMPORT_ERROR!r}")
     return SimpleNamespace(Input=Input, LSTM=LSTM, Dense=Dense, TimeDistributed=TimeDistributed,
                            RepeatVector=RepeatVector, Concatenate=Concatenate, Model=Model,
-                           Sequential=Sequential)
+                           Sequential=Sequential, GRU=GRU, SimpleRNN=SimpleRNN,
+                           Bidirectional=Bidirectional, Embedding=Embedding, Masking=Masking,
+                           RNN=RNN, LSTMCell=LSTMCell, GRUCell=GRUCell,
+                           SimpleRNNCell=SimpleRNNCell)
 
 
 def _field(d: Any, key: str) -> Any:
@@ -135,13 +148,65 @@ def run_stateful(d: Any, name: str) -> tuple[list[Any], list[np.ndarray]]:
     return actual, expected
 
 
-RUNNERS = {"layer": run_layer, "model": run_model, "stateful": run_stateful}
+def _family_layer(d: Any, build_shape: tuple) -> Any:
+    _api()
+    layer = build_family_layer(_field(d, "spec"), rnnlens_layers)
+    layer.build(build_shape)
+    layer.set_weights(_weights(d))
+    return layer
+
+
+def run_family(d: Any, name: str) -> tuple[list[Any], list[np.ndarray]]:
+    """A GRU / SimpleRNN / Bidirectional / RNN(cells) layer from ``spec``, one eager call
+    with the stored mask and (nested) initial states."""
+    call = _field(d, "call")
+    x = d["x"]
+    layer = _family_layer(d, (None, x.shape[1], x.shape[2]))
+    kwargs: dict[str, Any] = {"training": False}
+    if call["init"] is not None:
+        kwargs["initial_state"] = nest_init(call["init"], d)
+    if call["mask"]:
+        kwargs["mask"] = d["mask"]
+    out = layer(x, **kwargs)
+    return _flatten(out), _outputs(d)
+
+
+def run_family_stateful(d: Any, name: str) -> tuple[list[Any], list[np.ndarray]]:
+    """Replay the stored stateful calls of a family layer."""
+    calls, init = _field(d, "calls"), _field(d, "call")["init"]
+    layer = _family_layer(d, d[calls[0]["x"]].shape)
+    actual: list[Any] = []
+    expected: list[np.ndarray] = []
+    for i, c in enumerate(calls):
+        if c["reset_before"]:
+            layer.reset_state()
+        kwargs: dict[str, Any] = {"training": False}
+        if c["initial_state"]:
+            kwargs["initial_state"] = nest_init(init, d)
+        actual.append(_flatten(layer(d[c["x"]], **kwargs)))
+        expected.append(_outputs(d, f"call{i}_"))
+    return actual, expected
+
+
+RUNNERS = {"layer": run_layer, "model": run_model, "stateful": run_stateful,
+           "family": run_family, "family_stateful": run_family_stateful}
 
 
 # ---------------------------------------------------------------------------- tests
 def test_fixtures_exist() -> None:
     """The fixtures are committed; regenerate with `make fixtures` if this fails."""
-    assert len(FIXTURES) >= 40, f"only {len(FIXTURES)} fixtures in {GOLDEN_DIR}"
+    assert len(FIXTURES) >= 80, f"only {len(FIXTURES)} fixtures in {GOLDEN_DIR}"
+    kinds = set()
+    for path in FIXTURES:
+        with np.load(path, allow_pickle=False) as d:
+            kinds.add(_field(d, "kind"))
+    assert kinds == set(RUNNERS), f"fixture kinds {sorted(kinds)} vs runners {sorted(RUNNERS)}"
+
+
+def test_fixtures_are_small() -> None:
+    """The whole folder stays well under 1 MB."""
+    total = sum(p.stat().st_size for p in FIXTURES)
+    assert total < 700 * 1024, f"tests/golden holds {total / 1024:.0f} KiB"
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])

@@ -45,10 +45,11 @@ class Stream:
         from rnnlens.layers.recurrent import RNN
 
         if not isinstance(layer, RNN):
+            hint = (" A Bidirectional layer cannot stream: its backward half needs the end "
+                    "of the sequence first." if type(layer).__name__ == "Bidirectional" else "")
             raise TypeError(
                 f"Stream needs a recurrent layer (LSTM, GRU, SimpleRNN or RNN); received "
-                f"{type(layer).__name__}. A Bidirectional layer cannot stream: its backward "
-                "half needs the end of the sequence first.")
+                f"{type(layer).__name__}.{hint}")
         self.layer = layer
         self.states: list[np.ndarray] = [np.zeros((0, s), FLOATX)
                                          for s in layer.cell.state_size]

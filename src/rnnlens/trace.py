@@ -76,10 +76,13 @@ class LayerTrace:
     output: np.ndarray = field(repr=False)
     go_backwards: bool = False
 
+    output_index: int = 0
+
     @property
     def h_prev(self) -> np.ndarray:
         """h before every step: (B, T, u), ``h_prev[:, t] = h[:, t-1]``."""
-        return np.concatenate([self.initial_states[0][:, None], self.h[:, :-1]], axis=1)
+        first = self.initial_states[self.output_index]
+        return np.concatenate([first[:, None], self.h[:, :-1]], axis=1)
 
     @property
     def c_prev(self) -> np.ndarray | None:
@@ -113,7 +116,7 @@ class Recorder:
             states=states,
             gates=gates, mask=None if rec.mask is None else np.ascontiguousarray(rec.mask.T),
             initial_states=rec.initial_states, output=result.output,
-            go_backwards=layer.go_backwards,
+            go_backwards=layer.go_backwards, output_index=out_index,
         )
         key, n = layer.name, 1
         while key in self.traces:                      # a layer called more than once

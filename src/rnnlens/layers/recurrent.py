@@ -175,11 +175,30 @@ class RNN(Layer):
         out = (batch, steps, u) if self.return_sequences else (batch, u)
         if not self.return_state:
             return out
-        return (out, *self._nest([(batch, s) for s in self.cell.state_size]))
+        return (out, *self._nest([(batch, s) for s in self.cell.state_size], symbolic=True))
 
-    def _nest(self, flat: list) -> list:
-        """Flat states as the layer returns them: grouped per cell for stacked cells."""
-        return self.cell.group(flat) if isinstance(self.cell, StackedRNNCells) else flat
+    def _nest(self, flat: list, symbolic: bool = False, like: Any = None) -> list:
+        """Flat states as the layer returns them: grouped per cell for stacked cells.
+
+        As Keras 3.15.1: in a graph (and so from ``predict``) a one-state cell
+        of a stack gives its state bare and a multi-state cell a list; an
+        eager call gives every built-in cell's states as a list, and a user
+        cell whose ``state_size`` is an int its state bare.
+        """
+        if not isinstance(self.cell, StackedRNNCells):
+            return flat
+        out = []
+        given = list(like) if isinstance(like, (list, tuple)) and \
+            len(like) == len(self.cell.cells) else [None] * len(self.cell.cells)
+        for cell, group, item in zip(self.cell.cells, self.cell.group(flat), given):
+            user_int = isinstance(cell, CellAdapter) and \
+                not isinstance(cell.cell.state_size, (list, tuple))
+            bare = len(group) == 1 and (symbolic or user_int)
+            if item is not None:                   # eager: mirror the given nesting
+                bare = not isinstance(item, (list, tuple))
+                group = tuple(group) if isinstance(item, tuple) else group
+            out.append(group[0] if bare and len(group) == 1 else group)
+        return out
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
         out_mask = mask if self.return_sequences else None
@@ -224,7 +243,7 @@ class RNN(Layer):
             cache = {"x": x, "record": result.record, "quirk": quirk, "mask": mask,
                      "given_states": initial_state is not None}
         if self.return_state:
-            return (result.output, *self._nest(result.states)), cache
+            return (result.output, *self._nest(result.states, like=initial_state)), cache
         return result.output, cache
 
     def backward(self, cache: dict, d_out: Any) -> tuple[np.ndarray, dict, list[np.ndarray]]:
@@ -359,10 +378,24 @@ class RNN(Layer):
         if mask is not None:
             keep = self._check_mask(np.asarray(mask).reshape(-1, 1), x.shape[0], 1)
             new = [np.where(keep, n, p) for n, p in zip(new, prev)]
-            out = np.where(keep, out, prev[0])
+            out = np.where(keep, out, self._previous_output(prev, out))
         if self.stateful:
             self._states = [s.copy() for s in new]
         return out.copy(), self._nest(new)
+
+    def _previous_output(self, prev: list[np.ndarray], out: np.ndarray) -> np.ndarray:
+        """What a masked sample outputs: the last output, read from the states.
+
+        Built-in cells output their h (state 0); a stack outputs its last
+        cell's output; a user cell's output is not a state, so 0.
+        """
+        if isinstance(self.cell, RecurrentCell):
+            return prev[0]
+        if isinstance(self.cell, StackedRNNCells):
+            last = self.cell.cells[-1]
+            if isinstance(last, RecurrentCell):
+                return prev[len(self.cell.state_size) - len(last.state_size)]
+        return np.zeros_like(out)
 
     # -- states and weights --------------------------------------------------
 

@@ -209,7 +209,7 @@ class Bidirectional(Layer):
         if self.merge_mode == "concat":
             out = (*out[:-1], out[-1] * 2)
         elif self.merge_mode is None:
-            out = [out, out]
+            out = (out, out)
         if self.return_state:
             head = tuple(out) if self.merge_mode is None else (out,)
             return head + states + states
@@ -223,7 +223,8 @@ class Bidirectional(Layer):
         else:
             out = [None, None] if self.merge_mode is None else None
         if self.return_state:
-            n = 2 * len(self.forward_layer.cell.state_size)
+            n = (len(self.forward_layer.cell.state_size)
+                 + len(self.backward_layer.cell.state_size))
             return (out if isinstance(out, list) else [out]) + [None] * n
         return out
 
@@ -327,7 +328,12 @@ class Bidirectional(Layer):
             return (y + y_rev) / 2
         if self.merge_mode == "mul":
             return y * y_rev
-        return [y, np.ascontiguousarray(y_rev)]
+        return (y, np.ascontiguousarray(y_rev))
+
+    def step(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"Layer '{self.name}' (Bidirectional) cannot run one step at a time: its backward "
+            "half reads the sequence from its end. Call it on the whole sequence.")
 
     # -- states and weights --------------------------------------------------
 
