@@ -92,7 +92,8 @@ def test_tour_compare_keras() -> None:
 
 
 def test_readme_examples_run() -> None:
-    """Every python block in the README runs and its claimed checks hold."""
+    """Every ```python block in the README runs and its claimed checks hold
+    (```py blocks are illustrations that need files, not run)."""
     from pathlib import Path
 
     readme = Path(__file__).resolve().parents[1] / "README.md"
