@@ -215,6 +215,14 @@ def _logs(tracker: Any, compiled: Compiled, prefix: str = "") -> dict[str, float
     return logs
 
 
+def _result(logs: dict[str, float], return_dict: bool) -> Any:
+    """Keras's return value: the dict, the loss alone, or [loss, *metrics]."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
 def _reset(compiled: Compiled) -> None:
     for _, metric in compiled.metrics or []:
         metric.reset_state()
@@ -296,11 +304,7 @@ def evaluate(model: Any, x: Any, y: Any, batch_size: int | None = None, verbose:
                     if loss is not None and t is not None)
         tracker.update_state(total, sample_weight=_num_samples(xb))
         _update_metrics(compiled, model, targets, preds)
-    logs = _logs(tracker, compiled)
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
+    return _result(_logs(tracker, compiled), return_dict)
 
 
 def train_on_batch(model: Any, x: Any, y: Any, return_dict: bool = False) -> Any:
@@ -314,8 +318,4 @@ def train_on_batch(model: Any, x: Any, y: Any, return_dict: bool = False) -> Any
     tracker = metrics_mod.Mean(name="loss")
     tracker.update_state(loss)
     _update_metrics(compiled, model, targets, preds)
-    logs = _logs(tracker, compiled)
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
+    return _result(_logs(tracker, compiled), return_dict)
