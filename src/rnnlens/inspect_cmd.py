@@ -80,8 +80,8 @@ def predict(path: str, input_path: str, output: str | None, batch_size: int) -> 
     verbose = 1 if sys.stdout.isatty() or output else 0
     result = model.predict(x, batch_size=batch_size, verbose=verbose)
     outs = result if isinstance(result, (list, tuple)) else [result]
-    names = [f"{t.layer.name}_{t.tensor_index}" if t.tensor_index else t.layer.name
-             for t in model.outputs]
+    names = [f"output_{k}_{t.layer.name}_{t.tensor_index}"    # unique, and says whence
+             for k, t in enumerate(model.outputs)]
     if output:
         np.savez(output, **dict(zip(names, outs)))
         print(f"wrote {len(outs)} output(s) to {output}: " +

@@ -15,7 +15,7 @@ import numpy as np
 
 from rnnlens import layers as L
 from rnnlens.functional import Input, SymbolicTensor
-from rnnlens.layers.base import Layer, snake_case
+from rnnlens.layers.base import Layer, flatten, snake_case
 
 
 class UnsafeModelError(ValueError):
@@ -291,7 +291,11 @@ class _Reader:
             if not isinstance(entry, dict):
                 raise self.refuse("a layer entry is not an object.")
             cls = entry.get("class_name")
-            name = entry.get("name") or entry.get("config", {}).get("name")
+            inner = entry.get("config")
+            name = entry.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+            if not isinstance(name, str) or not isinstance(inner, (dict, type(None))):
+                raise self.refuse(f"a layer entry has an invalid name or config: "
+                                  f"{str(entry)[:80]!r}.")
             if cls in OP_CLASSES:
                 self.tick()
                 made[name] = OP_CLASSES[cls](self, entry.get("config", {}))
@@ -314,19 +318,24 @@ class _Reader:
     def node_args(self, node: Any, outputs_of: dict, layer: str) -> tuple[list, dict]:
         if not isinstance(node, dict):
             raise self.refuse(f"an inbound node of '{layer}' is not an object.")
-        args = [self.value(a, outputs_of, layer) for a in node.get("args", [])]
-        kwargs = {k: self.value(v, outputs_of, layer)
-                  for k, v in (node.get("kwargs") or {}).items()
+        raw_args, raw_kwargs = node.get("args", []), node.get("kwargs") or {}
+        if not isinstance(raw_args, list) or not isinstance(raw_kwargs, dict):
+            raise self.refuse(f"an inbound node of '{layer}' has malformed arguments.")
+        args = [self.value(a, outputs_of, layer) for a in raw_args]
+        kwargs = {k: self.value(v, outputs_of, layer) for k, v in raw_kwargs.items()
                   if k in ("initial_state", "mask", "training")}
         kwargs.pop("training", None)
         return args, kwargs
 
-    def value(self, v: Any, outputs_of: dict, layer: str) -> Any:
+    def value(self, v: Any, outputs_of: dict, layer: str, depth: int = 0) -> Any:
+        if depth > self.limits.max_depth:
+            raise self.refuse(f"an argument of '{layer}' is nested too deeply.")
         if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
-            hist = v.get("config", {}).get("keras_history")
+            config = v.get("config")
+            hist = config.get("keras_history") if isinstance(config, dict) else None
             return self.tensor(hist, outputs_of, layer)
         if isinstance(v, list):
-            return [self.value(x, outputs_of, layer) for x in v]
+            return [self.value(x, outputs_of, layer, depth + 1) for x in v]
         if isinstance(v, (int, float, bool)) or v is None:
             return v
         raise self.refuse(f"an argument of '{layer}' has an unsupported form {str(v)[:80]!r}.")
@@ -335,21 +344,25 @@ class _Reader:
         if not (isinstance(hist, list) and len(hist) == 3):
             raise self.refuse(f"a tensor reference of '{layer}' is malformed: {hist!r}.")
         name, node, index = hist
+        if not isinstance(name, str) or isinstance(node, bool) or not isinstance(node, int):
+            raise self.refuse(f"a tensor reference of '{layer}' is malformed: {hist!r}.")
         out = outputs_of.get((name, node))
         if out is None:
             raise self.refuse(f"'{layer}' refers to node {node} of '{name}', which does not "
                               "exist (yet).")
-        flat = list(out) if isinstance(out, (list, tuple)) else [out]
+        flat = flatten(out)                         # Keras counts the flattened outputs
         if not isinstance(index, int) or not 0 <= index < len(flat):
             raise self.refuse(f"'{layer}' refers to output {index!r} of '{name}'.")
         return flat[index]
 
-    def refs(self, refs: Any, outputs_of: dict) -> Any:
+    def refs(self, refs: Any, outputs_of: dict, depth: int = 0) -> Any:
+        if depth > self.limits.max_depth:
+            raise self.refuse("the model's inputs or outputs are nested too deeply.")
         if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
             return self.tensor(refs, outputs_of, "the model")
         if not isinstance(refs, list) or not refs:
             raise self.refuse("the model's inputs or outputs are missing.")
-        return [self.refs(r, outputs_of) for r in refs]
+        return [self.refs(r, outputs_of, depth + 1) for r in refs]
 
     def sequential(self, config: dict, depth: int = 0) -> Any:
         from rnnlens.models import Sequential
@@ -441,6 +454,79 @@ OP_CLASSES: dict[str, Callable[..., Layer]] = {"NotEqual": NotEqual, "Equal": Eq
                                                "Any": AnyOp}
 
 
+class _Budget:
+    """Stands in for every initializer while a file's graph is built.
+
+    Each weight the graph allocates is counted against ``max_params`` before
+    it exists (the file's weights replace these zeros afterwards), so no
+    config, however it states or omits its shapes, can allocate past the limit.
+    """
+
+    def __init__(self, reader: _Reader):
+        self.reader, self.used = reader, 0
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __call__(self, shape: tuple, dtype: Any = "float32") -> np.ndarray:
+        self.used += int(np.prod(shape))
+        if self.used > self.reader.limits.max_params:
+            raise self.reader.refuse(
+                f"a weight of shape {tuple(shape)} brings the parameter count to "
+                f"{self.used}, over the limit of {self.reader.limits.max_params}.")
+        return np.zeros(shape, dtype)
+
+
+_INIT_ATTRS = ("kernel_initializer", "recurrent_initializer", "bias_initializer",
+               "embeddings_initializer")
+
+
+def _swap_initializers(budget: Any) -> Any:
+    """Makes every layer / cell built from now on use ``budget``; returns an undo."""
+    from rnnlens import initializers
+
+    saved = initializers.get
+
+    def guarded(identifier: Any) -> Any:
+        if not isinstance(identifier, _Budget) and not (
+                isinstance(identifier, dict) and identifier.get("class_name") == "_Budget"):
+            saved(identifier)                      # still validates the name
+        return budget
+
+    initializers.get = guarded
+
+    def undo() -> None:
+        initializers.get = saved
+
+    return undo
+
+
+def _restore_initializers(model: Any) -> None:
+    """Keras's default initializers again, for layers loaded under the budget."""
+    from rnnlens import initializers
+
+    defaults = {"kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal",
+                "bias_initializer": "zeros", "embeddings_initializer": "uniform"}
+    for obj in _owners(model):
+        for attr in _INIT_ATTRS:
+            if isinstance(getattr(obj, attr, None), _Budget):
+                setattr(obj, attr, initializers.get(defaults[attr]))
+
+
+def _owners(model: Any) -> list:
+    """Every layer and cell inside ``model`` that may hold initializers."""
+    out, todo = [], list(getattr(model, "layers", []))
+    while todo:
+        obj = todo.pop()
+        out.append(obj)
+        for attr in ("cell", "layer", "forward_layer", "backward_layer"):
+            if getattr(obj, attr, None) is not None:
+                todo.append(getattr(obj, attr))
+        todo.extend(getattr(obj, "cells", []))
+        todo.extend(getattr(obj, "layers", []) if hasattr(obj, "_nodes") else [])
+    return out
+
+
 def read_model_config(config: Any, source: str, limits: Limits) -> Any:
     """The rnnlens model a Keras ``config.json`` (already parsed) describes."""
     reader = _Reader(source, limits)
@@ -450,12 +536,21 @@ def read_model_config(config: Any, source: str, limits: Limits) -> Any:
     body = config.get("config")
     if not isinstance(body, dict):
         raise reader.refuse("config.json has no model config.")
-    if cls in ("Functional", "Model"):
-        return reader.functional(body)
-    if cls == "Sequential":
-        return reader.sequential(body)
-    raise reader.refuse(f"model class {cls!r} is not allowed (allowed: Functional, "
-                        "Sequential); subclassed models carry code and cannot be loaded.")
+    if cls not in ("Functional", "Model", "Sequential"):
+        raise reader.refuse(f"model class {cls!r} is not allowed (allowed: Functional, "
+                            "Sequential); subclassed models carry code and cannot be loaded.")
+    undo = _swap_initializers(_Budget(reader))
+    try:
+        model = reader.sequential(body) if cls == "Sequential" else reader.functional(body)
+    except UnsafeModelError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError,
+            RecursionError) as err:
+        raise reader.refuse(f"its config is invalid ({type(err).__name__}: {err})") from None
+    finally:
+        undo()
+    _restore_initializers(model)
+    return model
 
 
 __all__ = ["Limits", "UnsafeModelError", "read_model_config", "snake_case"]

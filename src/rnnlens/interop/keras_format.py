@@ -21,6 +21,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from typing import Any, Iterator
 
 import numpy as np
@@ -89,7 +90,7 @@ def _open_archive(path: Any, limits: Limits) -> dict[str, bytes]:
                 limits.max_member_bytes
             try:
                 members[name] = _read_member(archive, info, limit, path)
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as err:
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error) as err:
                 raise _refuse(path, f"member {name!r} is corrupt ({err}).") from None
     for needed in ("config.json", "model.weights.h5"):
         if needed not in members:
@@ -158,19 +159,39 @@ def _h5_file(data: bytes, path: Any) -> Any:
 
 def _load_weights_bytes(model: Any, data: bytes, path: Any, limits: Limits) -> None:
     with _h5_file(data, path) as h5:
-        arrays = []
-        for h5_path, shape in weight_entries(model):
-            node = h5.get(h5_path)
-            if node is None or not hasattr(node, "shape"):
-                raise _refuse(path, f"weight {h5_path!r} is missing from the weights file.")
-            if tuple(node.shape) != tuple(shape):
-                raise _refuse(path, f"weight {h5_path!r} has shape {tuple(node.shape)}, but "
-                                    f"the config implies {tuple(shape)}.")
-            if node.dtype.kind != "f":
-                raise _refuse(path, f"weight {h5_path!r} has dtype {node.dtype}, expected "
-                                    "floats.")
-            arrays.append(np.asarray(node[()], dtype=np.float32))
+        arrays = [_read_dataset(h5, h5_path, shape, path)
+                  for h5_path, shape in weight_entries(model)]
     model.set_weights(arrays)
+
+
+def _read_dataset(h5: Any, h5_path: str, shape: tuple, path: Any) -> np.ndarray:
+    """One weight, after checking links, storage, shape and dtype from the metadata."""
+    h5py = _h5py()
+    node, parent = None, h5
+    try:
+        for part in h5_path.split("/"):
+            link = parent.get(part, getlink=True)
+            if link is None:
+                raise _refuse(path, f"weight {h5_path!r} is missing from the weights file.")
+            if not isinstance(link, h5py.HardLink):
+                raise _refuse(path, f"weight {h5_path!r} goes through a {type(link).__name__}"
+                                    "; only plain groups and datasets are read.")
+            node = parent = parent[part]
+        if not isinstance(node, h5py.Dataset):
+            raise _refuse(path, f"weight {h5_path!r} is not a dataset.")
+        if node.external or node.is_virtual:
+            raise _refuse(path, f"weight {h5_path!r} points at storage outside the file "
+                                "(external or virtual dataset).")
+        if tuple(node.shape) != tuple(shape):
+            raise _refuse(path, f"weight {h5_path!r} has shape {tuple(node.shape)}, but "
+                                f"the config implies {tuple(shape)}.")
+        if node.dtype.kind != "f":
+            raise _refuse(path, f"weight {h5_path!r} has dtype {node.dtype}, expected floats.")
+        return np.asarray(node[()], dtype=np.float32)
+    except UnsafeModelError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
+        raise _refuse(path, f"weight {h5_path!r} cannot be read ({err}).") from None
 
 
 # -- the h5 layout ----------------------------------------------------------------
@@ -249,25 +270,31 @@ def _load_legacy_h5(path: Any, limits: Limits) -> Any:
 
 
 def _load_legacy_weights(model: Any, group: Any, path: Any) -> None:
-    """Legacy layout: one group per layer name, datasets listed in ``weight_names``."""
+    """Legacy layout, matched by position as Keras does: the file's ``layer_names``
+    that hold weights, against the model's layers that have weights."""
+    names = [n.decode() if isinstance(n, bytes) else str(n)
+             for n in group.attrs.get("layer_names", [])]
+    file_layers = []
+    for name in names:
+        sub = group.get(name)
+        weight_names = [] if sub is None else [
+            w.decode() if isinstance(w, bytes) else str(w)
+            for w in sub.attrs.get("weight_names", [])]
+        if weight_names:
+            file_layers.append((name, weight_names))
+    layers = [layer for layer in model.layers if layer.weight_shapes()]
+    if len(file_layers) != len(layers):
+        listing = ", ".join(f"'{layer.name}'" for layer in layers)
+        raise _refuse(path, f"the file has weights for {len(file_layers)} layers, the model "
+                            f"has {len(layers)} layers with weights ({listing}).")
     arrays = []
-    for layer in model.layers:
+    for layer, (name, weight_names) in zip(layers, file_layers):
         shapes = layer.weight_shapes()
-        if not shapes:
-            continue
-        sub = group.get(layer.name)
-        names = [n.decode() if isinstance(n, bytes) else str(n)
-                 for n in (sub.attrs.get("weight_names", []) if sub is not None else [])]
-        if len(names) != len(shapes):
-            raise _refuse(path, f"layer '{layer.name}' needs {len(shapes)} weights, the file "
-                                f"lists {len(names)}.")
-        for name, shape in zip(names, shapes):
-            node = sub.get(name)
-            if node is None or tuple(node.shape) != tuple(shape):
-                got = None if node is None else tuple(node.shape)
-                raise _refuse(path, f"weight {name!r} of '{layer.name}' has shape {got}, "
-                                    f"expected {tuple(shape)}.")
-            arrays.append(np.asarray(node[()], dtype=np.float32))
+        if len(weight_names) != len(shapes):
+            raise _refuse(path, f"layer '{layer.name}' needs {len(shapes)} weights, the file's "
+                                f"'{name}' has {len(weight_names)}.")
+        arrays += [_read_dataset(group, f"{name}/{w}", shape, path)
+                   for w, shape in zip(weight_names, shapes)]
     model.set_weights(arrays)
 
 

@@ -205,12 +205,19 @@ def _functional_body(model: Any) -> dict:
                         if k in ("initial_state", "mask")}}
             for node in layer._inbound_nodes if id(node) in in_model]
         entries.append(entry)
-    outs = [refs.history(t) for t in model.outputs]
     ins = [refs.history(t) for t in model.inputs]
     return {"name": model.name, "trainable": True, "layers": entries,
             "input_layers": ins[0] if len(ins) == 1 else ins,
-            "output_layers": outs[0] if len(outs) == 1 and
-            isinstance(model._output_structure, SymbolicTensor) else outs}
+            "output_layers": _nested_refs(model._output_structure, refs)}
+
+
+def _nested_refs(structure: Any, refs: _Refs) -> Any:
+    """``output_layers`` in the nesting of the model's outputs (Keras keeps it)."""
+    if isinstance(structure, SymbolicTensor):
+        return refs.history(structure)
+    if isinstance(structure, dict):
+        return [_nested_refs(v, refs) for v in structure.values()]
+    return [_nested_refs(v, refs) for v in structure]
 
 
 def _entry(layer: Any) -> dict:
