@@ -203,16 +203,19 @@ class Bidirectional(Layer):
 
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> Any:
         out = self.forward_layer.compute_output_shape(input_shape)
+        back = self.backward_layer.compute_output_shape(input_shape)
         states: tuple = ()
+        back_states: tuple = ()
         if self.return_state:
             out, states = out[0], tuple(out[1:])
-        if self.merge_mode == "concat":
-            out = (*out[:-1], out[-1] * 2)
+            back, back_states = back[0], tuple(back[1:])
+        if self.merge_mode == "concat":                # a custom backward_layer may differ
+            out = (*out[:-1], out[-1] + back[-1])
         elif self.merge_mode is None:
-            out = (out, out)
+            out = (out, back)
         if self.return_state:
             head = tuple(out) if self.merge_mode is None else (out,)
-            return head + states + states
+            return head + states + back_states
         return out
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
