@@ -16,7 +16,8 @@ from rnnlens.interop.torch import (from_torch, gru_weights_keras_to_torch,
                                    states_to_torch, to_torch)
 
 __all__ = ["Limits", "UnsafeModelError", "load_model", "load_weights", "save_model",
-           "save_weights", "to_onnx", "from_torch", "to_torch", "states_to_torch", "states_from_torch",
+           "save_weights", "to_onnx", "from_torch", "to_torch", "states_to_torch",
+           "states_from_torch",
            "lstm_weights_keras_to_torch", "lstm_weights_torch_to_keras",
            "gru_weights_keras_to_torch", "gru_weights_torch_to_keras",
            "simple_rnn_weights_keras_to_torch", "simple_rnn_weights_torch_to_keras"]
