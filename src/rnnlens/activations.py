@@ -288,7 +288,7 @@ _DERIVATIVES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "linear": lambda z, y: np.ones_like(z),
     "tanh": lambda z, y: 1.0 - y * y,
     "sigmoid": lambda z, y: y * (1.0 - y),
-    "hard_sigmoid": lambda z, y: ((z > -3.0) & (z < 3.0)) / np.float32(6.0),
+    "hard_sigmoid": lambda z, y: (((z > -3.0) & (z < 3.0)) / 6.0).astype(z.dtype),
     "relu": lambda z, y: (z > 0).astype(z.dtype),
     "relu6": lambda z, y: ((z > 0) & (z < 6)).astype(z.dtype),
     "leaky_relu": lambda z, y: np.where(z > 0, 1.0, 0.2).astype(z.dtype),
@@ -313,7 +313,7 @@ _DERIVATIVES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "soft_shrink": lambda z, y: (np.abs(z) > 0.5).astype(z.dtype),
     "sparse_plus": lambda z, y: np.where(z <= -1, 0.0, np.where(z < 1, 0.5 * (z + 1), 1.0)
                                          ).astype(z.dtype),
-    "sparse_sigmoid": lambda z, y: ((z > -1) & (z < 1)) * np.float32(0.5),
+    "sparse_sigmoid": lambda z, y: (((z > -1) & (z < 1)) * 0.5).astype(z.dtype),
 }
 
 
@@ -326,7 +326,7 @@ def backward(fn: Activation, z: np.ndarray, y: np.ndarray, dy: np.ndarray,
     """
     name = serialize(fn)
     if name in _DERIVATIVES:
-        return (dy * _DERIVATIVES[name](z, y)).astype(np.float32, copy=False)
+        return (dy * _DERIVATIVES[name](z, y)).astype(dy.dtype, copy=False)
     if name == "softmax":
         return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))
     if name == "log_softmax":

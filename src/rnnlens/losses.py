@@ -406,6 +406,27 @@ def _reduce(
     return out, backward
 
 
+def apply_mask(sample_weight: Any, mask: Any, reduction: Any) -> Any:
+    """Keras's ``apply_mask``: a prediction's mask becomes sample weights.
+
+    For mean-like reductions the kept entries weigh ``total / valid`` and the
+    masked ones 0, so the loss averages over the real steps only; otherwise
+    the mask weighs 1 / 0. Combined with ``sample_weight`` by product.
+    """
+    if mask is None:
+        return sample_weight
+    keep = np.asarray(mask, dtype=bool)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = int(keep.sum())
+        weight = np.where(keep, keep.size / valid if valid else 0.0, 0.0).astype(_dtype())
+    else:
+        weight = keep.astype(_dtype())
+    if sample_weight is None:
+        return weight
+    sw, weight = squeeze_or_expand_to_same_rank(np.asarray(sample_weight, _dtype()), weight)
+    return sw * weight
+
+
 # ---------------------------------------------------------------------------- loss objects
 class Loss:
     """Base class: subclasses define ``_forward(y_true, y_pred) -> (values, vjp)``."""
@@ -422,6 +443,8 @@ class Loss:
 
     # -- public API
     def _run(self, y_true: Any, y_pred: Any, sample_weight: Any):
+        sample_weight = apply_mask(sample_weight, getattr(y_pred, "_keras_mask", None),
+                                   self.reduction)
         yt = _to_float(y_true, "y_true")
         yp0 = _to_float(y_pred, "y_pred")
         # LossFunctionWrapper.call: match ranks before the loss function sees the arrays.

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import losses as losses_mod
+from rnnlens.layers.base import flatten
 
 
 def resolve_losses(model: Any, loss: Any) -> list[Any]:
@@ -59,25 +60,34 @@ def loss_and_gradients(model: Any, x: Any, y: Any, losses: Sequence[Any],
     Returns:
         ``(loss, predictions (flat, one per output), gradients aligned with
         model.get_weights())``. The loss is the (weighted) sum over outputs of
-        each output's reduced loss, as Keras computes it.
+        each output's reduced loss, as Keras computes it (masked steps of a
+        masked output do not count, as in Keras).
     """
+    step = _step(model, x, y, losses, loss_weights, training)
+    return step["loss"], step["preds"], step["grads"]
+
+
+def _step(model: Any, x: Any, y: Any, losses: Sequence[Any],
+          loss_weights: Sequence[float] | None, training: bool) -> dict:
+    """Forward, loss and backward for one batch; everything ``fit`` logs."""
     outputs, cache = model.forward(x, training=training)
-    flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    flat = list(flat.values()) if isinstance(outputs, dict) else list(flat)
+    flat = flatten(outputs)
     targets = _targets(model, y)
     weights = list(loss_weights) if loss_weights is not None else [1.0] * len(flat)
-    total, d_flat = 0.0, []
-    for pred, target, loss, w in zip(flat, targets, losses, weights):
+    total, d_flat, per_output = 0.0, [], []
+    for pred, target, loss, w, mask in zip(flat, targets, losses, weights, cache["masks"]):
         if loss is None or target is None:
             d_flat.append(None)
+            per_output.append(None)
             continue
-        value, d_pred = loss.value_and_gradient(target, pred)
+        weight = losses_mod.apply_mask(None, mask, getattr(loss, "reduction", None))
+        value, d_pred = loss.value_and_gradient(target, pred, weight)
         total += w * float(value)
+        per_output.append(float(value))
         d_flat.append(d_pred * np.asarray(w, d_pred.dtype))
-    d_out = d_flat[0] if len(d_flat) == 1 and not isinstance(outputs, (list, tuple)) \
-        else d_flat
-    _, _, grads = model.backward(cache, d_out)
-    return total, flat, grads
+    _, _, grads = model.backward(cache, d_flat)
+    return {"loss": total, "per_output": per_output, "preds": flat, "targets": targets,
+            "masks": cache["masks"], "grads": grads}
 
 
 def gradients(model: Any, x: Any, y: Any, loss: Any = "mse", training: bool = False
@@ -185,34 +195,81 @@ def _num_samples(x: Any) -> int:
     return int(np.shape(first)[0])
 
 
-def train_step(model: Any, x: Any, y: Any) -> tuple[float, list, list]:
-    """One optimizer step on one batch; returns (loss, targets, predictions)."""
+def train_step(model: Any, x: Any, y: Any) -> dict:
+    """One optimizer step on one batch; returns what ``_step`` measured."""
     compiled = _require_compiled(model)
-    loss, preds, grads = loss_and_gradients(model, x, y, compiled.losses,
-                                            compiled.loss_weights, training=True)
-    if not np.isfinite(loss):
-        raise FloatingPointError(f"The loss became {loss} during training; lower the "
+    step = _step(model, x, y, compiled.losses, compiled.loss_weights, training=True)
+    if not np.isfinite(step["loss"]):
+        raise FloatingPointError(f"The loss became {step['loss']} during training; lower the "
                                  "learning rate or check the data for NaN / inf.")
-    weights = [w for layer in model.layers for w in layer.trainable_weights]
-    trainable = {id(w) for w in weights}
-    pairs = [(g, w) for g, w in zip(grads, model.weights) if id(w) in trainable]
+    trainable = {id(w) for layer in model.layers for w in layer.trainable_weights}
+    pairs = [(g, w) for g, w in zip(step["grads"], model.weights) if id(w) in trainable]
     compiled.optimizer.apply([g for g, _ in pairs], [w for _, w in pairs])
     model.weights_changed()
-    return loss, _targets(model, y), preds
+    return step
 
 
-def _update_metrics(compiled: Compiled, model: Any, targets: list, preds: list) -> None:
-    compiled.build_metrics(model, targets, preds)
-    for k, metric in compiled.metrics:
-        if targets[k] is not None:
-            metric.update_state(targets[k], preds[k])
+def _evaluate_step(model: Any, x: Any, y: Any, compiled: Compiled) -> dict:
+    """Forward and loss without gradients (``evaluate``)."""
+    values = model._standardize(x, "evaluate input")
+    model._check_inputs(values)
+    flat, cache = model._execute(values, False, keep=False)
+    targets = _targets(model, y)
+    per_output, total = [], 0.0
+    for pred, target, loss, w, mask in zip(flat, targets, compiled.losses,
+                                           compiled.loss_weights, cache["masks"]):
+        value = None if loss is None or target is None else float(loss(
+            target, pred, losses_mod.apply_mask(None, mask, getattr(loss, "reduction", None))))
+        per_output.append(value)
+        total += 0.0 if value is None else w * value
+    return {"loss": total, "per_output": per_output, "preds": flat, "targets": targets,
+            "masks": cache["masks"]}
 
 
-def _logs(tracker: Any, compiled: Compiled, prefix: str = "") -> dict[str, float]:
-    logs = {f"{prefix}loss": float(tracker.result())}
-    for _, metric in compiled.metrics or []:
-        logs[f"{prefix}{metric.name}"] = float(metric.result())
-    return logs
+class _Trackers:
+    """Running means over an epoch: the loss, each output's loss, the metrics.
+
+    As Keras: each batch's loss weighs by its number of samples; with several
+    outputs each output's (unweighted) loss is logged as ``<output>_loss``;
+    metrics weigh masked steps 0.
+    """
+
+    def __init__(self, model: Any, compiled: Compiled):
+        from rnnlens import metrics as metrics_mod
+
+        self.model, self.compiled = model, compiled
+        self.loss = metrics_mod.Mean(name="loss")
+        names = [t.layer.name for t in model.outputs]
+        self.outputs = [] if len(names) < 2 else [
+            (k, metrics_mod.Mean(name=f"{name}_loss")) for k, name in enumerate(names)
+            if compiled.losses[k] is not None]
+
+    def reset(self) -> None:
+        self.loss.reset_state()
+        for _, tracker in self.outputs:
+            tracker.reset_state()
+        for _, metric in self.compiled.metrics or []:
+            metric.reset_state()
+
+    def update(self, step: dict, batch: int) -> None:
+        self.loss.update_state(step["loss"], sample_weight=batch)
+        for k, tracker in self.outputs:
+            if step["per_output"][k] is not None:
+                tracker.update_state(step["per_output"][k], sample_weight=batch)
+        self.compiled.build_metrics(self.model, step["targets"], step["preds"])
+        for k, metric in self.compiled.metrics:
+            if step["targets"][k] is not None:
+                mask = step["masks"][k]
+                weight = None if mask is None else np.asarray(mask, np.float32)
+                metric.update_state(step["targets"][k], step["preds"][k], sample_weight=weight)
+
+    def logs(self, prefix: str = "") -> dict[str, float]:
+        logs = {f"{prefix}loss": float(self.loss.result())}
+        for _, tracker in self.outputs:
+            logs[f"{prefix}{tracker.name}"] = float(tracker.result())
+        for _, metric in self.compiled.metrics or []:
+            logs[f"{prefix}{metric.name}"] = float(metric.result())
+        return logs
 
 
 def _result(logs: dict[str, float], return_dict: bool) -> Any:
@@ -223,17 +280,11 @@ def _result(logs: dict[str, float], return_dict: bool) -> Any:
     return values[0] if len(values) == 1 else values
 
 
-def _reset(compiled: Compiled) -> None:
-    for _, metric in compiled.metrics or []:
-        metric.reset_state()
-
-
 def fit(model: Any, x: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
         verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
         validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0) -> Any:
     """Keras's ``fit``: epochs of mini-batch steps; returns a ``History``."""
     from rnnlens import callbacks as cb_mod
-    from rnnlens import metrics as metrics_mod
     from rnnlens.random import generator
 
     model._ensure_graph(x)
@@ -257,20 +308,17 @@ def fit(model: Any, x: Any, y: Any, epochs: int = 1, batch_size: int | None = No
     history.set_model(model)
     model.stop_training = False
     cbs.on_train_begin()
-    tracker = metrics_mod.Mean(name="loss")
+    trackers = _Trackers(model, compiled)
     for epoch in range(initial_epoch, epochs):
-        tracker.reset_state()
-        _reset(compiled)
+        trackers.reset()
         cbs.on_epoch_begin(epoch)
         order = generator().permutation(n) if shuffle else np.arange(n)
         for step in range(steps):
             cbs.on_train_batch_begin(step)
             idx = order[step * size:(step + 1) * size]
-            loss, targets, preds = train_step(model, _slice(x, idx), _slice(y, idx))
-            tracker.update_state(loss, sample_weight=len(idx))
-            _update_metrics(compiled, model, targets, preds)
-            cbs.on_train_batch_end(step, _logs(tracker, compiled))
-        logs = _logs(tracker, compiled)
+            trackers.update(train_step(model, _slice(x, idx), _slice(y, idx)), len(idx))
+            cbs.on_train_batch_end(step, trackers.logs())
+        logs = trackers.logs()
         if validation_data is not None:
             val = evaluate(model, *validation_data[:2], batch_size=size, verbose=0,
                            return_dict=True)
@@ -285,37 +333,24 @@ def fit(model: Any, x: Any, y: Any, epochs: int = 1, batch_size: int | None = No
 def evaluate(model: Any, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto",
              return_dict: bool = False) -> Any:
     """Keras's ``evaluate``: the loss (and metrics) over all batches, no updates."""
-    from rnnlens import metrics as metrics_mod
-
     model._ensure_graph(x)
     compiled = _require_compiled(model)
     n = _num_samples(x)
     size = 32 if batch_size is None else int(batch_size)
-    tracker = metrics_mod.Mean(name="loss")
-    _reset(compiled)
+    trackers = _Trackers(model, compiled)
+    trackers.reset()
     for start in range(0, n, size):
         idx = slice(start, start + size)
         xb, yb = _slice(x, idx), _slice(y, idx)
-        outputs = model(xb)
-        preds = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-        targets = _targets(model, yb)
-        total = sum(w * float(loss(t, p)) for loss, t, p, w in
-                    zip(compiled.losses, targets, preds, compiled.loss_weights)
-                    if loss is not None and t is not None)
-        tracker.update_state(total, sample_weight=_num_samples(xb))
-        _update_metrics(compiled, model, targets, preds)
-    return _result(_logs(tracker, compiled), return_dict)
+        trackers.update(_evaluate_step(model, xb, yb, compiled), _num_samples(xb))
+    return _result(trackers.logs(), return_dict)
 
 
 def train_on_batch(model: Any, x: Any, y: Any, return_dict: bool = False) -> Any:
     """One optimizer step on ``(x, y)``; returns the loss (and metrics)."""
-    from rnnlens import metrics as metrics_mod
-
     model._ensure_graph(x)
     compiled = _require_compiled(model)
-    _reset(compiled)
-    loss, targets, preds = train_step(model, x, y)
-    tracker = metrics_mod.Mean(name="loss")
-    tracker.update_state(loss)
-    _update_metrics(compiled, model, targets, preds)
-    return _result(_logs(tracker, compiled), return_dict)
+    trackers = _Trackers(model, compiled)
+    trackers.reset()
+    trackers.update(train_step(model, x, y), _num_samples(x))
+    return _result(trackers.logs(), return_dict)

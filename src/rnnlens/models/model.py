@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens.functional import Input, Node, SymbolicTensor, map_graph
-from rnnlens.layers.base import Layer, flatten, format_shape
+from rnnlens.layers.base import Layer, attach_mask, flatten, format_shape
 from rnnlens.layers.core import InputLayer
 from rnnlens.weights import as_list
 
@@ -141,7 +141,9 @@ class Model(Layer):
     def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
         values = self._standardize(inputs, "model input")
         self._check_inputs(values)
-        return _restructure(self._output_structure, self._run(values, bool(training)))
+        flat, cache = self._execute(values, bool(training), keep=False)
+        flat = [attach_mask(v, m) for v, m in zip(flat, cache["masks"])]   # as Keras's
+        return _restructure(self._output_structure, flat)
 
     def eager_call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
         self._ensure_graph(inputs)
@@ -166,8 +168,12 @@ class Model(Layer):
         return self._execute(values, training, keep=False)[0]
 
     def _execute(self, values: list[np.ndarray], training: bool, keep: bool
-                 ) -> tuple[list[np.ndarray], list | None]:
-        """Runs every node (``forward`` with caches when ``keep``)."""
+                 ) -> tuple[list[np.ndarray], dict]:
+        """Runs every node (``forward`` with caches when ``keep``).
+
+        Returns the flat outputs and ``{"nodes": per-node caches or None,
+        "masks": each output's Keras mask or None}``.
+        """
         tensors: dict[int, Any] = {id(t): v for t, v in zip(self.inputs, values)}
         masks: dict[int, Any] = {}
         caches = [] if keep else None
@@ -192,7 +198,8 @@ class Model(Layer):
             for t, v, m in zip(node.outputs, flat_out, flat_mask):
                 tensors[id(t)] = v
                 masks[id(t)] = m
-        return [tensors[id(t)] for t in self.outputs], caches
+        out_masks = [masks.get(id(t)) for t in self.outputs]
+        return [tensors[id(t)] for t in self.outputs], {"nodes": caches, "masks": out_masks}
 
     # -- training ------------------------------------------------------------
 
@@ -201,8 +208,8 @@ class Model(Layer):
         """``model(x)`` plus the per-node caches ``backward`` needs."""
         values = self._standardize(inputs, "model input")
         self._check_inputs(values)
-        flat, caches = self._execute(values, bool(training), keep=True)
-        return _restructure(self._output_structure, flat), caches
+        flat, cache = self._execute(values, bool(training), keep=True)
+        return _restructure(self._output_structure, flat), cache
 
     def backward(self, cache: list, d_out: Any) -> tuple[Any, dict, list[np.ndarray]]:
         """Backpropagates dL/d(outputs) through the graph, last node first.
@@ -220,7 +227,7 @@ class Model(Layer):
         for t, d in zip(self.outputs, flat_d):
             _accumulate(grads, t, d)
         weight_grads: dict[int, list] = {}
-        for node, node_cache in zip(reversed(self._nodes), reversed(cache)):
+        for node, node_cache in zip(reversed(self._nodes), reversed(cache["nodes"])):
             d_node = [grads.get(id(t)) for t in node.outputs]
             if all(d is None for d in d_node):
                 continue
