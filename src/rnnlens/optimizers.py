@@ -36,6 +36,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from rnnlens.weights import RowGradient
+
 _SLOT_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 
 
@@ -207,7 +209,8 @@ class Optimizer:
                 continue
             if hasattr(g, "numpy") and not isinstance(g, np.ndarray):
                 g = g.numpy()
-            g = np.asarray(g)
+            if not isinstance(g, RowGradient):
+                g = np.asarray(g)
             if g.dtype.kind not in "biuf":
                 raise TypeError(f"Received gradient {i} of dtype {g.dtype}, expected numbers.")
             if g.shape != v.shape:
@@ -216,7 +219,7 @@ class Optimizer:
                     f"{v.shape}, expected equal shapes."
                 )
             idx.append(i)
-            gs.append(g.astype(v.dtype, copy=True))
+            gs.append(_as_grad(g, v.dtype))
             vs.append(v)
         if not gs:
             raise ValueError("No gradients provided for any variable.")
@@ -255,8 +258,7 @@ class Optimizer:
         if self.global_clipnorm and self.global_clipnorm > 0:
             return _clip_by_global_norm(grads, self.global_clipnorm)
         if self.clipvalue and self.clipvalue > 0:
-            v = self.clipvalue
-            return [np.clip(g, g.dtype.type(-v), g.dtype.type(v)) for g in grads]
+            return [_clip_by_value(g, self.clipvalue) for g in grads]
         return grads
 
     # ------------------------------------------------------------------ subclasses
@@ -281,25 +283,60 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
+def _as_grad(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A float copy of a gradient in the variable's dtype (rows kept for embeddings)."""
+    if isinstance(g, RowGradient) and g.rows is not None:
+        return RowGradient.of(np.array(g, dtype=dtype), g.rows, g.values.astype(dtype))
+    return np.array(g, dtype=dtype, copy=True)
+
+
+def _square(g: np.ndarray) -> np.ndarray:
+    """``square(gradient)`` as TensorFlow computes it: row by row for an embedding's
+    IndexedSlices (duplicates summed after squaring), elementwise otherwise."""
+    if isinstance(g, RowGradient) and g.rows is not None:
+        out = np.zeros(g.shape, g.dtype)
+        np.add.at(out, g.rows, np.square(g.values))
+        return out
+    return np.square(g)
+
+
+def _scaled(g: np.ndarray, scale: Any) -> np.ndarray:
+    if isinstance(g, RowGradient) and g.rows is not None:
+        return RowGradient.of(np.asarray(g) * scale, g.rows, g.values * scale)
+    return g * scale
+
+
+def _sum_of_squares(g: np.ndarray) -> Any:
+    values = g.values if isinstance(g, RowGradient) and g.rows is not None else g
+    return np.sum(np.square(values), dtype=g.dtype)
+
+
+def _clip_by_value(g: np.ndarray, clipvalue: float) -> np.ndarray:
+    lo, hi = g.dtype.type(-clipvalue), g.dtype.type(clipvalue)
+    if isinstance(g, RowGradient) and g.rows is not None:     # clipped row by row
+        return RowGradient.from_rows(g.shape, g.rows, np.clip(g.values, lo, hi))
+    return np.clip(g, lo, hi)
+
+
 def _clip_by_norm(g: np.ndarray, clipnorm: float) -> np.ndarray:
     """TF's ``clip_by_norm`` over all axes, with its safe norm (0 for an all-zero g)."""
     dt = g.dtype.type
     c = dt(clipnorm)
-    l2sum = np.sum(g * g, dtype=g.dtype)
+    l2sum = _sum_of_squares(g)
     l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
-    return (g * c) / np.maximum(l2norm, c)
+    return _scaled(g, c / np.maximum(l2norm, c))
 
 
 def _clip_by_global_norm(grads: list[np.ndarray], clip_norm: float) -> list[np.ndarray]:
     """Keras's ``clip_by_global_norm``."""
     dt = grads[0].dtype.type
-    squared = np.array([np.sum(np.square(g), dtype=g.dtype) for g in grads], dtype=grads[0].dtype)
+    squared = np.array([_sum_of_squares(g) for g in grads], dtype=grads[0].dtype)
     use_norm = np.sqrt(np.sum(squared, dtype=squared.dtype))
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = dt(1.0) / use_norm
         scale = dt(clip_norm) * np.minimum(inv, dt(1.0 / clip_norm))
         scale = scale + (use_norm - use_norm)
-    return [g * g.dtype.type(scale) for g in grads]
+    return [_scaled(g, g.dtype.type(scale)) for g in grads]
 
 
 class SGD(Optimizer):
@@ -391,7 +428,7 @@ class Adam(Optimizer):
         v = self._slots["velocity"][index]
         alpha = lr * np.sqrt(f(1) - beta_2_power) / (f(1) - beta_1_power)
         m += (grad - m) * f(1 - self.beta_1)
-        v += (np.square(grad) - v) * f(1 - self.beta_2)
+        v += (_square(grad) - v) * f(1 - self.beta_2)
         if self.amsgrad:
             v_hat = self._slots["velocity_hat"][index]
             np.maximum(v_hat, v, out=v_hat)
@@ -444,7 +481,7 @@ class RMSprop(Optimizer):
         rho = f(self.rho)
         one_minus_rho = f(1 - self.rho)
         velocity = self._slots["velocity"][index]
-        velocity[...] = rho * velocity + one_minus_rho * np.square(grad)
+        velocity[...] = rho * velocity + one_minus_rho * _square(grad)
         if self.centered:
             avg = self._slots["average_gradient"][index]
             avg[...] = rho * avg + one_minus_rho * grad

@@ -40,3 +40,30 @@ def checked(weights: Any, names: Sequence[str], shapes: Sequence[tuple], owner: 
                              f"received an array of shape {arr.shape}.")
         out.append(arr)
     return out
+
+
+class RowGradient(np.ndarray):
+    """The dense gradient of an embedding table, keeping its per-occurrence rows.
+
+    TensorFlow hands Keras an embedding's gradient as ``IndexedSlices``: one row
+    per occurrence of an id in the batch. Keras's optimizers then square (Adam,
+    RMSprop), clip and measure norms row by row *before* summing duplicates, so
+    an id used twice contributes ``g1**2 + g2**2``, not ``(g1 + g2)**2``. This
+    array is the summed dense gradient (what every dense use sees) and carries
+    ``rows`` (n,) and ``values`` (n, D) for the optimizers to do the same.
+    """
+
+    rows: np.ndarray | None = None
+    values: np.ndarray | None = None
+
+    @staticmethod
+    def of(dense: np.ndarray, rows: np.ndarray, values: np.ndarray) -> "RowGradient":
+        out = np.asarray(dense).view(RowGradient)
+        out.rows, out.values = rows, values
+        return out
+
+    @staticmethod
+    def from_rows(shape: tuple, rows: np.ndarray, values: np.ndarray) -> "RowGradient":
+        dense = np.zeros(shape, values.dtype)
+        np.add.at(dense, rows, values)
+        return RowGradient.of(dense, rows, values)

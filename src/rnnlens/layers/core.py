@@ -9,7 +9,7 @@ import numpy as np
 from rnnlens import activations, initializers
 from rnnlens.cells.base import FLOATX, check_units
 from rnnlens.layers.base import Layer, to_float_array
-from rnnlens.weights import checked
+from rnnlens.weights import RowGradient, checked
 
 
 class Dense(Layer):
@@ -338,8 +338,9 @@ class Embedding(Layer):
         return self.call(inputs), self._ids(inputs)
 
     def backward(self, cache: np.ndarray, d_out: np.ndarray) -> tuple[None, dict, list]:
-        d_table = np.zeros_like(self.embeddings)
-        np.add.at(d_table, cache.reshape(-1), d_out.reshape(-1, self.output_dim))
+        rows = cache.reshape(-1)
+        values = np.asarray(d_out).reshape(-1, self.output_dim)
+        d_table = RowGradient.from_rows(self.embeddings.shape, rows, values)  # as IndexedSlices
         return None, {}, [d_table]                         # ids have no gradient
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
