@@ -336,7 +336,9 @@ def _clip_by_global_norm(grads: list[np.ndarray], clip_norm: float) -> list[np.n
         inv = dt(1.0) / use_norm
         scale = dt(clip_norm) * np.minimum(inv, dt(1.0 / clip_norm))
         scale = scale + (use_norm - use_norm)
-    return [_scaled(g, g.dtype.type(scale)) for g in grads]
+    # Keras scales with ``v * scale``, which turns TensorFlow's IndexedSlices into a
+    # dense tensor: an embedding's rows are summed here (its norm above was not).
+    return [np.asarray(g) * g.dtype.type(scale) for g in grads]
 
 
 class SGD(Optimizer):
