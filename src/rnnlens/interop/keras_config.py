@@ -296,9 +296,9 @@ class _Reader:
             if not isinstance(name, str) or not isinstance(inner, (dict, type(None))):
                 raise self.refuse(f"a layer entry has an invalid name or config: "
                                   f"{str(entry)[:80]!r}.")
-            if cls in OP_CLASSES:
+            if is_op_entry(entry):
                 self.tick()
-                made[name] = OP_CLASSES[cls](self, entry.get("config", {}))
+                made[name] = OP_CLASSES[cls](self, entry.get("config") or {})
             elif cls == "InputLayer":
                 self.tick()
                 outputs_of[(name, 0)] = self._inputlayer(entry.get("config", {}), entry, depth)
@@ -397,7 +397,9 @@ def _check_dtype(reader: _Reader, config: dict) -> None:
 
 
 class _Op(Layer):
-    """A Keras op recorded as a graph node (mask computations)."""
+    """A Keras op recorded as a graph node (mask computations); not in ``model.layers``."""
+
+    is_op = True
 
     def __init__(self, reader: _Reader, config: dict):
         super().__init__(name=reader.name(config))
@@ -450,8 +452,105 @@ class AnyOp(_Op):
 
 AnyOp.__name__ = AnyOp.__qualname__ = "Any"             # Keras's op name in summaries
 
-OP_CLASSES: dict[str, Callable[..., Layer]] = {"NotEqual": NotEqual, "Equal": Equal,
-                                               "Any": AnyOp}
+
+class ExpandDims(_Op):
+    """``expand_dims(x, axis)``."""
+
+    def __init__(self, reader: _Reader, config: dict):
+        super().__init__(reader, config)
+        self.axis = reader.int_in(config.get("axis", -1), "axis", 8, -8)
+
+    def call(self, x: Any, training: bool = False) -> np.ndarray:
+        return np.expand_dims(x, self.axis)
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
+        shape = list(input_shape)
+        axis = self.axis % (len(shape) + 1)
+        return tuple(shape[:axis] + [1] + shape[axis:])
+
+
+class _FilledLike(_Op):
+    """``zeros_like`` / ``ones_like`` with a dtype (Keras's mask merges use bool)."""
+
+    fill = 0
+
+    def __init__(self, reader: _Reader, config: dict):
+        super().__init__(reader, config)
+        dtype = config.get("dtype") or "float32"
+        if dtype not in ("bool", "float32", "int32"):
+            raise reader.refuse(f"op dtype {dtype!r} is not supported.")
+        self.dtype = dtype
+
+    def call(self, x: Any, training: bool = False) -> np.ndarray:
+        return np.full(np.shape(x), self.fill, dtype=self.dtype)
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
+        return tuple(input_shape)
+
+
+class ZerosLike(_FilledLike):
+    """``zeros_like(x, dtype)``."""
+
+
+class OnesLike(_FilledLike):
+    """``ones_like(x, dtype)``."""
+
+    fill = 1
+
+
+class LogicalOr(_Op):
+    """``x | y`` (broadcast)."""
+
+    def call(self, x: Any, y: Any = None, training: bool = False) -> np.ndarray:
+        return np.logical_or(x, y)
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
+        return (*tuple(input_shape)[:-1], None)
+
+
+class LogicalAnd(LogicalOr):
+    """``x & y`` (broadcast)."""
+
+    def call(self, x: Any, y: Any = None, training: bool = False) -> np.ndarray:
+        return np.logical_and(x, y)
+
+
+class ConcatenateOp(_Op):
+    """``ops.concatenate(xs, axis)`` (not the layer)."""
+
+    def __init__(self, reader: _Reader, config: dict):
+        super().__init__(reader, config)
+        self.axis = reader.int_in(config.get("axis", -1), "axis", 8, -8)
+
+    def convert_inputs(self, inputs: Any) -> Any:
+        return [np.asarray(x) for x in inputs]
+
+    def call(self, xs: Any, training: bool = False) -> np.ndarray:
+        return np.concatenate(list(xs), axis=self.axis)
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
+        shape = list(input_shape[0])
+        shape[self.axis % len(shape)] = None
+        return tuple(shape)
+
+
+ConcatenateOp.__name__ = ConcatenateOp.__qualname__ = "Concatenate"
+
+OP_CLASSES: dict[str, Callable[..., Layer]] = {
+    "NotEqual": NotEqual, "Equal": Equal, "Any": AnyOp, "ExpandDims": ExpandDims,
+    "ZerosLike": ZerosLike, "OnesLike": OnesLike, "LogicalOr": LogicalOr,
+    "LogicalAnd": LogicalAnd, "Concatenate": ConcatenateOp}
+
+
+def is_op_entry(entry: dict) -> bool:
+    """A Keras op node (``keras.src.ops...``), as opposed to a layer of the same name."""
+    cls, module = entry.get("class_name"), entry.get("module")
+    if cls not in OP_CLASSES:
+        return False
+    if isinstance(module, str):
+        return module.startswith("keras.src.ops")
+    config = entry.get("config")                    # legacy .h5 configs name no module
+    return cls != "Concatenate" or (isinstance(config, dict) and "trainable" not in config)
 
 
 class _Budget:

@@ -153,7 +153,7 @@ class _Refs:
     def __init__(self, model: Any):
         self.index: dict[int, int] = {}
         in_model = {id(n) for n in model._node_depth}
-        for layer in model.layers:
+        for layer in model._layers:                  # ops included
             k = 0
             for node in layer._inbound_nodes:
                 if id(node) in in_model:
@@ -193,7 +193,7 @@ def _functional_body(model: Any) -> dict:
     refs = _Refs(model)
     in_model = set(id(n) for n in model._node_depth)
     entries = []
-    for layer in model.layers:
+    for layer in model._layers:                      # the mask ops a loaded graph kept too
         if isinstance(layer, InputLayer):
             entries.append(_input_entry(layer))
             continue
@@ -221,15 +221,17 @@ def _nested_refs(structure: Any, refs: _Refs) -> Any:
 
 
 def _entry(layer: Any) -> dict:
-    from rnnlens.interop.keras_config import OP_CLASSES, AnyOp
+    from rnnlens.interop.keras_config import AnyOp
     from rnnlens.models import Model, Sequential
 
-    kind = type(layer).__name__
-    if kind in OP_CLASSES or isinstance(layer, AnyOp):        # mask ops Keras recorded
-        kind = "Any" if isinstance(layer, AnyOp) else kind
+    if getattr(layer, "is_op", False):                      # mask ops Keras recorded
+        kind = type(layer).__name__
         config = {"name": layer.name}
         if isinstance(layer, AnyOp):
             config.update({"axis": layer.axis, "keepdims": layer.keepdims})
+        for attr in ("axis", "dtype"):
+            if attr not in config and hasattr(layer, attr):
+                config[attr] = getattr(layer, attr)
         return {"module": "keras.src.ops.numpy", "class_name": kind, "config": config,
                 "registered_name": kind}
     if isinstance(layer, Model):

@@ -88,8 +88,12 @@ class Model(Layer):
 
     @property
     def layers(self) -> list[Layer]:
-        """The layers in Keras's order (InputLayers first, then by depth)."""
-        return list(self._layers)
+        """The layers in Keras's order (InputLayers first, then by depth).
+
+        As in Keras, the ops a loaded graph records for masks are nodes of the
+        graph but not layers.
+        """
+        return [lyr for lyr in self._layers if not getattr(lyr, "is_op", False)]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by position in ``layers``."""
