@@ -149,7 +149,7 @@ class _Reader:
     def _rnn_flags(self, config: dict) -> dict:
         return {k: bool(config[k]) for k in _RNN_KEYS if k in config}
 
-    def _recurrent(self, cls: type, config: dict, item: dict, extra: tuple = ()) -> Layer:
+    def _recurrent(self, cls: type, config: dict, item: dict) -> Layer:
         name = self.name(config) or cls.__name__
         kw = self._cell_kwargs(config, name)
         if cls is L.SimpleRNN:
@@ -214,10 +214,8 @@ class _Reader:
         back = config.get("backward_layer")
         backward = self.layer(back, depth + 1) if back is not None else None
         mode = config.get("merge_mode", "concat")
-        layer = L.Bidirectional(inner, merge_mode=mode, backward_layer=backward,
-                                **self._common(config))
-        self.add_params(sum(int(np.prod(s)) for s in ()), layer.name)
-        return layer
+        return L.Bidirectional(inner, merge_mode=mode, backward_layer=backward,
+                               **self._common(config))
 
     def _timedistributed(self, config: dict, item: dict, depth: int) -> Layer:
         return L.TimeDistributed(self.layer(config.get("layer"), depth + 1),
