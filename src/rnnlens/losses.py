@@ -73,6 +73,11 @@ def _dtype() -> np.dtype:
 
 def _to_float(x: Any, name: str) -> np.ndarray:
     """``x`` as an array of the compute dtype; TypeError for non-numeric input."""
+    return as_numeric(x, name).astype(_dtype(), copy=False)
+
+
+def as_numeric(x: Any, name: str) -> np.ndarray:
+    """``x`` as a bool / int / float array (dtype kept); TypeError otherwise."""
     if x is None:
         raise TypeError(f"Received {name}=None, expected an array of numbers.")
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
@@ -83,7 +88,7 @@ def _to_float(x: Any, name: str) -> np.ndarray:
             f"Received {name} of dtype {arr.dtype}, expected an array of numbers "
             "(bool, int or float)."
         )
-    return arr.astype(_dtype(), copy=False)
+    return arr
 
 
 def squeeze_or_expand_to_same_rank(

@@ -25,6 +25,7 @@ import numpy as np
 from rnnlens.backend import FLOATX
 from rnnlens.losses import (
     _to_float,
+    as_numeric,
     mean_absolute_error,
     mean_squared_error,
     squeeze_or_expand_to_same_rank,
@@ -35,21 +36,10 @@ def _dtype() -> np.dtype:
     return FLOATX.dtype
 
 
-def _as_array(x: Any, name: str) -> np.ndarray:
-    if x is None:
-        raise TypeError(f"Received {name}=None, expected an array of numbers.")
-    if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
-        x = x.numpy()
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"Received {name} of dtype {arr.dtype}, expected numbers.")
-    return arr
-
-
 # ---------------------------------------------------------------------------- metric functions
 def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndarray:
     """1.0 where ``(y_pred > threshold) == y_true``, else 0.0 (element-wise)."""
-    yt = _as_array(y_true, "y_true")
+    yt = as_numeric(y_true, "y_true")
     yp = _to_float(y_pred, "y_pred")
     yt, yp = squeeze_or_expand_to_same_rank(yt, yp)
     pred = (yp > yp.dtype.type(threshold)).astype(yt.dtype)
@@ -58,7 +48,7 @@ def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> np.ndar
 
 def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """1.0 where ``argmax(y_true) == argmax(y_pred)`` along the last axis."""
-    yt = _as_array(y_true, "y_true")
+    yt = as_numeric(y_true, "y_true")
     yp = _to_float(y_pred, "y_pred")
     if yt.shape != yp.shape:
         raise ValueError(
@@ -72,7 +62,7 @@ def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
 def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """1.0 where ``y_true == argmax(y_pred)`` (integer labels, optional trailing axis of 1)."""
     yp = _to_float(y_pred, "y_pred")
-    yt = _as_array(y_true, "y_true").astype(yp.dtype)
+    yt = as_numeric(y_true, "y_true").astype(yp.dtype)
     org_shape = yt.shape
     reshape = False
     if yt.ndim == yp.ndim and yt.shape[-1] == 1:
@@ -125,7 +115,7 @@ def _reduce_to_samplewise(
     values = values.astype(_dtype(), copy=False)
     sw = None
     if sample_weight is not None:
-        sw = _as_array(sample_weight, "sample_weight").astype(_dtype())
+        sw = as_numeric(sample_weight, "sample_weight").astype(_dtype())
         values, sw = squeeze_or_expand_to_same_rank(values, sw)
         if values.ndim > sw.ndim:
             values = np.mean(values, axis=tuple(range(sw.ndim, values.ndim)))
@@ -162,7 +152,7 @@ class Mean(Metric):
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         dt = _dtype()
-        vals, sw = _reduce_to_samplewise(_as_array(values, "values"), sample_weight)
+        vals, sw = _reduce_to_samplewise(as_numeric(values, "values"), sample_weight)
         self.total = dt.type(self.total + np.sum(vals, dtype=dt))
         if sw is not None:
             n = np.sum(sw, dtype=dt)
