@@ -1,31 +1,5 @@
-"""SGD, Adam and RMSprop as Keras 3.15.1 (TensorFlow backend) applies them, in NumPy.
-
-``opt.apply_gradients([(grad, var), ...])`` or ``opt.apply(grads, variables)`` updates each
-``var`` (a float32 ``np.ndarray``) **in place**, so the caller's arrays change, then adds one
-to ``opt.iterations``. The arithmetic is Keras's, operation for operation, in the
-variable's dtype (float32): the learning rate is held as a float32 like Keras's
-learning-rate variable, hyper-parameters are cast to the variable's dtype, and Adam's
-bias correction uses ``beta ** (iterations + 1)`` in float32.
-
-Gradient clipping, applied to the whole list before any update, as Keras's base optimizer:
-
-* ``clipnorm``: each gradient on its own, TF's ``clip_by_norm``:
-  ``g * clipnorm / max(norm(g), clipnorm)`` (computed even when the norm is below
-  ``clipnorm``; a zero gradient stays zero).
-* ``global_clipnorm``: all gradients together,
-  ``g * clip * min(1 / global_norm, 1 / clip)`` (+ ``global_norm - global_norm``, which turns
-  an inf/NaN norm into NaN updates as in Keras).
-* ``clipvalue``: ``clip(g, -clipvalue, clipvalue)``.
-
-At most one of the three may be set; a value of 0 (or ``None``) means no clipping.
-
-Optimizer state ("slots": momentums, velocities, ...) is kept **by position**: the first
-call builds one slot per variable, in the order given, and every later call must pass
-the variables in the same order with the same shapes (the arrays themselves may be
-replaced by others of the same shape; a mismatch raises ``ValueError``). A ``None``
-gradient skips its variable for that step (Keras warns and skips too).
-``opt.slots`` maps each slot name to its list of arrays, in variable order.
-"""
+"""The optimizer base class: Keras's clipping, iteration counter, learning rate (a float
+or a schedule) and slot bookkeeping, shared by SGD, Adam and RMSprop."""
 
 from __future__ import annotations
 
@@ -36,9 +10,31 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from rnnlens.optimizers import schedules
 from rnnlens.weights import RowGradient
 
 _SLOT_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+
+
+def _is_schedule(value: Any) -> bool:
+    return isinstance(value, schedules.LearningRateSchedule) or (
+        callable(value) and not isinstance(value, (np.generic, np.ndarray)))
+
+
+def _check_schedule(value: Any) -> Any:
+    """A schedule, or a callable that takes the step (Keras's own callables take none)."""
+    if isinstance(value, schedules.LearningRateSchedule):
+        return value
+    try:
+        inspect.signature(value).bind(0)
+    except TypeError:
+        raise TypeError(
+            f"Received learning_rate={value!r}, a callable that cannot take the step: rnnlens "
+            "optimizers call it as learning_rate(iterations). Pass a schedule from "
+            "rnnlens.optimizers.schedules, a function of the step, or a float.") from None
+    except ValueError:              # no signature (a builtin): trust it
+        pass
+    return value
 
 
 def _check_float(name: str, value: Any, *, allow_none: bool = False) -> Any:
@@ -77,8 +73,17 @@ class Optimizer:
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
-        self.learning_rate = learning_rate
+        if not _is_schedule(learning_rate) and (isinstance(learning_rate, bool) or not
+                                                 isinstance(learning_rate, (float, np.floating))):
+            # Keras: "Argument `learning_rate` should be float ..." (an int is refused too).
+            raise ValueError(
+                f"Received learning_rate={learning_rate!r} of type "
+                f"{type(learning_rate).__name__}, expected a float, a LearningRateSchedule "
+                "or a callable of the step (Keras refuses ints here as well: write 1.0, not 1)."
+            )
         self._iterations = 0
+        self._lr_now: Any = None             # the learning rate of the update under way
+        self.learning_rate = learning_rate
         self._shapes: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._slots: dict[str, list[np.ndarray]] = {}
 
@@ -96,23 +101,31 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> float:
-        """The learning rate, held as float32 like Keras's learning-rate variable."""
-        return float(self._learning_rate)
+        """The learning rate for the next update, as Keras reads it: the float32 variable,
+        or the schedule evaluated at ``iterations``."""
+        return float(self._current_learning_rate())
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
-        if callable(value):
+        if _is_schedule(value):
+            self._learning_rate = _check_schedule(value)
+            return
+        if _is_schedule(getattr(self, "_learning_rate", None)):
             raise TypeError(
-                f"Received learning_rate={value!r}, expected a float (rnnlens optimizers do "
-                "not take learning-rate schedules)."
-            )
-        if isinstance(value, bool) or not isinstance(value, (float, np.floating)):
-            # Keras: "Argument `learning_rate` should be float ..." (an int is refused too).
-            raise ValueError(
-                f"Received learning_rate={value!r} of type {type(value).__name__}, expected a "
-                "float (Keras refuses ints here as well: write 1.0, not 1)."
-            )
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not "
+                "settable. If you need the learning rate to be settable, you should "
+                "instantiate the optimizer with a float `learning_rate` argument.")
+        if isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+            raise ValueError(f"Received learning_rate={value!r}, expected a finite float.")
         self._learning_rate = np.float32(value)
+
+    def _current_learning_rate(self) -> np.float32:
+        """Keras's ``_get_current_learning_rate``: a schedule is called with the step."""
+        if _is_schedule(self._learning_rate):
+            return np.float32(self._learning_rate(self._iterations))
+        return self._learning_rate
 
     @property
     def built(self) -> bool:
@@ -230,6 +243,7 @@ class Optimizer:
                 "updated this step.", stacklevel=2,
             )
         gs = self._clip_gradients(gs)
+        self._lr_now = self._current_learning_rate()
         for i, g, v in zip(idx, gs, vs):
             self._update_step(g, v, i)
         self._iterations += 1
@@ -266,16 +280,25 @@ class Optimizer:
         raise NotImplementedError
 
     def _lr(self, var: np.ndarray) -> np.floating:
-        return var.dtype.type(self._learning_rate)
+        """The step's learning rate (evaluated once per ``apply``) in ``var``'s dtype."""
+        return var.dtype.type(self._lr_now)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "learning_rate": self.learning_rate,
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        elif not callable(lr):
+            lr = float(lr)
+        return {"name": self.name, "learning_rate": lr,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
                 "global_clipnorm": self.global_clipnorm}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Optimizer":
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -341,203 +364,3 @@ def _clip_by_global_norm(grads: list[np.ndarray], clip_norm: float) -> list[np.n
     return [np.asarray(g) * g.dtype.type(scale) for g in grads]
 
 
-class SGD(Optimizer):
-    """Gradient descent, optionally with (Nesterov) momentum, exactly as Keras 3.
-
-    ``m = momentum * m - lr * g``; ``var += m`` (or, with ``nesterov``,
-    ``var += momentum * m - lr * g`` using the new ``m``); without momentum ``var -= g * lr``.
-    """
-
-    def __init__(
-        self,
-        learning_rate: float = 0.01,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, name)
-        if isinstance(momentum, bool) or not isinstance(momentum, (float, np.floating)) \
-                or not 0.0 <= momentum <= 1.0:
-            raise ValueError(
-                f"Received momentum={momentum!r}, expected a float in [0, 1] (Keras refuses "
-                "an int such as 0: write 0.0)."
-            )
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
-
-    def _slot_groups(self) -> tuple[tuple[str, ...], ...]:
-        return (("momentum",),) if self.momentum != 0 else ()
-
-    def _update_step(self, grad: np.ndarray, var: np.ndarray, index: int) -> None:
-        lr = self._lr(var)
-        if self.momentum != 0:
-            m = self._slots["momentum"][index]
-            mom = var.dtype.type(self.momentum)
-            m[...] = m * mom - grad * lr
-            if self.nesterov:
-                var += m * mom - grad * lr
-            else:
-                var += m
-        else:
-            var -= grad * lr
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
-
-
-class Adam(Optimizer):
-    """Adam (optionally AMSGrad), exactly as Keras 3.
-
-    ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` with ``t = iterations + 1``;
-    ``m += (g - m) * (1 - beta_1)``; ``v += (g**2 - v) * (1 - beta_2)``;
-    (AMSGrad: ``v_hat = max(v_hat, v)``, used instead of ``v``);
-    ``var -= m * alpha / (sqrt(v) + epsilon)``. Note epsilon is added to ``sqrt(v)`` and
-    is *not* bias-corrected (the "epsilon hat" of the Adam paper), default 1e-7.
-    """
-
-    def __init__(
-        self,
-        learning_rate: float = 0.001,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-7,
-        amsgrad: bool = False,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, name)
-        self.beta_1 = float(_check_float("beta_1", beta_1))
-        self.beta_2 = float(_check_float("beta_2", beta_2))
-        self.epsilon = float(_check_float("epsilon", epsilon))
-        self.amsgrad = bool(amsgrad)
-
-    def _slot_groups(self) -> tuple[tuple[str, ...], ...]:
-        groups: tuple[tuple[str, ...], ...] = (("momentum", "velocity"),)
-        return groups + (("velocity_hat",),) if self.amsgrad else groups
-
-    def _update_step(self, grad: np.ndarray, var: np.ndarray, index: int) -> None:
-        f = var.dtype.type
-        lr = self._lr(var)
-        local_step = f(self._iterations + 1)
-        beta_1_power = np.power(f(self.beta_1), local_step)
-        beta_2_power = np.power(f(self.beta_2), local_step)
-        m = self._slots["momentum"][index]
-        v = self._slots["velocity"][index]
-        alpha = lr * np.sqrt(f(1) - beta_2_power) / (f(1) - beta_1_power)
-        m += (grad - m) * f(1 - self.beta_1)
-        v += (_square(grad) - v) * f(1 - self.beta_2)
-        if self.amsgrad:
-            v_hat = self._slots["velocity_hat"][index]
-            np.maximum(v_hat, v, out=v_hat)
-            v = v_hat
-        var -= (m * alpha) / (np.sqrt(v) + f(self.epsilon))
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
-
-
-class RMSprop(Optimizer):
-    """RMSprop (optionally centered, with momentum), exactly as Keras 3.
-
-    ``v = rho * v + (1 - rho) * g**2``; centered: ``a = rho * a + (1 - rho) * g`` and
-    ``denom = v - a**2 + epsilon``, else ``denom = v + epsilon`` (epsilon *inside* the
-    square root); ``inc = lr * g / sqrt(denom)``; with momentum ``m = momentum * m + inc``,
-    ``var -= m``, else ``var -= inc``.
-    """
-
-    def __init__(
-        self,
-        learning_rate: float = 0.001,
-        rho: float = 0.9,
-        momentum: float = 0.0,
-        epsilon: float = 1e-7,
-        centered: bool = False,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, name)
-        self.rho = float(_check_float("rho", rho))
-        self.momentum = float(_check_float("momentum", momentum))
-        self.epsilon = float(_check_float("epsilon", epsilon))
-        self.centered = bool(centered)
-
-    def _slot_groups(self) -> tuple[tuple[str, ...], ...]:
-        groups = [("velocity",)]
-        if self.momentum > 0:
-            groups.append(("momentum",))
-        if self.centered:
-            groups.append(("average_gradient",))
-        return tuple(groups)
-
-    def _update_step(self, grad: np.ndarray, var: np.ndarray, index: int) -> None:
-        f = var.dtype.type
-        lr = self._lr(var)
-        rho = f(self.rho)
-        one_minus_rho = f(1 - self.rho)
-        velocity = self._slots["velocity"][index]
-        velocity[...] = rho * velocity + one_minus_rho * _square(grad)
-        if self.centered:
-            avg = self._slots["average_gradient"][index]
-            avg[...] = rho * avg + one_minus_rho * grad
-            denominator = velocity - np.square(avg) + f(self.epsilon)
-        else:
-            denominator = velocity + f(self.epsilon)
-        increment = (lr * grad) / np.sqrt(denominator)
-        if self.momentum > 0:
-            m = self._slots["momentum"][index]
-            m[...] = f(self.momentum) * m + increment
-            var -= m
-        else:
-            var -= increment
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
-
-
-_BY_NAME: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
-
-
-def get(identifier: Any) -> Optimizer | None:
-    """An optimizer from ``"sgd"``/``"adam"``/``"rmsprop"`` (any case, default arguments),
-    a ``{"class_name": ..., "config": {...}}`` dict, an instance (returned as is), a class,
-    or ``None``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if inspect.isclass(identifier) and issubclass(identifier, Optimizer) \
-            and identifier is not Optimizer:
-        return identifier()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _BY_NAME.get(str(name).lower())
-        if cls is None:
-            raise ValueError(
-                f"Received an optimizer config with class_name={name!r}, expected one of "
-                "'SGD', 'Adam', 'RMSprop'."
-            )
-        return cls.from_config(dict(identifier.get("config", {})))
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(
-                f"Received an unknown optimizer identifier: {identifier!r}, expected one of "
-                "'sgd', 'adam', 'rmsprop'."
-            )
-        return cls()
-    raise TypeError(
-        f"Received optimizer={identifier!r} of type {type(identifier).__name__}, expected a "
-        "name ('sgd', 'adam', 'rmsprop'), an rnnlens optimizer or None."
-    )
-
-
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get"]

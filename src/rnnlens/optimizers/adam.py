@@ -1,0 +1,63 @@
+"""Adam (optionally AMSGrad) as Keras 3.15.1 applies it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnlens.optimizers.base import Optimizer, _check_float, _square
+
+
+class Adam(Optimizer):
+    """Adam (optionally AMSGrad), exactly as Keras 3.
+
+    ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` with ``t = iterations + 1``;
+    ``m += (g - m) * (1 - beta_1)``; ``v += (g**2 - v) * (1 - beta_2)``;
+    (AMSGrad: ``v_hat = max(v_hat, v)``, used instead of ``v``);
+    ``var -= m * alpha / (sqrt(v) + epsilon)``. Note epsilon is added to ``sqrt(v)`` and
+    is *not* bias-corrected (the "epsilon hat" of the Adam paper), default 1e-7.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, name)
+        self.beta_1 = float(_check_float("beta_1", beta_1))
+        self.beta_2 = float(_check_float("beta_2", beta_2))
+        self.epsilon = float(_check_float("epsilon", epsilon))
+        self.amsgrad = bool(amsgrad)
+
+    def _slot_groups(self) -> tuple[tuple[str, ...], ...]:
+        groups: tuple[tuple[str, ...], ...] = (("momentum", "velocity"),)
+        return groups + (("velocity_hat",),) if self.amsgrad else groups
+
+    def _update_step(self, grad: np.ndarray, var: np.ndarray, index: int) -> None:
+        f = var.dtype.type
+        lr = self._lr(var)
+        local_step = f(self._iterations + 1)
+        beta_1_power = np.power(f(self.beta_1), local_step)
+        beta_2_power = np.power(f(self.beta_2), local_step)
+        m = self._slots["momentum"][index]
+        v = self._slots["velocity"][index]
+        alpha = lr * np.sqrt(f(1) - beta_2_power) / (f(1) - beta_1_power)
+        m += (grad - m) * f(1 - self.beta_1)
+        v += (_square(grad) - v) * f(1 - self.beta_2)
+        if self.amsgrad:
+            v_hat = self._slots["velocity_hat"][index]
+            np.maximum(v_hat, v, out=v_hat)
+            v = v_hat
+        var -= (m * alpha) / (np.sqrt(v) + f(self.epsilon))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
