@@ -36,7 +36,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnlens.backend import FLOATX
-from rnnlens.regularizers import F32_MAX, as_numeric, check_config, object_from_dict
+from rnnlens.regularizers import F32_MAX, as_numeric, check_config, object_from_dict, short
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 
@@ -58,7 +58,7 @@ def _check_norm(value: Any, name: str) -> int | float:
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(
             value, (bool, np.bool_)):
         raise ValueError(f"Invalid value for argument {name}: expected a non-negative "
-                         f"number. Received: {name}={value!r:.100}")
+                         f"number. Received: {name}={short(value)}")
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, int) and abs(value) > 2 ** 128:
         value = float("inf") if value > 0 else -1.0    # past float32: no cap, or an error
@@ -77,7 +77,7 @@ def _check_axis(axis: Any) -> Any:
     if isinstance(axis, (list, tuple)) and all(_is_int(a) for a in axis):
         return type(axis)(int(a) for a in axis)
     raise ValueError(f"Invalid value for argument axis: expected an int, a list of ints or "
-                     f"None. Received: axis={axis!r:.100}")
+                     f"None. Received: axis={short(axis)}")
 
 
 def _axes_for(axis: Any, ndim: int, name: str) -> tuple[int, ...] | None:
@@ -87,11 +87,11 @@ def _axes_for(axis: Any, ndim: int, name: str) -> tuple[int, ...] | None:
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     bad = [a for a in axes if not -ndim <= a < ndim]
     if bad:
-        raise ValueError(f"{name}: axis={axis!r} is out of range for a weight of rank {ndim}; "
+        raise ValueError(f"{name}: axis={short(axis)} is out of range for a weight of rank {ndim}; "
                          f"use axes in [{-ndim}, {ndim}) or axis=None.")
     norm = tuple(a % ndim for a in axes)
     if len(set(norm)) != len(norm):
-        raise ValueError(f"{name}: axis={axis!r} repeats an axis; list each axis once.")
+        raise ValueError(f"{name}: axis={short(axis)} repeats an axis; list each axis once.")
     return norm
 
 
@@ -204,7 +204,7 @@ class MinMaxNorm(Constraint):
         if self.min_value > F32_MAX:
             raise ValueError(f"Invalid value for argument min_value: expected a number no "
                              f"larger than {F32_MAX:.8g} (float32). Received: "
-                             f"min_value={min_value!r:.100}")
+                             f"min_value={short(min_value)}")
         self.max_value = _check_norm(max_value, "max_value")
         if self.min_value > self.max_value:
             raise ValueError(f"Received min_value={min_value!r} > max_value={max_value!r}; "
@@ -296,7 +296,7 @@ def serialize(constraint: Any) -> dict | None:
     if not isinstance(constraint, Constraint) and callable(constraint):
         constraint = FunctionConstraint(constraint)
     if not isinstance(constraint, Constraint):
-        raise TypeError(f"Cannot serialize {constraint!r:.200}: expected a Constraint, a "
+        raise TypeError(f"Cannot serialize {short(constraint)}: expected a Constraint, a "
                         "function or None.")
     if isinstance(constraint, FunctionConstraint):
         name = _fn_name(constraint.fn)
@@ -318,11 +318,11 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Co
         if config in (custom_objects or {}):
             return _wrap(custom_objects[config])
         if config not in ALL_OBJECTS:
-            raise ValueError(f"Could not interpret constraint identifier: {config!r:.200} "
+            raise ValueError(f"Could not interpret constraint identifier: {short(config)} "
                              f"(known names: {sorted(ALL_OBJECTS)}).")
         return ALL_OBJECTS[config]()
     if not isinstance(config, dict):
-        raise ValueError(f"Could not interpret constraint identifier: {config!r:.200} "
+        raise ValueError(f"Could not interpret constraint identifier: {short(config)} "
                          "(expected a config dict or a name).")
     return _wrap(object_from_dict(config, ALL_OBJECTS, "constraint", custom_objects))
 
@@ -336,7 +336,7 @@ def get(identifier: Any) -> Constraint | None:
         return deserialize(identifier)
     if isinstance(identifier, Constraint) or callable(identifier):
         return _wrap(identifier)
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r:.200}")
+    raise ValueError(f"Could not interpret constraint identifier: {short(identifier)}")
 
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "FunctionConstraint",

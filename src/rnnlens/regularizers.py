@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import reprlib
 from typing import Any, Callable
 
 import numpy as np
@@ -60,6 +61,16 @@ _DICT_KEYS = frozenset({"module", "class_name", "config", "registered_name",
 
 
 # ---------------------------------------------------------------------------- helpers
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 3, 6, 6, 6
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 80, 80, 40
+
+
+def short(x: Any) -> str:
+    """A bounded repr for error messages (configs come from untrusted files)."""
+    return _REPR.repr(x)
+
+
 def as_numeric(x: Any, name: str) -> np.ndarray:
     """``x`` as a bool / int / float array (dtype kept); TypeError otherwise."""
     if x is None:
@@ -90,11 +101,11 @@ def validate_float_arg(value: Any, name: str) -> float:
     if not ok:
         raise ValueError(
             f"Invalid value for argument {name}: expected a non-negative float. "
-            f"Received: {name}={value!r}"
+            f"Received: {name}={short(value)}"
         )
     if value > F32_MAX:
         raise ValueError(
-            f"Invalid value for argument {name}: {value!r} overflows float32 (the largest "
+            f"Invalid value for argument {name}: {short(value)} overflows float32 (the largest "
             f"is {F32_MAX:.8g}); use a smaller factor."
         )
     return value
@@ -263,7 +274,7 @@ class OrthogonalRegularizer(Regularizer):
         if not isinstance(mode, str) or mode not in ("rows", "columns"):
             raise ValueError(
                 "Invalid value for argument `mode`. Expected one of "
-                f'{{"rows", "columns"}}. Received: mode={mode!r}'
+                f'{{"rows", "columns"}}. Received: mode={short(mode)}'
             )
         self.mode = mode
 
@@ -398,7 +409,7 @@ def check_config(cls: type, config: Any) -> dict:
     if not isinstance(config, dict):
         raise ValueError(
             f"Expected 'config' to be a dict for {cls.__name__}, received "
-            f"{type(config).__name__}: {config!r:.200}"
+            f"{type(config).__name__}: {short(config)}"
         )
     params = ({} if cls.__init__ is object.__init__
               else inspect.signature(cls.__init__).parameters)
@@ -408,7 +419,7 @@ def check_config(cls: type, config: Any) -> dict:
     bad = [k for k in config if k not in allowed]
     if bad:
         raise ValueError(
-            f"Unknown argument(s) {bad!r:.200} in the config of {cls.__name__}; expected only "
+            f"Unknown argument(s) {short(bad)} in the config of {cls.__name__}; expected only "
             f"{allowed}."
         )
     return dict(config)
@@ -421,11 +432,11 @@ def object_from_dict(config: dict, table: dict[str, type], kind: str,
     serialized function, the function found by name. Never imports anything."""
     extra = sorted(str(k) for k in config if k not in _DICT_KEYS)
     if extra:
-        raise ValueError(f"Unknown key(s) {extra!r:.200} in the {kind} config "
-                         f"{config!r:.200}; expected {sorted(_DICT_KEYS)}.")
+        raise ValueError(f"Unknown key(s) {short(extra)} in the {kind} config "
+                         f"{short(config)}; expected {sorted(_DICT_KEYS)}.")
     name = config.get("class_name")
     if not isinstance(name, str):
-        raise ValueError(f"Could not interpret {kind} identifier: {config!r:.200} "
+        raise ValueError(f"Could not interpret {kind} identifier: {short(config)} "
                          "('class_name' must be a string).")
     if "module" in config and config["module"] is None:
         raise ValueError(f"Cannot deserialize {kind} `{name}` with module None (a custom "
@@ -436,7 +447,7 @@ def object_from_dict(config: dict, table: dict[str, type], kind: str,
         fn_name = config.get("config") if config.get("module") == "builtins" else registered
         if isinstance(fn_name, str) and callable(custom.get(fn_name)):
             return custom[fn_name]
-        raise ValueError(f"Could not interpret {kind} identifier: {config!r:.200} (a "
+        raise ValueError(f"Could not interpret {kind} identifier: {short(config)} (a "
                          "serialized function; pass it in custom_objects to load it).")
     cls = None
     for key in (name, registered):
@@ -445,8 +456,10 @@ def object_from_dict(config: dict, table: dict[str, type], kind: str,
             break
     cls = cls or table.get(name)
     if cls is None:
-        raise ValueError(f"Could not interpret {kind} identifier: {config!r:.200} (unknown "
-                         f"class_name {name!r:.100}; known: {sorted(table)}).")
+        raise ValueError(f"Could not interpret {kind} identifier: {short(config)} (unknown "
+                         f"class_name {short(name)}; known: {sorted(table)}).")
+    if not hasattr(cls, "from_config"):          # a plain class from custom_objects
+        return cls(**check_config(cls, config.get("config")))
     return cls.from_config(config.get("config"))
 
 
@@ -477,7 +490,7 @@ def serialize(regularizer: Any) -> dict | None:
     if not isinstance(regularizer, Regularizer) and callable(regularizer):
         regularizer = FunctionRegularizer(regularizer)
     if not isinstance(regularizer, Regularizer):
-        raise TypeError(f"Cannot serialize {regularizer!r:.200}: expected a Regularizer, a "
+        raise TypeError(f"Cannot serialize {short(regularizer)}: expected a Regularizer, a "
                         "function or None.")
     if isinstance(regularizer, FunctionRegularizer):
         name = _fn_name(regularizer.fn)
@@ -499,11 +512,11 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Re
         if config in (custom_objects or {}):
             return _wrap(custom_objects[config])
         if config not in ALL_OBJECTS:
-            raise ValueError(f"Could not interpret regularizer identifier: {config!r:.200} "
+            raise ValueError(f"Could not interpret regularizer identifier: {short(config)} "
                              f"(known names: {sorted(ALL_OBJECTS)}).")
         return ALL_OBJECTS[config]()
     if not isinstance(config, dict):
-        raise ValueError(f"Could not interpret regularizer identifier: {config!r:.200} "
+        raise ValueError(f"Could not interpret regularizer identifier: {short(config)} "
                          "(expected a config dict or a name).")
     return _wrap(object_from_dict(config, ALL_OBJECTS, "regularizer", custom_objects))
 
@@ -517,7 +530,7 @@ def get(identifier: Any) -> Regularizer | None:
         return deserialize(identifier)
     if isinstance(identifier, Regularizer) or callable(identifier):
         return _wrap(identifier)
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r:.200}")
+    raise ValueError(f"Could not interpret regularizer identifier: {short(identifier)}")
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "FunctionRegularizer",
