@@ -422,6 +422,18 @@ def test_custom_subclass_round_trip() -> None:
         C.get(s)
     assert C.deserialize(s, custom_objects={"Shift": Shift}).by == 2.0
 
+    class Plain:                                  # no from_config: built from its config
+        def __init__(self, a: float = 1.0):
+            self.a = a
+
+        def __call__(self, w: Any) -> np.ndarray:
+            return np.asarray(w) * self.a
+
+    plain = C.deserialize({"class_name": "Plain", "config": {"a": 3.0}}, {"Plain": Plain})
+    np.testing.assert_array_equal(plain(np.ones(2)), [3.0, 3.0])
+    with pytest.raises(ValueError, match="Unknown argument"):
+        C.deserialize({"class_name": "Plain", "config": {"b": 3.0}}, {"Plain": Plain})
+
 
 def test_function_constraint() -> None:
     con = C.get(lambda w: np.clip(w, -1, 1))
