@@ -54,6 +54,13 @@ def _sinc(x: np.ndarray) -> np.ndarray:
     return np.where(x == 0, x.dtype.type(1), np.sin(px) / np.where(px == 0, 1, px))
 
 
+def _angle(x: np.ndarray) -> np.ndarray:
+    """TF: ``atan2(imag, real)``; for real x ``pi`` where ``x < 0`` else 0 (NaN -> 0)."""
+    if x.dtype.kind == "c":
+        return np.angle(x)
+    return np.where(x < 0, x.dtype.type(np.pi), x.dtype.type(0))
+
+
 def _exp2(x: np.ndarray) -> np.ndarray:
     return np.power(x.dtype.type(2), x)
 
@@ -70,7 +77,7 @@ for _n, _f in [("arccos", np.arccos), ("arccosh", np.arccosh), ("arcsin", np.arc
                ("ceil", np.ceil), ("cos", np.cos), ("cosh", np.cosh), ("floor", np.floor),
                ("log", np.log), ("log10", np.log10), ("log1p", np.log1p), ("log2", np.log2),
                ("sin", np.sin), ("sinh", np.sinh), ("sqrt", np.sqrt), ("tan", np.tan),
-               ("tanh", np.tanh), ("sinc", _sinc), ("angle", np.angle)]:
+               ("tanh", np.tanh), ("sinc", _sinc), ("angle", _angle)]:
     _def_unary(_n, _f)
 for _n, _f in [("exp", np.exp), ("exp2", _exp2), ("expm1", np.expm1), ("fabs", np.abs)]:
     _def_unary(_n, _f, to_float)
@@ -267,14 +274,9 @@ def _int_nonzero(b: np.ndarray, name: str) -> None:
 
 
 def _power(a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:
-    if a.dtype.kind in "iu":
-        if np.any(b < 0) if b.dtype.kind == "i" else False:
-            bad = (b < 0) & (np.abs(a) != 1)
-            if np.any(bad):
-                raise fail(name, "integers to negative integer powers are not allowed; "
-                           "use float inputs.")
-            return np.where(b < 0, np.where(a == 1, 1, np.where(b % 2 == 0, 1, -1)),
-                            np.power(a, np.maximum(b, 0)))
+    if a.dtype.kind in "iu" and b.dtype.kind == "i" and np.any(b < 0):
+        raise fail(name, "integers to negative integer powers are not allowed (as "
+                   "TensorFlow); use float inputs.")
     return np.power(a, b)
 
 
@@ -312,6 +314,9 @@ def _strong(name: str, f: Callable, out: Callable[[str], str] | None = None,
         d = result_type(x1.dtype.name, x2.dtype.name, *((float,) if floaty else ()))
         if bool_as and d == "bool":
             d = bool_as
+        elif d == "bool" and name in _NO_BOOL_STRONG:
+            raise TypeError(f"ops.{name}: TensorFlow has no {name} for two bool tensors; "
+                            "cast them first.")
         if out is not None:
             d = out(d)
         a, b = to_dtype(x1, d), to_dtype(x2, d)
@@ -323,6 +328,9 @@ def _strong(name: str, f: Callable, out: Callable[[str], str] | None = None,
     impl.__name__ = impl.__qualname__ = name
     impl.__doc__ = f"``{name}(x1, x2)``; Python scalars convert as tensors (no weak typing)."
     _ns[name] = keras_op(name, "x1 x2")(impl)
+
+
+_NO_BOOL_STRONG = ("greater", "greater_equal", "less", "less_equal", "heaviside", "hypot")
 
 
 def _mod(a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:
@@ -380,7 +388,7 @@ for _n, _f in [("logical_and", np.logical_and), ("logical_or", np.logical_or),
 def _bitwise(name: str, f: Callable) -> None:
     def impl(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         d = result_type(x.dtype.name, y.dtype.name)
-        _int_only(d, name) if d != "bool" or "shift" in name else None
+        _int_only(d, name)
         a, b = to_dtype(x, d), to_dtype(y, d)
         check_broadcast(name, a.shape, b.shape)
         return f(a, b)
@@ -449,6 +457,7 @@ def gcd(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
 
 @keras_op("lcm", "x1 x2")
 def lcm(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    _int_only(x1.dtype.name, "lcm")
+    _int_only(x2.dtype.name, "lcm")
     a, b, d = strong_pair(x1, x2, "lcm")
-    _int_only(d, "lcm")
     return np.lcm(a, b)
