@@ -8,6 +8,7 @@ beside its forward. No autodiff framework is involved.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -63,25 +64,37 @@ def loss_and_gradients(model: Any, x: Any, y: Any, losses: Sequence[Any],
         each output's reduced loss, as Keras computes it (masked steps of a
         masked output do not count, as in Keras).
     """
-    step = _step(model, x, y, losses, loss_weights, training)
+    step = _step(model, x, _targets(model, y), None, losses, loss_weights, training)
     return step["loss"], step["preds"], step["grads"]
 
 
-def _step(model: Any, x: Any, y: Any, losses: Sequence[Any],
+def _output_weight(loss: Any, mask: Any, sw: Any) -> Any:
+    """The sample weight a loss sees: the user's (or class) weights times the mask."""
+    return losses_mod.apply_mask(sw, mask, getattr(loss, "reduction", None))
+
+
+def _require_targets(model: Any, targets: list, losses: Sequence[Any]) -> None:
+    if all(t is None for t, loss in zip(targets, losses) if loss is not None):
+        raise ValueError(f"Model '{model.name}' has a loss but received no targets: pass y "
+                         "(or yield (x, y) batches) to fit / evaluate / train_on_batch.")
+
+
+def _step(model: Any, x: Any, targets: list, sws: list | None, losses: Sequence[Any],
           loss_weights: Sequence[float] | None, training: bool) -> dict:
     """Forward, loss and backward for one batch; everything ``fit`` logs."""
+    _require_targets(model, targets, losses)
     outputs, cache = model.forward(x, training=training)
     flat = flatten(outputs)
-    targets = _targets(model, y)
     weights = list(loss_weights) if loss_weights is not None else [1.0] * len(flat)
+    sws = sws or [None] * len(flat)
     total, d_flat, per_output = 0.0, [], []
-    for pred, target, loss, w, mask in zip(flat, targets, losses, weights, cache["masks"]):
+    for pred, target, loss, w, mask, sw in zip(flat, targets, losses, weights,
+                                               cache["masks"], sws):
         if loss is None or target is None:
             d_flat.append(None)
             per_output.append(None)
             continue
-        weight = losses_mod.apply_mask(None, mask, getattr(loss, "reduction", None))
-        value, d_pred = loss.value_and_gradient(target, pred, weight)
+        value, d_pred = loss.value_and_gradient(target, pred, _output_weight(loss, mask, sw))
         total += w * float(value)
         per_output.append(float(value))
         d_flat.append(d_pred * np.asarray(w, d_pred.dtype))
@@ -173,53 +186,37 @@ def _require_compiled(model: Any) -> Compiled:
     return compiled
 
 
-def _as_list(data: Any) -> tuple[list, str]:
-    if isinstance(data, dict):
-        return list(data.values()), "dict"
-    if isinstance(data, (list, tuple)) and data and isinstance(data[0], np.ndarray):
-        return list(data), "list"
-    return [data], "single"
+def train_step(model: Any, xs: list, targets: list, sws: list | None = None) -> dict:
+    """One optimizer step on one standardized batch; returns what ``_step`` measured.
 
-
-def _slice(data: Any, index: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: (None if v is None else np.asarray(v)[index]) for k, v in data.items()}
-    if isinstance(data, (list, tuple)) and data and not np.isscalar(data[0]) and \
-            isinstance(data[0], np.ndarray):
-        return [None if v is None else v[index] for v in data]
-    return np.asarray(data)[index]
-
-
-def _num_samples(x: Any) -> int:
-    first = _as_list(x)[0][0]
-    return int(np.shape(first)[0])
-
-
-def train_step(model: Any, x: Any, y: Any) -> dict:
-    """One optimizer step on one batch; returns what ``_step`` measured."""
+    A NaN / inf loss is not an error (Keras logs it and goes on; ``TerminateOnNaN``
+    stops training on it)."""
     compiled = _require_compiled(model)
-    step = _step(model, x, y, compiled.losses, compiled.loss_weights, training=True)
-    if not np.isfinite(step["loss"]):
-        raise FloatingPointError(f"The loss became {step['loss']} during training; lower the "
-                                 "learning rate or check the data for NaN / inf.")
+    step = _step(model, xs, targets, sws, compiled.losses, compiled.loss_weights,
+                 training=True)
     trainable = {id(w) for layer in model.layers for w in layer.trainable_weights}
     pairs = [(g, w) for g, w in zip(step["grads"], model.weights) if id(w) in trainable]
-    compiled.optimizer.apply([g for g, _ in pairs], [w for _, w in pairs])
-    model.weights_changed()
+    if pairs:
+        compiled.optimizer.apply([g for g, _ in pairs], [w for _, w in pairs])
+        model.weights_changed()
+    else:
+        warnings.warn("The model does not have any trainable weights.", stacklevel=3)
     return step
 
 
-def _evaluate_step(model: Any, x: Any, y: Any, compiled: Compiled) -> dict:
-    """Forward and loss without gradients (``evaluate``)."""
-    values = model._standardize(x, "evaluate input")
+def evaluate_step(model: Any, xs: list, targets: list, sws: list | None = None) -> dict:
+    """Forward and loss without gradients (``evaluate``, ``test_on_batch``)."""
+    compiled = _require_compiled(model)
+    _require_targets(model, targets, compiled.losses)
+    values = model._standardize(xs, "evaluate input")
     model._check_inputs(values)
     flat, cache = model._execute(values, False, keep=False)
-    targets = _targets(model, y)
+    sws = sws or [None] * len(flat)
     per_output, total = [], 0.0
-    for pred, target, loss, w, mask in zip(flat, targets, compiled.losses,
-                                           compiled.loss_weights, cache["masks"]):
-        value = None if loss is None or target is None else float(loss(
-            target, pred, losses_mod.apply_mask(None, mask, getattr(loss, "reduction", None))))
+    for pred, target, loss, w, mask, sw in zip(flat, targets, compiled.losses,
+                                               compiled.loss_weights, cache["masks"], sws):
+        value = None if loss is None or target is None else float(
+            loss(target, pred, _output_weight(loss, mask, sw)))
         per_output.append(value)
         total += 0.0 if value is None else w * value
     return {"loss": total, "per_output": per_output, "preds": flat, "targets": targets,
@@ -278,79 +275,3 @@ def _result(logs: dict[str, float], return_dict: bool) -> Any:
         return logs
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
-
-
-def fit(model: Any, x: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
-        verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
-        validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0) -> Any:
-    """Keras's ``fit``: epochs of mini-batch steps; returns a ``History``."""
-    from rnnlens import callbacks as cb_mod
-    from rnnlens.random import generator
-
-    model._ensure_graph(x)
-    compiled = _require_compiled(model)
-    if validation_data is None and validation_split:
-        n = _num_samples(x)
-        split = int(np.floor(n * (1.0 - validation_split)))
-        if split in (0, n):
-            raise ValueError(f"Training data contains {n} samples, which is not sufficient "
-                             f"to split it into a validation and training set as specified "
-                             f"by `validation_split={validation_split}`.")
-        validation_data = (_slice(x, slice(split, None)), _slice(y, slice(split, None)))
-        x, y = _slice(x, slice(None, split)), _slice(y, slice(None, split))
-    n = _num_samples(x)
-    size = 32 if batch_size is None else int(batch_size)
-    steps = max(1, -(-n // size))
-    history = cb_mod.History()
-    cbs = cb_mod.CallbackList(callbacks, add_history=False, add_progbar=bool(verbose),
-                              model=model, verbose=verbose, epochs=epochs, steps=steps)
-    cbs.append(history)
-    history.set_model(model)
-    model.stop_training = False
-    cbs.on_train_begin()
-    trackers = _Trackers(model, compiled)
-    for epoch in range(initial_epoch, epochs):
-        trackers.reset()
-        cbs.on_epoch_begin(epoch)
-        order = generator().permutation(n) if shuffle else np.arange(n)
-        for step in range(steps):
-            cbs.on_train_batch_begin(step)
-            idx = order[step * size:(step + 1) * size]
-            trackers.update(train_step(model, _slice(x, idx), _slice(y, idx)), len(idx))
-            cbs.on_train_batch_end(step, trackers.logs())
-        logs = trackers.logs()
-        if validation_data is not None:
-            val = evaluate(model, *validation_data[:2], batch_size=size, verbose=0,
-                           return_dict=True)
-            logs.update({f"val_{k}": v for k, v in val.items()})
-        cbs.on_epoch_end(epoch, logs)
-        if getattr(model, "stop_training", False):
-            break
-    cbs.on_train_end(logs)
-    return history
-
-
-def evaluate(model: Any, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto",
-             return_dict: bool = False) -> Any:
-    """Keras's ``evaluate``: the loss (and metrics) over all batches, no updates."""
-    model._ensure_graph(x)
-    compiled = _require_compiled(model)
-    n = _num_samples(x)
-    size = 32 if batch_size is None else int(batch_size)
-    trackers = _Trackers(model, compiled)
-    trackers.reset()
-    for start in range(0, n, size):
-        idx = slice(start, start + size)
-        xb, yb = _slice(x, idx), _slice(y, idx)
-        trackers.update(_evaluate_step(model, xb, yb, compiled), _num_samples(xb))
-    return _result(trackers.logs(), return_dict)
-
-
-def train_on_batch(model: Any, x: Any, y: Any, return_dict: bool = False) -> Any:
-    """One optimizer step on ``(x, y)``; returns the loss (and metrics)."""
-    model._ensure_graph(x)
-    compiled = _require_compiled(model)
-    trackers = _Trackers(model, compiled)
-    trackers.reset()
-    trackers.update(train_step(model, x, y), _num_samples(x))
-    return _result(trackers.logs(), return_dict)

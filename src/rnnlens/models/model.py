@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -284,26 +282,23 @@ class Model(Layer):
                 steps: int | None = None, callbacks: Any = None) -> Any:
         """Runs the model in batches (default 32) and joins the outputs.
 
+        ``x``: arrays (a list / dict for several inputs), a generator yielding ``(x,)``
+        tuples, or a PyDataset-like object (see ``rnnlens.data_adapter``).
+
         Returns:
             An array for a single output; otherwise the structure given as
             ``outputs`` (a list stays a list, a tuple a tuple).
         """
-        self._ensure_graph(x)
-        values = self._standardize(x, "predict input")
-        self._check_inputs(values)
-        size = 32 if batch_size is None else batch_size
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
-            raise ValueError(f"Received batch_size={batch_size!r}, expected a positive integer.")
-        total = values[0].shape[0]
-        chunks, start = [], time.perf_counter()
-        n_batches = max(1, -(-total // size))
-        for k in range(n_batches):
-            part = [v[k * size:(k + 1) * size] for v in values]
-            chunks.append(self._run(part, training=False))
-            if verbose and verbose != "0":
-                _progress(k + 1, n_batches, time.perf_counter() - start)
-        flat = [np.concatenate([c[j] for c in chunks], axis=0) for j in range(len(self.outputs))]
-        return _restructure(self._output_structure, flat)
+        from rnnlens import trainer
+
+        return trainer.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
+                               callbacks=callbacks)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """The outputs on one batch of arrays (no batching, no callbacks)."""
+        from rnnlens import trainer
+
+        return trainer.predict_on_batch(self, x)
 
     def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
         return _restructure(self._output_structure, [t.shape for t in self.outputs])
@@ -346,28 +341,52 @@ class Model(Layer):
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
             epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
             validation_split: float = 0.0, validation_data: Any = None,
-            shuffle: bool = True, initial_epoch: int = 0) -> Any:
-        """Trains for ``epochs``; returns a History (``.history["loss"]``, ...)."""
-        from rnnlens import training
+            shuffle: Any = True, class_weight: Any = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: Any = 1) -> Any:
+        """Trains for ``epochs``; returns a History (``.history["loss"]``, ...).
 
-        return training.fit(self, x, y, epochs=epochs, batch_size=batch_size, verbose=verbose,
-                            callbacks=callbacks, validation_split=validation_split,
-                            validation_data=validation_data, shuffle=shuffle,
-                            initial_epoch=initial_epoch)
+        ``x`` / ``validation_data``: arrays with ``y``, a generator or iterable of ``(x, y)``
+        / ``(x, y, sample_weight)`` batches, or a PyDataset-like object (see
+        ``rnnlens.data_adapter``); the arguments mean what they mean in Keras 3.
+        """
+        from rnnlens import trainer
+
+        return trainer.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                           callbacks=callbacks, validation_split=validation_split,
+                           validation_data=validation_data, shuffle=shuffle,
+                           class_weight=class_weight, sample_weight=sample_weight,
+                           initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                           validation_steps=validation_steps,
+                           validation_batch_size=validation_batch_size,
+                           validation_freq=validation_freq)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
-                 verbose: Any = "auto", return_dict: bool = False) -> Any:
-        """The compiled loss (and metrics) on ``(x, y)``."""
-        from rnnlens import training
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 callbacks: Any = None, return_dict: bool = False) -> Any:
+        """The compiled loss (and metrics) on the data (any form ``fit`` takes)."""
+        from rnnlens import trainer
 
-        return training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
-                                 return_dict=return_dict)
+        return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                sample_weight=sample_weight, steps=steps, callbacks=callbacks,
+                                return_dict=return_dict)
 
-    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: Any = None, return_dict: bool = False) -> Any:
         """One optimizer step on one batch; returns the loss (and metrics)."""
-        from rnnlens import training
+        from rnnlens import trainer
 
-        return training.train_on_batch(self, x, y, return_dict=return_dict)
+        return trainer.train_on_batch(self, x, y, sample_weight=sample_weight,
+                                      class_weight=class_weight, return_dict=return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
+        """The loss (and metrics) on one batch, without updating the weights."""
+        from rnnlens import trainer
+
+        return trainer.test_on_batch(self, x, y, sample_weight=sample_weight,
+                                     return_dict=return_dict)
 
     def summary(self, print_fn: Any = None, line_length: int | None = None,
                 **kwargs: Any) -> None:
@@ -460,18 +479,6 @@ def _incoming_mask(node: Node, masks: dict[int, Any]) -> Any:
         return masks.get(id(primary))
     carried = [masks.get(id(t)) if isinstance(t, SymbolicTensor) else None for t in primary]
     return None if all(m is None for m in carried) else carried
-
-
-def _progress(done: int, total: int, elapsed: float) -> None:
-    if done < total and not sys.stdout.isatty():
-        return                                     # a log gets the final line only
-    width = 20
-    filled = int(width * done / total)
-    bar = "=" * filled + "." * (width - filled)
-    per = elapsed / done * 1000
-    end = "\n" if done == total else "\r"
-    sys.stdout.write(f"{done}/{total} [{bar}] {elapsed:.0f}s {per:.0f}ms/step{end}")
-    sys.stdout.flush()
 
 
 def _default_name(cls: type) -> str:

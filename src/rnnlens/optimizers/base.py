@@ -283,6 +283,37 @@ class Optimizer:
         """The step's learning rate (evaluated once per ``apply``) in ``var``'s dtype."""
         return var.dtype.type(self._lr_now)
 
+    # ------------------------------------------------------------------ state
+    def save_own_variables(self, store: dict) -> None:
+        """Writes the optimizer's state into ``store`` (a dict of NumPy arrays):
+        ``iterations``, ``learning_rate`` (a float rate only), and each slot array as
+        ``"<slot>/<variable index>"`` (what ``BackupAndRestore`` keeps)."""
+        store["iterations"] = np.asarray(self._iterations, np.int64)
+        if not _is_schedule(self._learning_rate):
+            store["learning_rate"] = np.asarray(self._learning_rate, np.float32)
+        for name, arrays in self._slots.items():
+            for i, arr in enumerate(arrays):
+                store[f"{name}/{i}"] = np.array(arr, copy=True)
+
+    def load_own_variables(self, store: Any) -> None:
+        """Restores what ``save_own_variables`` wrote; the slots are rebuilt for the
+        saved shapes, to be used with the same variables in the same order."""
+        self.iterations = int(np.asarray(store["iterations"]))
+        if "learning_rate" in store and not _is_schedule(self._learning_rate):
+            self.learning_rate = float(np.asarray(store["learning_rate"]))
+        names = self._slot_names_built()
+        keys = [k for k in store if "/" in k]
+        if not keys:
+            return
+        count = 1 + max(int(k.rsplit("/", 1)[1]) for k in keys)
+        missing = [f"{n}/{i}" for n in names for i in range(count) if f"{n}/{i}" not in store]
+        if missing:
+            raise ValueError(f"The saved optimizer state lacks {missing[:3]}: it was saved "
+                             f"by another optimizer than this {type(self).__name__}.")
+        self._slots = {n: [np.array(store[f"{n}/{i}"], copy=True) for i in range(count)]
+                       for n in names}
+        self._shapes = [(a.shape, a.dtype) for a in self._slots[names[0]]] if names else None
+
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         lr = self._learning_rate
