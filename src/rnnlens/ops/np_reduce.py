@@ -37,15 +37,17 @@ def _nonempty(x: np.ndarray, op: str) -> None:
 def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # noqa: A001
     """Sum over ``axis`` (None: all); small ints and bools accumulate in (u)int32."""
     ax = norm_axes(axis, x.ndim, "sum")
-    return np.sum(_widen(x), axis=ax, keepdims=keepdims)
+    x = _widen(x)
+    return np.sum(x, axis=ax, keepdims=keepdims, dtype=x.dtype)
 
 
 @keras_op("prod", "x")
 def prod(x: np.ndarray, axis: Any = None, keepdims: bool = False,
          dtype: Any = None) -> np.ndarray:
     ax = norm_axes(axis, x.ndim, "prod")
-    x = _widen(x) if dtype is None else x
-    return np.prod(x, axis=ax, keepdims=keepdims)
+    x = _widen(x) if dtype is None else cast_array(x, standardize_dtype(dtype, "prod"))
+    with np.errstate(over="ignore"):
+        return np.prod(x, axis=ax, keepdims=keepdims, dtype=x.dtype)
 
 
 @keras_op("mean", "x")
@@ -171,13 +173,21 @@ def count_nonzero(x: np.ndarray, axis: Any = None) -> np.ndarray:
 
 @keras_op("ptp", "x")
 def ptp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    """``max - min`` over ``axis`` (empty: ``lowest - highest``, as TensorFlow)."""
     if x.dtype == bool:
         raise TypeError("ops.ptp: TensorFlow cannot subtract bool tensors; cast first.")
     ax = norm_axes(axis, x.ndim, "ptp")
-    _nonempty(x, "ptp")
+    lo, hi = _limits(x.dtype)
     with np.errstate(over="ignore"):
-        return np.subtract(np.max(x, axis=ax, keepdims=keepdims),
-                           np.min(x, axis=ax, keepdims=keepdims))
+        return np.subtract(np.max(x, axis=ax, keepdims=keepdims, initial=lo),
+                           np.min(x, axis=ax, keepdims=keepdims, initial=hi))
+
+
+def _limits(d: np.dtype) -> tuple[Any, Any]:
+    if d.kind == "f":
+        return d.type(-np.inf), d.type(np.inf)
+    info = np.iinfo(d)
+    return d.type(info.min), d.type(info.max)
 
 
 # ---------------------------------------------------------------------------- order statistics
@@ -195,7 +205,10 @@ def _quantile(x: np.ndarray, q: Any, axis: Any, method: str, keepdims: bool,
     d = result_type(x.dtype.name, float)
     xc = cast_array(x, d)
     if xc.size == 0:
-        raise fail(op, "cannot take a quantile of an empty tensor.")
+        out = np.sum(xc, axis=ax, keepdims=keepdims)
+        if out.size:
+            raise fail(op, "cannot take a quantile over an empty axis.")
+        return np.zeros(qa.shape + out.shape, d)
     with np.errstate(all="ignore"):
         r = np.quantile(xc.astype("float64"), qa, axis=ax, method=method,
                         keepdims=keepdims)
@@ -258,9 +271,9 @@ def _nan_ext(x: np.ndarray, axis: Any, keepdims: bool, op: str, big: bool) -> np
     ax = norm_axes(axis, x.ndim, op)
     if x.dtype.kind not in "fc":
         return _extreme(x, axis, keepdims, None, op, big)
-    _nonempty(x, op)
     clean = _nan_clean(x, -np.inf if big else np.inf)
-    r = (np.max if big else np.min)(clean, axis=ax, keepdims=keepdims)
+    r = (np.max if big else np.min)(clean, axis=ax, keepdims=keepdims,
+                                    initial=-np.inf if big else np.inf)
     return np.where(np.all(np.isnan(x), axis=ax, keepdims=keepdims), x.dtype.type(np.nan), r)
 
 
@@ -301,6 +314,9 @@ def _nanquantile(x: np.ndarray, q: Any, axis: Any, method: str, keepdims: bool,
                  op: str) -> np.ndarray:
     if method not in _METHODS:
         raise fail(op, f"method={method!r}; expected one of {_METHODS}.")
+    if x.dtype.kind != "f" and axis is not None:
+        raise TypeError(f"ops.{op}: TensorFlow's {op} along an axis needs a float tensor, "
+                        f"received {x.dtype}; cast it first.")
     d = result_type(x.dtype.name, float)
     qa = convert(q, op=op).astype("float64")
     ax = norm_axes(axis, x.ndim, op)
@@ -331,9 +347,9 @@ def _cum(x: np.ndarray, axis: Any, dtype: Any, op: str, f: Any) -> np.ndarray:
     if x.dtype == bool:
         x = x.astype("int32")
     if axis is None:
-        return f(x.reshape(-1), axis=0)
+        return f(x.reshape(-1), axis=0, dtype=x.dtype)
     with np.errstate(over="ignore"):
-        return f(x, axis=norm_axis(axis, x.ndim, op))
+        return f(x, axis=norm_axis(axis, x.ndim, op), dtype=x.dtype)
 
 
 @keras_op("cumsum", "x")
@@ -367,6 +383,7 @@ def _argext(x: np.ndarray, axis: Any, keepdims: bool, op: str, big: bool) -> np.
     f = np.argmax if big else np.argmin
     if x.dtype.kind == "f" and x.ndim:
         x = np.where((x == 0) & np.signbit(x), -np.finfo(x.dtype).tiny, x).astype(x.dtype)
+        x = np.where(np.isnan(x), -np.inf if big else np.inf, x).astype(x.dtype)
     if axis is None:
         r = f(x.reshape(-1))
         return r.reshape([1] * x.ndim).astype("int32") if keepdims else r.astype("int32")
@@ -427,13 +444,23 @@ def sort(x: np.ndarray, axis: Any = -1) -> np.ndarray:
 
 @keras_op("argpartition", "x")
 def argpartition(x: np.ndarray, kth: Any, axis: Any = -1) -> np.ndarray:
-    """Indices that partition ``x`` around its ``kth`` element (int32)."""
+    """Indices that partition ``x`` around its ``kth`` smallest element along ``axis``:
+    the ``kth + 1`` smallest (stable order) first, then the rest from largest down, which is
+    Keras's (TensorFlow) order for positive ints. Unlike Keras, floats are not cast to
+    int32 and negative values do not produce repeated indices."""
+    if axis is None:
+        x, axis = x.reshape(-1), 0
     a = norm_axis(axis, x.ndim, "argpartition")
     k = as_int(kth, "kth", "argpartition")
-    if not -x.shape[a] <= k < x.shape[a]:
-        raise fail("argpartition", f"kth={k} is out of range for an axis of size "
-                   f"{x.shape[a]}.")
-    return np.argpartition(x, k, axis=a).astype("int32")
+    xs = np.moveaxis(x, a, -1)
+    n = xs.shape[-1]
+    k = int(np.clip(k, 0, n - 1)) if n else 0
+    order = np.argsort(xs, axis=-1, kind="stable")
+    bottom, rest = order[..., :k + 1], np.sort(order[..., k + 1:], axis=-1)
+    vals = np.take_along_axis(xs, rest, -1)
+    desc = np.argsort(-vals.astype("float64"), axis=-1, kind="stable")
+    top = np.take_along_axis(rest, desc, -1)
+    return np.moveaxis(np.concatenate([bottom, top], -1), -1, a).astype("int32")
 
 
 __all__ = ["sum", "prod", "mean", "max", "min", "amax", "amin", "all", "any", "var", "std",
