@@ -10,8 +10,9 @@
   sample_weight)`` tuples. As Keras's TensorFlow trainer, the first two batches are read
   ahead and *replayed* each time the data is iterated anew, then the rest of the
   generator follows (an exhausted generator thus replays its first two batches).
-  A non-iterator **iterable** (an object with ``__iter__`` only) is iterated afresh each
-  time (rnnlens's reading of "an iterable": Keras refuses them).
+  A non-iterator **iterable** (an object with ``__iter__``, such as a dataset from
+  ``rnnlens.utils``) is iterated afresh each time, like a ``tf.data.Dataset`` in Keras:
+  its ``len()`` (if any) is the number of batches, and it may yield bare inputs.
 * **PyDataset-like** objects (duck typing: ``__getitem__`` plus ``__len__`` or a
   ``num_batches`` property, ``None`` meaning endless; optional ``on_epoch_begin`` /
   ``on_epoch_end``): batch ``i`` is ``dataset[i]`` (a tuple as above, a list, a bare
@@ -182,14 +183,14 @@ class GeneratorAdapter(DataAdapter):
             if not self.first:
                 raise ValueError("The iterable passed as data yields no batch; pass at least "
                                  "one (x, y) tuple.")
-        if not isinstance(self.first[0], tuple):
+        if is_generator(source) and not isinstance(self.first[0], tuple):
             raise ValueError("When passing a Python generator to a Keras model, the generator "
                              "must return a tuple, either (input,) or (inputs, targets) or "
                              "(inputs, targets, sample_weights). Received: "
                              f"{_short(self.first[0])}")
         try:
             self.num_batches = None if is_generator(source) else len(source)
-        except TypeError:
+        except (TypeError, ValueError):
             self.num_batches = None
 
     def get_iterator(self) -> Iterator[tuple]:

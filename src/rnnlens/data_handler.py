@@ -21,6 +21,7 @@ and ``sws`` (one sample-weight array per output or ``None``). Keras's rules:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -196,7 +197,16 @@ def make_adapter(model: Any, x: Any, y: Any, sample_weight: Any, batch_size: Any
     if sample_weight is not None:
         da.raise_unsupported_arg("sample_weights", "the sample weights", kind)
     if kind == "PyDataset":
-        return da.PyDatasetAdapter(x, class_weight, shuffle)
+        adapter = da.PyDatasetAdapter(x, class_weight, shuffle)
+        if adapter.num_batches is None and shuffle:
+            warnings.warn("`shuffle=True` was passed, but will be ignored since the data `x` "
+                          "was provided as an infinite PyDataset. The PyDataset is expected "
+                          "to already be shuffled.", stacklevel=4)
+        return adapter
+    if shuffle:
+        warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` was "
+                      f"provided as {'a generator' if kind == 'generator' else 'an iterable'}. "
+                      f"The {kind} is expected to yield already-shuffled data.", stacklevel=4)
     if class_weight is not None:
         raise ValueError("Argument `class_weight` is not supported for Python generator "
                          f"inputs. Received: class_weight={class_weight}")
