@@ -151,7 +151,8 @@ def _describe(args: tuple) -> str:
         if isinstance(a, np.ndarray):
             out.append(f"{a.dtype}{list(a.shape)}")
         elif isinstance(a, (list, tuple)) and a and isinstance(a[0], np.ndarray):
-            out.append("[" + ", ".join(f"{v.dtype}{list(v.shape)}" for v in a) + "]")
+            out.append("[" + ", ".join(f"{v.dtype}{list(v.shape)}" if isinstance(
+                v, np.ndarray) else repr(v) for v in a) + "]")
         else:
             out.append(repr(a)[:40])
     return ", ".join(out)

@@ -121,11 +121,21 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
             raise fail("arange", "start, stop and step must be scalars.")
     d = standardize_dtype(dtype, "arange") if dtype is not None else result_type(
         *[dtype_of(v) for v in vals])
+    if np.dtype(d).kind in "iub" and any(isinstance(v, float) and dtype_of(v) is float
+                                         for v in vals):
+        raise TypeError(f"ops.arange: float arguments with dtype={d} (Keras on TensorFlow "
+                        "refuses them); pass ints.")
+    if d in ("uint8", "bool"):
+        raise TypeError(f"ops.arange: TensorFlow's range has no {d} version; use int32 and "
+                        "cast.")
     nums = [v.item() if isinstance(v, np.ndarray) else v for v in vals]
     lo, hi = (0, nums[0]) if stop is None else (nums[0], nums[1])
     st = nums[-1] if step is not None else 1
     if st == 0:
         raise fail("arange", "step must not be zero.")
+    if (hi - lo) * st < 0:
+        raise fail("arange", f"start={lo} cannot reach stop={hi} with step={st} "
+                   "(TensorFlow refuses an empty range in the wrong direction).")
     n = math.ceil((hi - lo) / st) if all(map(math.isfinite, (lo, hi, st))) else -1
     if n > _MAX_RANGE or n == -1 and (hi - lo) / st > 0:
         raise fail("arange", f"the range ({lo}, {hi}, {st}) is too long or infinite.")
@@ -224,6 +234,8 @@ def hanning(x: Any) -> np.ndarray:
 @keras_op("kaiser")
 def kaiser(x: Any, beta: float) -> np.ndarray:
     n = _window_len(x, "kaiser")
+    if n == 0:
+        raise fail("kaiser", "window length 0 is not supported (TensorFlow fails too).")
     return np.kaiser(n, float(beta)).astype("float32")
 
 

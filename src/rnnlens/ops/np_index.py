@@ -65,7 +65,15 @@ def take_along_axis(x: np.ndarray, indices: np.ndarray, axis: int | None = None)
 def diag(x: np.ndarray, k: int = 0) -> np.ndarray:
     if x.ndim not in (1, 2):
         raise fail("diag", f"x must be 1-D or 2-D, received shape {x.shape}.")
-    return np.diag(x, as_int(k, "k", "diag")).copy()
+    k = as_int(k, "k", "diag")
+    if x.ndim == 2:
+        _check_offset(x.shape, k, "diag")
+    return np.diag(x, k).copy()
+
+
+def _check_offset(shape: tuple[int, ...], k: int, op: str) -> None:
+    if k <= -shape[0] or k >= shape[1]:
+        raise fail(op, f"diagonal offset {k} lies outside a {shape[0]}x{shape[1]} matrix.")
 
 
 @keras_op("diagflat", "x")
@@ -81,7 +89,9 @@ def diagonal(x: np.ndarray, offset: int = 0, axis1: int = 0, axis2: int = 1) -> 
     a2 = norm_axis(axis2, x.ndim, "diagonal", "axis2")
     if a1 == a2:
         raise fail("diagonal", "axis1 and axis2 must differ.")
-    return np.diagonal(x, as_int(offset, "offset", "diagonal"), a1, a2).copy()
+    k = as_int(offset, "offset", "diagonal")
+    _check_offset((x.shape[a1], x.shape[a2]), k, "diagonal")
+    return np.diagonal(x, k, a1, a2).copy()
 
 
 def _tri(x: np.ndarray, k: Any, op: str, f: Callable) -> np.ndarray:
@@ -92,20 +102,26 @@ def _tri(x: np.ndarray, k: Any, op: str, f: Callable) -> np.ndarray:
 
 @keras_op("tril", "x")
 def tril(x: np.ndarray, k: int = 0) -> np.ndarray:
+    """Lower triangle (``k > 0`` keeps k more diagonals); ``k`` beyond the columns raises
+    (TensorFlow's band_part does)."""
+    if x.ndim >= 2 and as_int(k, "k", "tril") > x.shape[-1]:
+        raise fail("tril", f"k={k} exceeds the {x.shape[-1]} columns.")
     return _tri(x, k, "tril", np.tril)
 
 
 @keras_op("triu", "x")
 def triu(x: np.ndarray, k: int = 0) -> np.ndarray:
+    if x.ndim >= 2 and -as_int(k, "k", "triu") > x.shape[-2]:
+        raise fail("triu", f"k={k} lies below the {x.shape[-2]} rows.")
     return _tri(x, k, "triu", np.triu)
 
 
 @keras_op("searchsorted", "sorted_sequence values")
 def searchsorted(sorted_sequence: np.ndarray, values: np.ndarray,
                  side: str = "left") -> np.ndarray:
-    if sorted_sequence.ndim != 1:
-        raise fail("searchsorted", f"sorted_sequence must be 1-D, received shape "
-                   f"{sorted_sequence.shape}.")
+    if sorted_sequence.ndim != 1 or values.ndim != 1:
+        raise fail("searchsorted", f"sorted_sequence and values must be 1-D (as TensorFlow), "
+                   f"received shapes {sorted_sequence.shape} and {values.shape}.")
     if side not in ("left", "right"):
         raise fail("searchsorted", f"side={side!r}; expected 'left' or 'right'.")
     d = result_type(sorted_sequence.dtype.name, values.dtype.name)

@@ -96,7 +96,8 @@ def concatenate(xs: list[np.ndarray], axis: Any = 0) -> np.ndarray:
         raise fail("concatenate", "all tensors need the same rank >= 1, received shapes "
                    + ", ".join(str(x.shape) for x in xs) + ".")
     if axis is None:
-        return np.concatenate([x.reshape(-1) for x in xs])
+        raise fail("concatenate", "axis=None is not supported (as Keras on TensorFlow); "
+                   "flatten the tensors first.")
     a = norm_axis(axis, nd, "concatenate")
     rest = {tuple(s for i, s in enumerate(x.shape) if i != a) for x in xs}
     if len(rest) > 1:
@@ -219,11 +220,17 @@ def pad(x: np.ndarray, pad_width: Any, mode: str = "constant",
     pw = np.asarray(pad_width)
     if pw.dtype.kind not in "iu" or np.any(pw < 0):
         raise fail("pad", f"pad_width={pad_width!r} must hold non-negative integers.")
-    try:
-        pw = np.broadcast_to(pw.reshape(-1, 2) if pw.ndim == 1 else pw, (x.ndim, 2))
-    except ValueError:
-        raise fail("pad", f"pad_width={pad_width!r} does not fit a tensor of rank "
-                   f"{x.ndim}.") from None
+    pw = np.stack([pw, pw]).T.reshape(-1, 2) if pw.ndim == 0 else (
+        pw.reshape(1, 2) if pw.ndim == 1 and pw.size == 2 else pw)
+    if pw.ndim == 2 and pw.shape[1] == 1:
+        pw = np.concatenate([pw, pw], 1)
+    if pw.shape != (x.ndim, 2):
+        raise fail("pad", f"pad_width={pad_width!r} must give (before, after) for each of "
+                   f"the {x.ndim} axes (TensorFlow does not broadcast one pair).")
+    if x.dtype == bool and constant_values is not None and not isinstance(
+            constant_values, (bool, np.bool_)):
+        raise TypeError(f"ops.pad: constant_values={constant_values!r} for a bool tensor "
+                        "(TensorFlow refuses); pass True or False.")
     if mode == "constant":
         cv = 0 if constant_values is None else constant_values
         return np.pad(x, pw, mode="constant", constant_values=np.asarray(cv).astype(x.dtype))
