@@ -66,7 +66,7 @@ def test_nan_to_num_arguments(K):
 
 def _pairs(name):
     kinds = MAIN_DTYPES + ["pyint", "pyfloat"]
-    for i, a in enumerate(kinds):
+    for a in kinds:
         for b in kinds:
             if a in PY and b in PY:
                 continue

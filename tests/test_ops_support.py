@@ -139,7 +139,8 @@ def check(K: Any, name: str, *args: Any, rtol: float | None = None, **kwargs: An
 
 def _to_numpy(K: Any, x: Any) -> Any:
     if isinstance(x, (list, tuple)):
-        return type(x)(_to_numpy(K, v) for v in x)
+        return tuple(_to_numpy(K, v) for v in x) if isinstance(x, tuple) else [
+            _to_numpy(K, v) for v in x]
     if isinstance(x, (bool, int, float)) or x is None:
         return x
     return K.ops.convert_to_numpy(x)

@@ -151,7 +151,7 @@ def _to_output(out: Any) -> Any:
 
 
 def _convert_arg(v: Any, weak: bool, name: str) -> Any:
-    if weak and _dtypes.is_weak(v):
+    if weak and (_dtypes.is_weak(v) or isinstance(v, bool)):
         return v
     return to_array(v, name)
 

@@ -21,20 +21,23 @@ _erfc = np.frompyfunc(_m.erfc, 1, 1)
 
 
 def _erf64(x: np.ndarray) -> np.ndarray:
-    return _erf(x.astype("float64")).astype("float64")
+    return np.asarray(_erf(x.astype("float64")), dtype="float64")
 
 
 @keras_op("erf", "x")
 def erf(x: np.ndarray) -> np.ndarray:
     """``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt``."""
     need_float(x, "erf")
-    return _erf64(x).astype(x.dtype)
+    r = _erf64(x)
+    if x.dtype == np.float64:          # TensorFlow's float64 kernel gives NaN at +-inf
+        r = np.where(np.isinf(x), np.nan, r)
+    return r.astype(x.dtype)
 
 
 @keras_op("erfc", "x")
 def erfc(x: np.ndarray) -> np.ndarray:
     need_float(x, "erfc")
-    return _erfc(x.astype("float64")).astype("float64").astype(x.dtype)
+    return np.asarray(_erfc(x.astype("float64")), dtype="float64").astype(x.dtype)
 
 
 @keras_op("erfinv", "x")

@@ -183,11 +183,19 @@ def hard_shrink(x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return np.where(np.abs(x) > threshold, x, 0).astype(x.dtype)
 
 
-@keras_op("soft_shrink", "x")
-def soft_shrink(x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    _f(x, "soft_shrink")
-    t = _c(x, threshold)
-    return np.where(x > t, x - t, np.where(x < -t, x + t, 0)).astype(x.dtype)
+@keras_op("soft_shrink", "x", weak=True)
+def soft_shrink(x: Any, threshold: float = 0.5) -> np.ndarray:
+    """``x - t`` above ``t``, ``x + t`` below ``-t``, else 0. Int and bool tensors keep
+    their dtype (the shifted values truncate, as in Keras on TensorFlow)."""
+    if isinstance(x, (int, bool)):
+        raise TypeError("ops.soft_shrink: a Python int or bool is not accepted (as Keras on "
+                        "TensorFlow); pass a float or a tensor.")
+    if isinstance(x, float):
+        x = np.asarray(x, floatx())
+    xf = x.astype("float64") if x.dtype.kind not in "fc" else x
+    t = xf.dtype.type(threshold)
+    r = np.where(xf > t, xf - t, np.where(xf < -t, xf + t, 0))
+    return cast_array(np.asarray(r), x.dtype.name)
 
 
 @keras_op("tanh_shrink", "x")
@@ -218,6 +226,9 @@ def squareplus(x: np.ndarray, b: float = 4) -> np.ndarray:
 @keras_op("threshold", "x")
 def threshold(x: np.ndarray, threshold: float, default_value: float) -> np.ndarray:
     """``x`` where ``x > threshold`` else ``default_value``."""
+    if x.dtype.kind in "biu" and isinstance(default_value, float):
+        raise TypeError(f"ops.threshold: default_value={default_value!r} cannot fill a "
+                        f"{x.dtype} tensor (TensorFlow refuses); pass an int.")
     return np.where(x > threshold, x, np.asarray(default_value).astype(x.dtype))
 
 
@@ -431,7 +442,9 @@ def normalize(x: np.ndarray, axis: Any = -1, order: int = 2,
         if order == 2:
             inv = 1 / np.sqrt(np.sum(x * x, axis=ax, keepdims=True))
             return (x * np.minimum(inv, _c(x, 1.0 / eps))).astype(x.dtype)
-        n = np.sum(np.abs(x) ** order, axis=ax, keepdims=True) ** (1.0 / order)
+        from rnnlens.ops.linalg import norm
+
+        n = norm.__wrapped__(x, order, axis, True)
         return (x / np.maximum(n, _c(x, eps))).astype(x.dtype)
 
 

@@ -104,6 +104,9 @@ def einsum(subscripts: str, *operands: np.ndarray, **kwargs: Any) -> np.ndarray:
         raise fail("einsum", f"invalid subscripts {subscripts!r}.")
     if not operands:
         raise fail("einsum", "needs at least one operand.")
+    if "..." in subscripts and "->" not in subscripts:
+        raise fail("einsum", "subscripts with '...' need an explicit output ('->'), as on "
+                   "TensorFlow.")
     dts = [o.dtype.name for o in operands]
     if all(d == "int8" for d in dts):
         rd = "int32"
@@ -183,8 +186,12 @@ def clip(x: np.ndarray, x_min: Any, x_max: Any) -> np.ndarray:
     """Values limited to ``[x_min, x_max]``; bools become int32."""
     if x.dtype == bool:
         x = x.astype("int32")
+    if x.dtype.kind in "iu" and any(isinstance(b, float) and not isinstance(b, np.generic)
+                                    for b in (x_min, x_max)):
+        raise TypeError(f"ops.clip: float bounds for a {x.dtype} tensor (TensorFlow refuses "
+                        "them); pass int bounds or cast x.")
     lo, hi = np.asarray(x_min).astype(x.dtype), np.asarray(x_max).astype(x.dtype)
-    return np.minimum(np.maximum(x, lo), hi).astype(x.dtype)
+    return np.maximum(np.minimum(x, hi), lo).astype(x.dtype)   # TF: max(min(x, hi), lo)
 
 
 @keras_op("trace", "x")
