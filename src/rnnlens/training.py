@@ -136,11 +136,30 @@ class Compiled:
         from rnnlens import optimizers
 
         self.optimizer = optimizers.get(optimizer)
-        self.losses = resolve_losses(model, loss)
-        self.loss_weights = _loss_weights(model, loss_weights)
         self.metric_specs = metrics
         self.metrics: list[tuple[int, Any]] | None = None     # built on the first batch
-        self.loss_config = loss
+        self.loss_config, self._loss_weights_spec = loss, loss_weights
+        self._model = model
+        self._losses: list | None = None
+        self._weights: list[float] | None = None
+        if model.inputs_known():             # else (a Sequential without input) on first use
+            self._resolve()
+
+    def _resolve(self) -> None:
+        if self._losses is None:
+            self._losses = resolve_losses(self._model, self.loss_config)
+            self._weights = _loss_weights(self._model, self._loss_weights_spec)
+
+    @property
+    def losses(self) -> list[Any]:
+        """One loss (or None) per output, resolved once the model's outputs are known."""
+        self._resolve()
+        return self._losses
+
+    @property
+    def loss_weights(self) -> list[float]:
+        self._resolve()
+        return self._weights
 
     def build_metrics(self, model: Any, targets: list, preds: list) -> None:
         """Resolves metric names against the data, as Keras does on first use."""

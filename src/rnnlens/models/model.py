@@ -334,7 +334,8 @@ class Model(Layer):
                                  "auto_scale_loss", "weighted_metrics"}
         if unknown:
             raise ValueError(f"Unrecognized arguments to compile: {sorted(unknown)}")
-        self._ensure_graph(None)
+        if self.inputs_known():
+            self._ensure_graph(None)
         self._compiled = training.Compiled(self, optimizer, loss, metrics, loss_weights)
         self.optimizer = self._compiled.optimizer
 
