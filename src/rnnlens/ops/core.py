@@ -45,6 +45,11 @@ def _is_nested(t: Any) -> bool:
     return isinstance(t, (list, tuple, dict))
 
 
+def _tensors(t: Any, op: str) -> Any:
+    """Every leaf of ``t`` as an array (loop variables, carries), as TF's loops do."""
+    return _pack(t, [to_array(v, op) for v in _flatten(t)])
+
+
 # ---------------------------------------------------------------------------- conversion
 @keras_op("convert_to_tensor")
 def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None,
@@ -57,8 +62,11 @@ def convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None,
 
 @keras_op("convert_to_numpy")
 def convert_to_numpy(x: Any) -> np.ndarray:
-    """A NumPy array copy of ``x`` (TensorFlow's dtype inference for Python values)."""
-    return np.array(to_array(x, "convert_to_numpy"))
+    """``np.array(x)``, as Keras on TensorFlow: Python values keep NumPy's dtypes
+    (``convert_to_numpy(1)`` is int64, unlike ``convert_to_tensor(1)``)."""
+    if hasattr(x, "numpy") and not isinstance(x, (np.ndarray, np.generic)):
+        x = x.numpy()
+    return np.array(x)
 
 
 @keras_op("is_tensor")
@@ -95,9 +103,11 @@ def saturate_cast(x: np.ndarray, dtype: Any) -> np.ndarray:
             return cast_array(np.nan_to_num(y, nan=0.0), d.name)
         return np.clip(x.astype("int64") if x.dtype != np.uint64 else x, info.min,
                        info.max).astype(d)
-    if d.kind == "f" and x.dtype.kind == "f" and d.itemsize < x.dtype.itemsize:
+    if d.kind == "b":
+        return cast_array(np.clip(x, 0, 1) if x.dtype.kind in "iuf" else x, "bool")
+    if d.kind == "f" and x.dtype.kind in "iuf":
         info = np.finfo(d)
-        return np.clip(x, info.min, info.max).astype(d)
+        return cast_array(np.clip(x.astype("float64"), info.min, info.max), d.name)
     return cast_array(x, d.name)
 
 
@@ -242,23 +252,24 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
     _callable(cond, "cond", "while_loop")
     _callable(body, "body", "while_loop")
     is_tuple = isinstance(loop_vars, (tuple, list))
-    v = tuple(loop_vars) if is_tuple else (loop_vars,)
+    v = _tensors(tuple(loop_vars) if is_tuple else (loop_vars,), "while_loop")
     n = 0
     while (maximum_iterations is None or n < maximum_iterations) and bool(
             np.asarray(cond(*v))):
         out = body(*v)
-        v = tuple(out) if is_tuple else (out,)
+        v = _tensors(tuple(out) if is_tuple else (out,), "while_loop")
         n += 1
     return v if is_tuple else v[0]
 
 
 @keras_op("fori_loop")
 def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any) -> Any:
-    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``."""
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (``i`` a Python int,
+    so that ``val + i`` keeps val's dtype under NumPy's rules too)."""
     _callable(body_fun, "body_fun", "fori_loop")
-    val = init_val
+    val = _tensors(init_val, "fori_loop")
     for i in range(as_int(lower, "lower", "fori_loop"), as_int(upper, "upper", "fori_loop")):
-        val = body_fun(np.asarray(i, "int32"), val)
+        val = _tensors(body_fun(i, val), "fori_loop")
     return val
 
 
@@ -282,10 +293,11 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
     n = int(length) if xs is None else (flat[0].shape[0] if flat else 0)
     if any(v.ndim == 0 or v.shape[0] != n for v in flat):
         raise fail("scan", "every xs leaf needs the same leading dimension.")
-    carry, ys = init, []
+    carry, ys = _tensors(init, "scan"), []
     for i in (range(n - 1, -1, -1) if reverse else range(n)):
         x = _pack(xs, [v[i] for v in flat]) if xs is not None else None
         carry, y = f(carry, x)
+        carry = _tensors(carry, "scan")
         ys.append(y)
     if reverse:
         ys.reverse()
