@@ -88,7 +88,7 @@ def standardize_x(model: Any, x: Any, what: str) -> list[np.ndarray]:
         raise ValueError(f"{what} received x=None: pass the input data (an array, a list "
                          "or dict of arrays, a generator or a PyDataset).")
     if np.isscalar(x) or (isinstance(x, np.ndarray) and x.ndim == 0):
-        raise ValueError(f"{what} received a scalar x={x!r}; pass an array with a batch "
+        raise ValueError(f"{what} received a scalar input x={x!r}; pass an array with a batch "
                          "axis first, e.g. np.array([[...]]).")
     model._ensure_graph(x)
     xs = model._standardize(x, f"{what} input")
