@@ -19,8 +19,12 @@ Two kinds of pipelines, one behaviour:
   the parent's elements, in the order tf.data would produce them.
 
 ``cardinality()`` follows tf.data: the number of elements, ``INFINITE_CARDINALITY`` (-1)
-after ``repeat()``, ``UNKNOWN_CARDINALITY`` (-2) after ``filter``/``unbatch``; ``len``
-raises ``TypeError`` for the last two, as tf.data does.
+after ``repeat()``, ``UNKNOWN_CARDINALITY`` (-2) after ``filter`` or an ``unbatch`` whose
+batch dimension is not static; ``len`` raises ``TypeError`` for the last two, as tf.data
+does. rnnlens tracks static leading dimensions as tf.data does (``batch(b,
+drop_remainder=True)`` makes ``b`` static, slicing an array keeps its row shape) except
+through ``map``, whose output shapes it cannot know before running it: an ``unbatch``
+after a ``map`` has an unknown length here even where TensorFlow infers one.
 
 Shuffling with a shuffle buffer of size ``s`` (tf.data's algorithm): fill a buffer with the
 next ``s`` elements; repeatedly emit a uniformly chosen buffered element and put the next
@@ -116,12 +120,23 @@ class SliceSource:
             raise ValueError(f"The arrays of {name} have different lengths {sorted(sizes)}; "
                              "expected one number of samples along axis 0.")
         self.n = sizes.pop()
+        self.lead = static_lead([a.shape[1:] for a in leaves])
 
     def gather(self, sel: slice | np.ndarray) -> Any:
         return _nest.map_structure(lambda a: np.array(a[sel]), self.structure)
 
     def element(self, i: int) -> Any:
         return _nest.map_structure(lambda a: np.array(a[i]), self.structure)
+
+
+def static_lead(shapes: list[tuple[int, ...]]) -> tuple[int | None, ...]:
+    """The leading dimensions all ``shapes`` share (None where they differ), up to the
+    smallest rank: what tf.data knows statically about an element, for ``unbatch``."""
+    if not shapes:
+        return ()
+    rank = min(len(s) for s in shapes)
+    return tuple(shapes[0][k] if len({s[k] for s in shapes}) == 1 else None
+                 for k in range(rank))
 
 
 def buffer_shuffle(n: int, buffer_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -226,8 +241,11 @@ class ArrayDataset:
         if batch_size is not None:
             check_int(batch_size, "batch_size", 1)
         shuffler = _Shuffler(max(source.n, 1), _seed(seed), True) if shuffle else None
+        lead = source.lead
+        if batch_size is not None:
+            lead = (batch_size if drop_remainder else None, *lead)
         self._init(_Plan(source, shuffler, batch_size=batch_size,
-                         drop_remainder=bool(drop_remainder)), batch_size=batch_size)
+                         drop_remainder=bool(drop_remainder)), batch_size=batch_size, lead=lead)
 
     @classmethod
     def from_tensor_slices(cls, tensors: Any) -> ArrayDataset:
@@ -237,23 +255,25 @@ class ArrayDataset:
     # ------------------------------------------------------------------ construction
     def _init(self, plan: _Plan | None = None,
               stream: Callable[[], Iterator[Any]] | None = None, card: int = 0,
-              batch_size: int | None = None) -> None:
+              batch_size: int | None = None, lead: tuple = ()) -> None:
         self._plan = plan
         self._stream = stream
         self._card = plan.cardinality() if plan is not None else card
         self._batch_size = batch_size   # set only when the last step batched (tf.data's)
+        self._lead = lead               # static leading dims of every array of an element
 
     @classmethod
-    def _from_plan(cls, plan: _Plan, batch_size: int | None = None) -> ArrayDataset:
+    def _from_plan(cls, plan: _Plan, batch_size: int | None = None, lead: tuple = ()
+                   ) -> ArrayDataset:
         ds = cls.__new__(cls)
-        ds._init(plan=plan, batch_size=batch_size)
+        ds._init(plan=plan, batch_size=batch_size, lead=lead)
         return ds
 
     @classmethod
     def _from_stream(cls, stream: Callable[[], Iterator[Any]], card: int,
-                     batch_size: int | None = None) -> ArrayDataset:
+                     batch_size: int | None = None, lead: tuple = ()) -> ArrayDataset:
         ds = cls.__new__(cls)
-        ds._init(stream=stream, card=card, batch_size=batch_size)
+        ds._init(stream=stream, card=card, batch_size=batch_size, lead=lead)
         return ds
 
     # ------------------------------------------------------------------ iteration
@@ -286,15 +306,15 @@ class ArrayDataset:
         """The first ``count`` elements (all of them for ``count < 0``)."""
         count = check_int(count, "count")
         if count < 0:
-            return self._from_stream(self.__iter__, self._card) if self._plan is None \
-                else self._from_plan(self._plan)
+            return self._from_stream(self.__iter__, self._card, lead=self._lead) \
+                if self._plan is None else self._from_plan(self._plan, lead=self._lead)
         if self._plan is not None:
             step = self._plan.batch_size or 1
             return self._from_plan(self._plan.replace(
-                hi=min(self._plan.hi, self._plan.lo + count * step)))
+                hi=min(self._plan.hi, self._plan.lo + count * step)), lead=self._lead)
         card = self._card if self._card == UNKNOWN_CARDINALITY else (
             count if self._card == INFINITE_CARDINALITY else min(self._card, count))
-        return self._from_stream(lambda: itertools.islice(self, count), card)
+        return self._from_stream(lambda: itertools.islice(self, count), card, lead=self._lead)
 
     def skip(self, count: int, name: str | None = None) -> ArrayDataset:
         """All but the first ``count`` elements (none for ``count < 0``)."""
@@ -302,11 +322,14 @@ class ArrayDataset:
         if self._plan is not None:
             step = self._plan.batch_size or 1
             lo = self._plan.hi if count < 0 else self._plan.lo + count * step
-            return self._from_plan(self._plan.replace(lo=min(lo, self._plan.hi)))
-        if count < 0:
-            return self._from_stream(lambda: iter(()), 0)
+            return self._from_plan(self._plan.replace(lo=min(lo, self._plan.hi)),
+                                   lead=self._lead)
+        if count < 0:       # no elements; tf.data's cardinality: known -> 0, -1/-2 stay
+            card = 0 if self._card >= 0 else self._card
+            return self._from_stream(lambda: iter(()), card, lead=self._lead)
         card = self._card if self._card < 0 else max(self._card - count, 0)
-        return self._from_stream(lambda: itertools.islice(self, count, None), card)
+        return self._from_stream(lambda: itertools.islice(self, count, None), card,
+                                 lead=self._lead)
 
     def map(self, map_func: Callable[..., Any], num_parallel_calls: Any = None,
             deterministic: Any = None, name: str | None = None) -> ArrayDataset:
@@ -336,7 +359,7 @@ class ArrayDataset:
                     yield element
 
         card = self._card if self._card == INFINITE_CARDINALITY else UNKNOWN_CARDINALITY
-        return self._from_stream(stream, card)
+        return self._from_stream(stream, card, lead=self._lead)
 
     def batch(self, batch_size: int, drop_remainder: bool = False,
               num_parallel_calls: Any = None, deterministic: Any = None,
@@ -346,8 +369,9 @@ class ArrayDataset:
         b = check_int(batch_size, "batch_size", 1)
         drop = bool(drop_remainder)
         plan = self._plan
+        lead = (b if drop else None, *self._lead)
         if plan is not None and plan.batch_size is None:
-            return self._from_plan(plan.replace(batch_size=b, drop_remainder=drop), b)
+            return self._from_plan(plan.replace(batch_size=b, drop_remainder=drop), b, lead)
 
         def stream() -> Iterator[Any]:
             it = iter(self)
@@ -360,7 +384,7 @@ class ArrayDataset:
         card = self._card
         if card >= 0:
             card = card // b if drop else -(-card // b)
-        return self._from_stream(stream, card, b)
+        return self._from_stream(stream, card, b, lead)
 
     def unbatch(self, name: str | None = None) -> ArrayDataset:
         """Split every element along axis 0 into its rows (length unknown, as tf.data)."""
@@ -369,9 +393,11 @@ class ArrayDataset:
             for element in self:
                 yield from _nest.unstack(element)
 
-        card = INFINITE_CARDINALITY if self._card == INFINITE_CARDINALITY \
-            else UNKNOWN_CARDINALITY
-        return self._from_stream(stream, card)
+        card, lead = self._card, self._lead
+        if card != INFINITE_CARDINALITY:
+            known = bool(lead) and lead[0] is not None and card >= 0
+            card = card * lead[0] if known else UNKNOWN_CARDINALITY
+        return self._from_stream(stream, card, lead=lead[1:])
 
     def shuffle(self, buffer_size: int, seed: int | None = None,
                 reshuffle_each_iteration: bool = True, name: str | None = None
@@ -382,7 +408,7 @@ class ArrayDataset:
         plan = self._plan
         if plan is not None and plan.batch_size is None and plan.shuffler is None \
                 and plan.lo == 0 and plan.hi == plan.source.n:
-            return self._from_plan(plan.replace(shuffler=shuffler))
+            return self._from_plan(plan.replace(shuffler=shuffler), lead=self._lead)
 
         def stream() -> Iterator[Any]:
             rng = shuffler.pass_rng()
@@ -400,7 +426,7 @@ class ArrayDataset:
                 buf[j] = buf[-1]
                 buf.pop()
 
-        return self._from_stream(stream, self._card)
+        return self._from_stream(stream, self._card, lead=self._lead)
 
     def repeat(self, count: int | None = None, name: str | None = None) -> ArrayDataset:
         """``count`` passes in a row (forever for ``None``/-1); each pass reshuffles."""
@@ -418,9 +444,9 @@ class ArrayDataset:
         card = self._card
         if n < 0:
             card = 0 if card == 0 else INFINITE_CARDINALITY
-        elif card >= 0:
-            card = card * n
-        return self._from_stream(stream, card)
+        elif card >= 0 or n == 0:
+            card = max(card, 0) * n
+        return self._from_stream(stream, card, lead=self._lead)
 
     def enumerate(self, start: int = 0, name: str | None = None) -> ArrayDataset:
         """``(index, element)`` pairs, the index an int64 scalar from ``start``."""
@@ -443,7 +469,8 @@ class ArrayDataset:
             card = UNKNOWN_CARDINALITY
         else:
             card = a + b
-        return self._from_stream(lambda: itertools.chain(self, dataset), card)
+        lead = self._lead if self._lead == dataset._lead else ()
+        return self._from_stream(lambda: itertools.chain(self, dataset), card, lead=lead)
 
     @staticmethod
     def zip(*datasets: Any, name: str | None = None) -> ArrayDataset:

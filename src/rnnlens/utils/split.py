@@ -16,8 +16,10 @@ up to ``n``). Sizes, as Keras:
 
 Each split is an unbatched :class:`~rnnlens.utils.ArrayDataset` (batched again with the
 input's batch size when the input dataset was batched), yielding arrays, tuples, or dicts
-like the input. Beyond Keras: a dict of arrays is accepted (Keras raises TypeError) and
-NumPy integer / float scalars count as ints / floats (Keras wants Python's own types).
+like the input, with the input's dtypes, except one TensorFlow artifact kept as Keras has
+it: the samples of a 1-D integer array come out as int32 (int64 if they do not fit).
+Beyond Keras: a dict of arrays is accepted (Keras raises TypeError) and NumPy integer /
+float scalars count as ints / floats (Keras wants Python's own types).
 """
 
 from __future__ import annotations
@@ -79,11 +81,22 @@ def split_dataset(
     for idx in halves:
         if samples is None:
             part = _nest.map_structure(lambda a, idx=idx: a[idx], structure)
+            if kind == "array":
+                part = _tf_scalar_list(part)
         else:
             part = _nest.stack([samples[i] for i in idx])
         ds = ArrayDataset(part)
         out.append(ds.batch(batch_size) if batch_size else ds)
     return out[0], out[1]
+
+
+def _tf_scalar_list(rows: np.ndarray) -> np.ndarray:
+    """Keras hands the rows of a 1-D integer array to tf.data as a list of scalars, which
+    TensorFlow stores as int32 (int64 when a value does not fit): the same dtype here."""
+    if rows.ndim != 1 or rows.dtype.kind not in "iu":
+        return rows
+    fits = rows.size == 0 or (rows.min() >= -2**31 and rows.max() < 2**31)
+    return rows.astype(np.int32 if fits else np.int64)
 
 
 def _kind(dataset: Any) -> str:

@@ -142,7 +142,8 @@ def timeseries_dataset_from_array(
         buffer = 1024 if batch_size is None else 8 * batch_size
         shuffler = _Shuffler(buffer, seed, True)
     plan = _Plan(source, shuffler, batch_size=batch_size)
-    return ArrayDataset._from_plan(plan, batch_size)
+    lead = (sequence_length, *data.shape[1:]) if targets is None else ()
+    return ArrayDataset._from_plan(plan, batch_size, (None, *lead) if batch_size else lead)
 
 
 def _series(x: Any, name: str) -> np.ndarray:
