@@ -337,3 +337,34 @@ def test_windows_feed_a_fit_loop_shape() -> None:
             assert x.shape[1:] == (10, 3) and x.shape[0] == y.shape[0]
             seen += 1
         assert seen == len(ds) == 3
+
+
+@pytest.mark.filterwarnings("ignore:`shuffle=True` was passed")
+def test_fit_on_windows_matches_keras_fit(K: Any) -> None:
+    """Model.fit / evaluate on the windows datasets equal Keras's fit on its tf.data ones
+    (same initial weights): the dataset is a plain iterable of (x, y) batches with len()."""
+    import rnnlens  # noqa: PLC0415
+    from rnnlens import layers  # noqa: PLC0415
+
+    series = np.sin(np.arange(160) / 6.0).astype(np.float32)[:, None]          # (160, 1)
+    kw = dict(sequence_length=6, sequence_stride=2, batch_size=8)
+    train = (series[:-6], series[6:])
+    results = []
+    for lib, layers_mod in ((K, K.layers), (rnnlens, layers)):
+        inp = lib.Input((6, 1))
+        model = lib.Model(inp, layers_mod.Dense(1)(layers_mod.LSTM(3)(inp)))
+        if lib is K:
+            weights = [np.random.default_rng(i).uniform(-0.5, 0.5, w.shape).astype(np.float32)
+                       for i, w in enumerate(model.get_weights())]
+        model.set_weights(weights)
+        model.compile(optimizer="adam", loss="mse")
+        ds = lib.utils.timeseries_dataset_from_array(*train, end_index=120, **kw)
+        val = lib.utils.timeseries_dataset_from_array(*train, start_index=120, **kw)
+        hist = model.fit(ds, validation_data=val, epochs=2, verbose=0).history
+        results.append((hist, model.evaluate(val, verbose=0), model.get_weights()))
+    (h_k, e_k, w_k), (h_r, e_r, w_r) = results
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(h_r[key], h_k[key], rtol=1e-4)
+    np.testing.assert_allclose(e_r, e_k, rtol=1e-4)
+    for a, b in zip(w_r, w_k):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
