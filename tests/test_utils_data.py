@@ -182,6 +182,12 @@ CASES = [
     ((x for x in [[1]]), {}),
     ([b"ab", b"c"], {"dtype": object}),
     ([[1, 2]], {"dtype": "complex64"}),
+    ([["a", "bc"], ["d"]], {"dtype": "U3"}),
+    ([["a", "bc"], ["d"]], {"dtype": str, "value": 0}),
+    ([["a", "bc"], ["d"]], {"dtype": "S2", "value": 1.5}),
+    ([[1, 2], [3]], {"dtype": "U3", "maxlen": 3}),
+    ([["a", "bc"], ["d"]], {"dtype": str, "value": "pad"}),
+    ([["a", "bc"], ["d"]], {"dtype": object}),
 ]
 
 
