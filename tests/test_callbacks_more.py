@@ -50,13 +50,16 @@ def both(pair: Pair, K: Any, capsys: Any, make_cbs: Any, x: Any, y: Any, **kw: A
 
 # ---------------------------------------------------------------------------- learning rate
 PLATEAU = [
-    dict(monitor="val_loss", factor=0.5, patience=1, min_delta=1e-3),
-    dict(monitor="loss", factor=0.2, patience=2, cooldown=1, min_lr=0.004),
-    dict(monitor="val_loss", factor=0.5, patience=0, mode="max"),
+    pytest.param(dict(monitor="val_loss", factor=0.5, patience=1, min_delta=1e-3),
+                 id="val-loss"),
+    pytest.param(dict(monitor="loss", factor=0.2, patience=2, cooldown=1, min_lr=0.004),
+                 id="cooldown-min-lr", marks=pytest.mark.slow),
+    pytest.param(dict(monitor="val_loss", factor=0.5, patience=0, mode="max"), id="max-mode",
+                 marks=pytest.mark.slow),
 ]
 
 
-@pytest.mark.parametrize("kw", PLATEAU, ids=["val-loss", "cooldown-min-lr", "max-mode"])
+@pytest.mark.parametrize("kw", PLATEAU)
 def test_reduce_lr_on_plateau_matches_keras(K, capsys, kw):
     where = f"plateau-{sorted(kw.items())}"
     pair = Pair(K, "lstm", "mse", _seed(where))
@@ -212,7 +215,8 @@ def interrupted_fit(model: Any, ns: NS, backup_dir: str, x: Any, y: Any, stop: d
 @pytest.mark.parametrize("opt,stop,backup_kw", [
     ("Adam", {"at_epoch": 2}, {}),
     ("RMSprop-momentum", {"at_epoch": 3}, {"save_freq": 3}),
-    ("SGD-momentum", {"at_epoch": 0, "at_batch": 7}, {"save_freq": 2}),
+    pytest.param("SGD-momentum", {"at_epoch": 0, "at_batch": 7}, {"save_freq": 2},
+                 marks=pytest.mark.slow),
 ], ids=["adam-epoch", "rmsprop-save-freq", "mid-epoch"])
 def test_backup_and_restore_resumes_like_keras(K, tmp_path, opt, stop, backup_kw):
     where = f"backup-{opt}-{stop}"

@@ -223,3 +223,24 @@ def test_schedule_errors_are_clear():
         S.deserialize({"class_name": "Nope", "config": {}})
     with pytest.raises(TypeError, match="schedules"):
         O.SGD(learning_rate=lambda: 0.1)      # rnnlens calls learning_rate(iterations)
+
+
+def test_fit_with_a_schedule_matches_keras(K):
+    """The schedule advances with every batch across epochs (iterations), as in Keras."""
+    from test_fit_parity import Pair, _seed, check_history, make_data  # noqa: PLC0415
+
+    where = "fit-schedule"
+    pair = Pair(K, "lstm", "mse", _seed(where))
+    kw = dict(initial_learning_rate=0.05, decay_steps=6, alpha=0.1, warmup_target=0.1,
+              warmup_steps=3)
+    pair.keras.compile(optimizer=K.optimizers.Adam(K.optimizers.schedules.CosineDecay(**kw)),
+                       loss="mse", run_eagerly=True)
+    pair.ours.compile(optimizer=O.Adam(S.CosineDecay(**kw)), loss="mse")
+    x, y = make_data("lstm", "mse", _seed(where))
+    fit_kw = dict(batch_size=12, epochs=3, shuffle=False, verbose=0)
+    theirs, ours = pair.keras.fit(x, y, **fit_kw), pair.ours.fit(x, y, **fit_kw)
+    check_history(ours.history, theirs.history, where, "Adam")
+    pair.check_weights(where, "Adam")
+    assert pair.ours.optimizer.iterations == int(pair.keras.optimizer.iterations) == 12
+    assert pair.ours.optimizer.learning_rate == float(np.asarray(
+        pair.keras.optimizer.learning_rate))

@@ -148,7 +148,8 @@ def dataset_class(base: type, x: Any, y: Any, size: int, counts: dict, sw: Any =
     return Batches()
 
 
-@pytest.mark.parametrize("weighted", [False, True], ids=["xy", "xy-sw"])
+@pytest.mark.parametrize("weighted", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["xy", "xy-sw"])
 def test_fit_on_a_pydataset_matches_keras(K, weighted):
     where = f"pydataset-{weighted}"
     pair = Pair(K, "bidi", "binary_crossentropy", _seed(where))
@@ -192,6 +193,9 @@ WEIGHT_CASES = [
     ("lstm", "binary_crossentropy", "class-weight"),
     ("encdec_masked", "sparse_categorical_crossentropy", "sw-per-step"),
 ]
+SLOW_WEIGHTS = {"encdec-sparse_categorical_crossentropy-sw-per-sample-col",
+                "bidi-categorical_crossentropy-class-weight",
+                "encdec_masked-sparse_categorical_crossentropy-sw-per-step"}
 
 
 def weights_for(kind: str, y: np.ndarray, seed: int) -> dict:
@@ -206,8 +210,10 @@ def weights_for(kind: str, y: np.ndarray, seed: int) -> dict:
     return {"class_weight": {0: 0.3, 1: 1.7, 2: 1.1}}
 
 
-@pytest.mark.parametrize("model_key,loss_key,kind", WEIGHT_CASES,
-                         ids=[f"{m}-{loss}-{k}" for m, loss, k in WEIGHT_CASES])
+@pytest.mark.parametrize("model_key,loss_key,kind", [
+    pytest.param(*case, id="-".join(case),
+                 marks=[pytest.mark.slow] if "-".join(case) in SLOW_WEIGHTS else [])
+    for case in WEIGHT_CASES])
 def test_fit_with_sample_and_class_weights_matches_keras(K, model_key, loss_key, kind):
     where = f"weights-{model_key}-{loss_key}-{kind}"
     pair = Pair(K, model_key, loss_key, _seed(where))
