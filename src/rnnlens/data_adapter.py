@@ -17,6 +17,8 @@
   ``num_batches`` property, ``None`` meaning endless; optional ``on_epoch_begin`` /
   ``on_epoch_end``): batch ``i`` is ``dataset[i]`` (a tuple as above, a list, a bare
   array, or a dict of inputs); ``shuffle`` visits the batches in a random order.
+  ``workers`` / ``use_multiprocessing`` are not used: batches are read in order, in the
+  calling thread.
 
 :class:`EpochIterator` is Keras's: ``steps_per_epoch`` limits an epoch and then the
 next epoch continues the same iterator; data that runs out ends the epoch early with
