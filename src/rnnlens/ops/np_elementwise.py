@@ -293,7 +293,24 @@ def _divide_no_nan(a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:
     return np.where(zero, a.dtype.type(0), a / np.where(zero, b.dtype.type(1), b))
 
 
-_arith("add", lambda a, b, n: np.add(a, b))
+def _add(a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:
+    """Keras on TensorFlow routes ``x1 + bias`` to ``tf.nn.bias_add`` when x2 squeezes to
+    one dimension of size c > 1 that equals x1's axis 1 or last axis: the bias then runs
+    along x1's last axis, or along axis 1 (NCHW) when only axis 1 matches, without
+    NumPy's broadcasting of x2's size-1 axes."""
+    big = [d for d in b.shape if d > 1]
+    if len(big) == 1 and a.ndim > 1 and big[0] in (a.shape[1], a.shape[-1]):
+        if b.ndim > 1 and 0 in b.shape:
+            raise fail(name, "a bias-like x2 with a zero-size axis (TensorFlow's bias_add "
+                       "needs a 1-D bias).")
+        bias = b.reshape(-1)
+        if a.shape[-1] == big[0]:
+            return a + bias
+        return a + bias.reshape((1, -1) + (1,) * (a.ndim - 2))
+    return np.add(a, b)
+
+
+_arith("add", _add)
 _arith("subtract", lambda a, b, n: np.subtract(a, b))
 _arith("multiply", lambda a, b, n: np.multiply(a, b))
 _arith("maximum", lambda a, b, n: np.maximum(a, b))

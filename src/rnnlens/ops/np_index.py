@@ -34,6 +34,9 @@ def take(x: np.ndarray, indices: np.ndarray, axis: int | None = None) -> np.ndar
     if axis is None:
         x, axis = x.reshape(-1), 0
     a = norm_axis(axis, x.ndim, "take")
+    out_shape = x.shape[:a] + indices.shape + x.shape[a + 1:]
+    if not int(np.prod(out_shape)):    # nothing is gathered: TF checks no index
+        return np.zeros(out_shape, x.dtype)
     return np.take(x, _indices(indices, x.shape[a], "take"), axis=a)
 
 

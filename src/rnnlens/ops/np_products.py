@@ -181,9 +181,13 @@ def trapezoid(y: np.ndarray, x: Any = None, dx: float = 1.0, axis: int = -1) -> 
                           else np.trapz(yy, xx, dx=dx, axis=a)).astype(d)
 
 
-@keras_op("clip", "x")
-def clip(x: np.ndarray, x_min: Any, x_max: Any) -> np.ndarray:
-    """Values limited to ``[x_min, x_max]``; bools become int32."""
+@keras_op("clip", "x", weak=True)
+def clip(x: Any, x_min: Any, x_max: Any) -> np.ndarray:
+    """Values limited to ``[x_min, x_max]`` (TF order: ``max(min(x, hi), lo)``); bools
+    become int32."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError("ops.clip: x must be a tensor, not a Python scalar (Keras on "
+                        "TensorFlow fails too); wrap it with ops.convert_to_tensor.")
     if x.dtype == bool:
         x = x.astype("int32")
     if x.dtype.kind in "iu" and any(isinstance(b, float) and not isinstance(b, np.generic)

@@ -38,7 +38,8 @@ def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray: 
     """Sum over ``axis`` (None: all); small ints and bools accumulate in (u)int32."""
     ax = norm_axes(axis, x.ndim, "sum")
     x = _widen(x)
-    return np.sum(x, axis=ax, keepdims=keepdims, dtype=x.dtype)
+    acc = "float32" if x.dtype == np.float16 else x.dtype   # TF accumulates half in float
+    return np.sum(x, axis=ax, keepdims=keepdims, dtype=acc).astype(x.dtype)
 
 
 @keras_op("prod", "x")
@@ -46,8 +47,9 @@ def prod(x: np.ndarray, axis: Any = None, keepdims: bool = False,
          dtype: Any = None) -> np.ndarray:
     ax = norm_axes(axis, x.ndim, "prod")
     x = _widen(x) if dtype is None else cast_array(x, standardize_dtype(dtype, "prod"))
+    acc = "float32" if x.dtype == np.float16 else x.dtype
     with np.errstate(over="ignore"):
-        return np.prod(x, axis=ax, keepdims=keepdims, dtype=x.dtype)
+        return np.prod(x, axis=ax, keepdims=keepdims, dtype=acc).astype(x.dtype)
 
 
 @keras_op("mean", "x")
@@ -379,7 +381,18 @@ def _nan_num(x: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- arg / sort
 def _argext(x: np.ndarray, axis: Any, keepdims: bool, op: str, big: bool) -> np.ndarray:
-    _nonempty(x, op)
+    if axis is None or x.ndim == 0:
+        _nonempty(x, op)
+    elif x.size == 0:
+        a = norm_axis(axis, x.ndim, op)
+        shape = list(x.shape)
+        if keepdims:
+            shape[a] = 1
+        else:
+            del shape[a]
+        if x.shape[a] == 0:
+            raise fail(op, f"cannot take the {op} over an empty axis (shape {x.shape}).")
+        return np.zeros(shape, "int32")
     f = np.argmax if big else np.argmin
     if x.dtype.kind == "f" and x.ndim:
         x = np.where((x == 0) & np.signbit(x), -np.finfo(x.dtype).tiny, x).astype(x.dtype)

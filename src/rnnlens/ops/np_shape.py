@@ -28,6 +28,12 @@ def reshape(x: np.ndarray, newshape: Any) -> np.ndarray:
         raise fail("reshape", f"newshape={tuple(dims)}: at most one -1 and no other negative "
                    "dimension.")
     known = int(np.prod([d for d in dims if d != -1]))
+    if -1 in dims and x.size == 0:     # TensorFlow: the non-zero dims decide the -1
+        num = int(np.prod([d for d in x.shape if d]))
+        den = int(np.prod([d for d in dims if d not in (0, -1)]))
+        if den and num % den == 0:
+            dims[dims.index(-1)] = num // den
+            known = int(np.prod(dims))
     if (-1 not in dims and known != x.size) or (-1 in dims and (
             known == 0 or x.size % known)):
         raise fail("reshape", f"cannot reshape a tensor of shape {x.shape} ({x.size} "
