@@ -107,8 +107,7 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
     check_symbolic = getattr(layer, "check_symbolic_call", None)
     if check_symbolic is not None:
         check_symbolic(shape, kwargs)
-    if not layer.built:
-        layer.build(shape)
+    layer.maybe_build(shape)
     node = Node(layer, args, kwargs)
     layer._inbound_nodes.append(node)
     out_shapes = layer.compute_output_shape(shape)

@@ -18,8 +18,20 @@ from rnnlens.random import generator
 Shape = tuple[int, ...]
 
 
-def compute_fans(shape: Shape) -> tuple[int, int]:
-    """Keras's ``compute_fans``: (fan_in, fan_out) of a weight shape."""
+def compute_fans(shape: Shape, input_axes: Any = None, output_axes: Any = None
+                 ) -> tuple[int, int]:
+    """Keras's ``compute_fans``: (fan_in, fan_out) of a weight shape.
+
+    With ``input_axes`` and ``output_axes`` (Keras 3.15, e.g. for EinsumDense),
+    the fans are the products of those axes' sizes.
+    """
+    if input_axes is not None and output_axes is not None:
+        try:
+            return (int(math.prod(shape[a] for a in input_axes)),
+                    int(math.prod(shape[a] for a in output_axes)))
+        except (IndexError, TypeError):
+            raise ValueError(f"input_axes={input_axes!r} / output_axes={output_axes!r} do "
+                             f"not index a weight of shape {shape}.") from None
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -148,8 +160,14 @@ class VarianceScaling(_Seeded):
         mode: str = "fan_in",
         distribution: str = "truncated_normal",
         seed: int | None = None,
+        input_axes: Any = None,
+        output_axes: Any = None,
     ):
         super().__init__(seed)
+        self.input_axes = _axes(input_axes, "input_axes")
+        self.output_axes = _axes(output_axes, "output_axes")
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+            raise TypeError(f"Received scale={scale!r}, expected a positive float.")
         if scale <= 0.0:
             raise ValueError(f"Received scale={scale}, expected a positive float.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -162,7 +180,7 @@ class VarianceScaling(_Seeded):
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape: Shape, dtype: Any = "float32") -> np.ndarray:
-        fan_in, fan_out = compute_fans(tuple(shape))
+        fan_in, fan_out = compute_fans(tuple(shape), self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         var = self.scale / max(1.0, fan[self.mode])
         rng = self._rng()
@@ -180,17 +198,35 @@ class VarianceScaling(_Seeded):
             "mode": self.mode,
             "distribution": self.distribution,
             "seed": self.seed,
+            "input_axes": _list(self.input_axes),
+            "output_axes": _list(self.output_axes),
         }
+
+
+def _axes(axes: Any, name: str) -> tuple[int, ...] | None:
+    if axes is None:
+        return None
+    if not isinstance(axes, (list, tuple)) or len(axes) > 32 or not all(
+            isinstance(a, int) and not isinstance(a, bool) for a in axes):
+        raise ValueError(f"Received {name}={axes!r}, expected a list of integer axes or None.")
+    return tuple(axes)
+
+
+def _list(axes: Any) -> Any:
+    return None if axes is None else list(axes)
 
 
 def _scaling(name: str, scale: float, mode: str, distribution: str) -> type:
     """Makes a named VarianceScaling preset (GlorotUniform, HeNormal, ...)."""
 
-    def __init__(self, seed: int | None = None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed: int | None = None, input_axes: Any = None,
+                 output_axes: Any = None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes,
+                                 output_axes)
 
     def get_config(self) -> dict:
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": _list(self.input_axes),
+                "output_axes": _list(self.output_axes)}
 
     doc = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
@@ -291,9 +327,14 @@ def get(identifier: str | Initializer | dict | None) -> Initializer | None:
         return cls()
     if isinstance(identifier, dict):
         cls = _CLASSES.get(identifier.get("class_name", ""))
-        if cls is None:
-            raise ValueError(f"Received an unknown initializer config: {identifier!r}.")
-        return cls(**identifier.get("config", {}))
+        config = identifier.get("config", {})
+        if cls is None or not isinstance(config, dict):
+            raise ValueError(f"Received an unknown initializer config: {str(identifier)[:200]}.")
+        try:
+            return cls(**config)
+        except TypeError as err:
+            raise ValueError(f"Received an invalid {cls.__name__} config {config!r}: "
+                             f"{err}.") from None
     if callable(identifier):
         return identifier
     raise TypeError(
@@ -303,8 +344,12 @@ def get(identifier: str | Initializer | dict | None) -> Initializer | None:
 
 
 def serialize(init: Initializer) -> dict:
-    """Keras's serialized form ``{"class_name": ..., "config": {...}}``."""
-    return {"class_name": type(init).__name__, "config": init.get_config()}
+    """Keras 3's serialized form ``{"module", "class_name", "config", "registered_name"}``."""
+    if type(init).__name__ not in _CLASSES or not isinstance(init, Initializer):
+        raise ValueError(f"Cannot serialize initializer {init!r}: only Keras's built-in "
+                         "initializers have a config Keras can load.")
+    return {"module": "keras.initializers", "class_name": type(init).__name__,
+            "config": init.get_config(), "registered_name": None}
 
 
 __all__ = ["get", "serialize", "compute_fans", "Initializer", "IdentityInitializer",

@@ -23,11 +23,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from rnnlens import activations
 from rnnlens.backend import FLOATX
-
-from rnnlens import activations, initializers
+from rnnlens.layers.base import Layer
 from rnnlens.random import generator
-from rnnlens.weights import checked
 
 StepFn = Callable[[int, np.ndarray, Sequence[np.ndarray], Sequence[np.ndarray]], None]
 
@@ -42,67 +41,42 @@ def check_units(units: Any, name: str = "units") -> int:
     return int(units)
 
 
-def clip_rate(name: str, rate: Any) -> float:
-    """Dropout rates are clipped to [0, 1], as in Keras."""
-    try:
-        return min(1.0, max(0.0, float(rate)))
-    except (TypeError, ValueError):
-        raise TypeError(f"Received {name}={rate!r}, expected a float in [0, 1].") from None
+class RecurrentCell(Layer):
+    """Base class of the built-in cells (LSTM, GRU, SimpleRNN): a Keras cell layer.
 
-
-class RecurrentCell:
-    """Base class for the built-in cells (LSTM now; GRU and SimpleRNN share it).
-
-    Parameters (set by subclasses):
-        units: u, the size of the hidden state.
+    A subclass declares its Keras arguments (``rnnlens.params``) and sets:
         state_size: size of each state, e.g. ``(u, u)`` for LSTM's ``[h, c]``.
         gate_names: names of the recorded gate blocks, in Keras's order.
-        weight_names: names of the weights, in ``get_weights()`` order.
+        gate_count: how many u-wide blocks W, U and b have (4 for LSTM).
+
+    Its weights (kernel W (F, Gu), recurrent_kernel U (u, Gu), bias) are
+    created by ``build`` with ``add_weight``; any change to them bumps
+    ``_version``, which keys the repacked copies the fast step uses.
     """
 
-    units: int
     state_size: tuple[int, ...]
     gate_names: tuple[str, ...] = ()
-    weight_names: tuple[str, ...] = ()
+    gate_count = 1
 
-    def __init__(self, units: int, activation: Any, recurrent_activation: Any,
-                 use_bias: bool, kernel_initializer: Any, recurrent_initializer: Any,
-                 bias_initializer: Any, dropout: float, recurrent_dropout: float,
-                 seed: int | None):
-        self.units = check_units(units)
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.dropout = clip_rate("dropout", dropout)
-        self.recurrent_dropout = clip_rate("recurrent_dropout", recurrent_dropout)
-        self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+    def __post_init__(self) -> None:
+        self._rng = np.random.default_rng(self.seed) if self.seed is not None else None
         self.input_dim: int | None = None
-        self._version = 0          # bumped on every weight change; keys derived caches
+        self.state_size = (self.units,)
 
     @property
     def output_size(self) -> int:
         return self.units
 
-    @property
-    def name(self) -> str:
-        """Keras's name for the inner cell: ``lstm_cell``, ``gru_cell``, ..."""
-        return {"LSTMCell": "lstm_cell", "GRUCell": "gru_cell",
-                "SimpleRNNCell": "simple_rnn_cell"}.get(type(self).__name__, "cell")
-
     # -- one step on arrays (Keras's cell API, and streaming) ----------------
 
-    def __call__(self, inputs: Any, states: Any, training: bool = False
+    def __call__(self, inputs: Any, states: Any = None, training: bool = False
                  ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One step: ``(output, new_states) = cell(x_t, states)``, as a Keras cell.
 
         Args:
             inputs: x_t, (B, F).
             states: the states before the step, a list of (B, s) arrays (a single
-                array is accepted for one-state cells).
+                array is accepted for one-state cells); None for zeros.
             training: apply dropout (fresh masks each call).
         """
         x = _as_step_input(inputs, self)
@@ -136,29 +110,38 @@ class RecurrentCell:
         cached[1](0, xp, states, new)
         return new
 
-    def get_weights(self) -> list[np.ndarray]:
-        return [np.array(w, copy=True) for w in self.weights]
-
-    @property
-    def built(self) -> bool:
-        return self.input_dim is not None
-
     # -- weights -------------------------------------------------------------
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        """The weights in Keras's ``get_weights()`` order."""
-        return [getattr(self, n) for n in self.weight_names]
+    def build(self, input_shape: Any) -> None:
+        """Creates W (F, Gu), U (u, Gu) and the bias with the configured initializers."""
+        u, g = self.units, self.gate_count
+        self.input_dim = last_dim(input_shape)
+        self.kernel = self.add_weight(
+            shape=(self.input_dim, g * u), initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            name="kernel")
+        self.recurrent_kernel = self.add_weight(
+            shape=(u, g * u), initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
+            name="recurrent_kernel")
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=self.bias_shape(), initializer=self.bias_init(),
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                name="bias")
+        self.built = True
+        self.weights_changed()
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gate_count * self.units,)
+
+    def bias_init(self) -> Any:
+        return self.bias_initializer
 
     def weight_shapes(self) -> list[tuple[int, ...]]:
-        raise NotImplementedError
-
-    def set_weights(self, weights: Sequence[Any], owner: str = "cell") -> None:
-        """Replaces every weight, checking count and shapes first."""
-        arrays = checked(weights, self.weight_names, self.weight_shapes(), owner)
-        for name, arr in zip(self.weight_names, arrays):
-            setattr(self, name, arr)
-        self._version += 1
+        if not self.built:
+            return []
+        return [w.shape for w in self.weights]
 
     # -- states and dropout --------------------------------------------------
 
@@ -195,20 +178,6 @@ class RecurrentCell:
     def mask_count(self) -> int:
         """Masks per dropout kind in implementation 1 (one per gate)."""
         return len(self.gate_names)
-
-    def get_config(self) -> dict:
-        return {
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
-        }
 
 
 def project_inputs(xs: np.ndarray, w: np.ndarray, input_masks: list[np.ndarray] | None,

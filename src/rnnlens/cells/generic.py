@@ -18,8 +18,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from rnnlens import params as P
 from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, last_dim
-from rnnlens.weights import as_list
+from rnnlens.layers.base import Layer
+from rnnlens.weights import Weight, WeightOwner, as_list
 
 
 def _sizes(state_size: Any, owner: str) -> tuple[int, ...]:
@@ -46,17 +48,20 @@ def check_cell(cell: Any) -> None:
             f"`self.state_size = units` or `[units, units]`). Received: cell={cell!r}")
 
 
-class CellAdapter:
+class CellAdapter(WeightOwner):
     """Runs a user cell (``state_size`` + ``call(x_t, states)``) in the time loop.
 
     Parameters:
         cell: the user's cell; its ``call`` gets x_t (B, F) and a list of (B, s)
-            states and returns ``(output, new_states)`` as arrays.
+            states and returns ``(output, new_states)`` as arrays. A cell written
+            as an rnnlens ``Layer`` (weights from ``add_weight``) has its weights
+            tracked like any sublayer; another object's ``weights`` list is used as is.
     """
 
     gate_names: tuple[str, ...] = ()
 
     def __init__(self, cell: Any):
+        self._init_registry()
         check_cell(cell)
         self.cell = cell
         self.state_size = _sizes(cell.state_size, repr(cell))
@@ -66,7 +71,6 @@ class CellAdapter:
         self.output_index = len(self.state_size)
         self.input_dim: int | None = None
         self._takes_training = "training" in inspect.signature(cell.call).parameters
-        self._version = 0
 
     @property
     def name(self) -> str:
@@ -84,19 +88,21 @@ class CellAdapter:
             if hasattr(self.cell, "built"):
                 self.cell.built = True
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return list(getattr(self.cell, "weights", []))
+    def weight_records(self) -> list:
+        if isinstance(self.cell, WeightOwner):
+            return self.cell.weight_records()
+        return [Weight(f"weight_{k}", np.asarray(w), True, None, None)
+                for k, w in enumerate(getattr(self.cell, "weights", []))]
 
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return [tuple(np.shape(w)) for w in self.weights]
-
-    def set_weights(self, weights: Sequence[Any], owner: str = "cell") -> None:
-        setter = getattr(self.cell, "set_weights", None)
-        if not callable(setter):
-            raise ValueError(f"Cell {self.name!r} of layer '{owner}' has no set_weights.")
-        setter(as_list(weights, owner))
-        self._version += 1
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        if isinstance(self.cell, WeightOwner):
+            self.cell.set_weights(weights)
+        else:
+            setter = getattr(self.cell, "set_weights", None)
+            if not callable(setter):
+                raise ValueError(f"Cell {self.name!r} has no set_weights.")
+            setter(as_list(weights, self.name))
+        self.weights_changed()
 
     def get_initial_state(self, batch: int) -> list[np.ndarray]:
         make = getattr(self.cell, "get_initial_state", None)
@@ -147,7 +153,20 @@ def _store(buf: np.ndarray, value: Any, cell: str, what: str) -> None:
     buf[...] = arr
 
 
-class StackedRNNCells:
+def _as_cells(cells: Any) -> list:
+    """Keras's checks for ``StackedRNNCells(cells)``; user cells get an adapter."""
+    if not isinstance(cells, (list, tuple)) or not cells:
+        raise ValueError("RNN received an empty list of cells; pass at least one cell.")
+    for cell in cells:
+        if not isinstance(cell, (RecurrentCell, CellAdapter)) and \
+                not callable(getattr(cell, "call", None)):
+            raise ValueError("All cells must have a `call` method. Received cell without a "
+                             f"`call` method: {cell!r}")
+    return [c if isinstance(c, (RecurrentCell, CellAdapter)) else CellAdapter(c)
+            for c in cells]
+
+
+class StackedRNNCells(Layer):
     """Several cells run in order at every step, as Keras's ``StackedRNNCells``.
 
     Cell k reads cell k-1's output of the same step. States are kept flat in
@@ -155,36 +174,28 @@ class StackedRNNCells:
     as Keras does: ``RNN([LSTMCell, GRUCell], return_state=True)`` gives
     ``(output, [h1, c1], [h2])``.
 
-    Parameters:
+    Args:
         cells: built-in cells, or user cells (adapted with ``CellAdapter``).
     """
 
+    cells = P.Nested(accept=_as_cells, many=True)
+
     gate_names: tuple[str, ...] = ()
 
-    def __init__(self, cells: Sequence[Any]):
-        if not cells:
-            raise ValueError("RNN received an empty list of cells; pass at least one cell.")
-        for cell in cells:
-            if not isinstance(cell, RecurrentCell):
-                if not callable(getattr(cell, "call", None)):
-                    raise ValueError("All cells must have a `call` method. Received cell "
-                                     f"without a `call` method: {cell!r}")
-        self.cells = [c if isinstance(c, RecurrentCell) else CellAdapter(c) for c in cells]
+    def __post_init__(self) -> None:
         self.state_size = tuple(s for c in self.cells for s in c.state_size)
         self.units = self.output_size = self.cells[-1].output_size
         self.slot_sizes = (*self.state_size, self.output_size)
         self.output_index = len(self.state_size)
         self.input_dim: int | None = None
 
-    name = "stacked_rnn_cells"
-
-    @property
-    def built(self) -> bool:
-        return self.input_dim is not None
-
     @property
     def _version(self) -> int:
         return sum(getattr(c, "_version", 0) for c in self.cells)
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        pass                                                # derived from the cells
 
     def build(self, input_dim: Any) -> None:
         self.input_dim = dim = last_dim(input_dim)
@@ -192,24 +203,7 @@ class StackedRNNCells:
             if not cell.built:
                 cell.build(dim)
             dim = cell.output_size
-
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return [w for c in self.cells for w in c.weights]
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return [s for c in self.cells for s in c.weight_shapes()]
-
-    def set_weights(self, weights: Sequence[Any], owner: str = "cell") -> None:
-        weights = as_list(weights, owner)
-        if len(weights) != len(self.weight_shapes()):
-            raise ValueError(f"Layer '{owner}' expects {len(self.weight_shapes())} weights for "
-                             f"its {len(self.cells)} cells, received {len(weights)}.")
-        k = 0
-        for cell in self.cells:
-            n = len(cell.weight_shapes())
-            cell.set_weights(weights[k:k + n], owner)
-            k += n
+        self.built = True
 
     def get_initial_state(self, batch: int) -> list[np.ndarray]:
         return [s for c in self.cells for s in c.get_initial_state(batch)]
@@ -259,9 +253,6 @@ class StackedRNNCells:
             k += n
         return out
 
-    def get_config(self) -> dict:
-        return {"cells": [{"class_name": type(c).__name__, "config": c.get_config()}
-                          for c in self.cells]}
 
 
 def _slots_of(cell: Any) -> tuple[tuple[int, ...], int]:

@@ -24,10 +24,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
+from rnnlens import params as P
 from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, masked_inputs,
                                      needs_preactivation, prev_states, weight_grad)
 from rnnlens.cells.base import (
-    FLOATX, RecurrentCell, StepFn, last_dim, project_inputs, sigmoid_block)
+    FLOATX, RecurrentCell, StepFn, project_inputs, sigmoid_block)
 
 
 class GRUCell(RecurrentCell):
@@ -48,54 +49,37 @@ class GRUCell(RecurrentCell):
         seed: seed of this cell's dropout generator.
     """
 
-    gate_names = ("z", "r", "hh")
-    weight_names = ("kernel", "recurrent_kernel", "bias")
+    units = P.Int(min=1, cap="max_units")
+    activation = P.Activation("tanh")
+    recurrent_activation = P.Activation("sigmoid")
+    use_bias = P.Bool(True)
+    kernel_initializer = P.Initializer("glorot_uniform")
+    recurrent_initializer = P.Initializer("orthogonal")
+    bias_initializer = P.Initializer("zeros")
+    kernel_regularizer = P.Regularizer()
+    recurrent_regularizer = P.Regularizer()
+    bias_regularizer = P.Regularizer()
+    kernel_constraint = P.Constraint()
+    recurrent_constraint = P.Constraint()
+    bias_constraint = P.Constraint()
+    dropout = P.Rate(0.0)
+    recurrent_dropout = P.Rate(0.0)
+    reset_after = P.Bool(True)
+    seed = P.Seed()
 
-    def __init__(self, units: int, activation: Any = "tanh",
-                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform",
-                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 reset_after: bool = True, seed: int | None = None):
-        super().__init__(units, activation, recurrent_activation, use_bias,
-                         kernel_initializer, recurrent_initializer, bias_initializer,
-                         dropout, recurrent_dropout, seed)
-        self.reset_after = bool(reset_after)
-        self.state_size = (self.units,)
-        if not self.use_bias:
-            self.weight_names = ("kernel", "recurrent_kernel")
+    gate_names = ("z", "r", "hh")
+    gate_count = 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._packed: tuple | None = None
 
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        u, f = self.units, self.input_dim
-        shapes = [(f, 3 * u), (u, 3 * u)]
-        if not self.use_bias:
-            return shapes
-        return shapes + [(2, 3 * u) if self.reset_after else (3 * u,)]
+    def bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def build(self, input_dim: int) -> None:
-        """Creates W, U and the bias with the configured initializers."""
-        u = self.units
-        self.input_dim = last_dim(input_dim)
-        self.kernel = self.kernel_initializer((self.input_dim, 3 * u), FLOATX)
-        self.recurrent_kernel = self.recurrent_initializer((u, 3 * u), FLOATX)
-        if self.use_bias:
-            shape = (2, 3 * u) if self.reset_after else (3 * u,)
-            self.bias = self.bias_initializer(shape, FLOATX)
-        self._version += 1
-
-    def set_weights(self, weights: Sequence[Any], owner: str = "cell") -> None:
-        if self.use_bias and len(list(weights)) == 3:
-            bias = np.asarray(weights[2])
-            want = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-            if bias.shape != want and bias.size in (3 * self.units, 6 * self.units):
-                raise ValueError(
-                    f"Layer '{owner}' has reset_after={self.reset_after}, whose bias has shape "
-                    f"{want}; received a bias of shape {bias.shape}, which belongs to a GRU "
-                    f"with reset_after={not self.reset_after}. Create the layer with "
-                    f"reset_after={not self.reset_after} to use these weights."
-                )
-        super().set_weights(weights, owner)
+    def explain_weights(self, weights: Any, owner: str) -> None:
+        """A bias of the other ``reset_after`` layout gets a message saying so."""
+        explain_bias_mismatch(self, weights, owner)
 
     @property
     def fused(self) -> bool:
@@ -259,9 +243,6 @@ class GRUCell(RecurrentCell):
         u = self.units
         return {"z": gates[..., :u], "r": gates[..., u:2 * u], "hh": gates[..., 2 * u:]}
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "reset_after": self.reset_after}
-
 
 def _per_gate(h: np.ndarray, uu: np.ndarray, masks: list[np.ndarray] | None, u: int,
               n: int) -> np.ndarray:
@@ -274,3 +255,17 @@ def _per_gate(h: np.ndarray, uu: np.ndarray, masks: list[np.ndarray] | None, u: 
 
 def _at(arr: np.ndarray | None, t: int) -> np.ndarray | None:
     return None if arr is None else arr[t]
+
+
+def explain_bias_mismatch(cell: GRUCell, weights: Any, owner: str) -> None:
+    """A GRU bias of the other ``reset_after`` layout gets a message saying so."""
+    if not cell.use_bias or not isinstance(weights, (list, tuple)) or len(weights) != 3:
+        return
+    bias = np.asarray(weights[2])
+    want = cell.bias_shape()
+    if bias.shape != want and bias.size in (3 * cell.units, 6 * cell.units):
+        raise ValueError(
+            f"Layer '{owner}' has reset_after={cell.reset_after}, whose bias has shape "
+            f"{want}; received a bias of shape {bias.shape}, which belongs to a GRU with "
+            f"reset_after={not cell.reset_after}. Create the layer with "
+            f"reset_after={not cell.reset_after} to use these weights.")

@@ -26,9 +26,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
+from rnnlens import params as P
 from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, masked_inputs,
                                      needs_preactivation, prev_states, weight_grad)
-from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, last_dim, project_inputs
+from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
 
 # Column blocks of Keras's (i, f, c, o) layout, in the packed order (i, f, o, g).
 _PACK = (0, 1, 3, 2)
@@ -52,46 +53,45 @@ class LSTMCell(RecurrentCell):
         seed: seed of this cell's dropout generator.
     """
 
-    gate_names = ("i", "f", "g", "o")
-    weight_names = ("kernel", "recurrent_kernel", "bias")
+    units = P.Int(min=1, cap="max_units")
+    activation = P.Activation("tanh")
+    recurrent_activation = P.Activation("sigmoid")
+    use_bias = P.Bool(True)
+    kernel_initializer = P.Initializer("glorot_uniform")
+    recurrent_initializer = P.Initializer("orthogonal")
+    bias_initializer = P.Initializer("zeros")
+    unit_forget_bias = P.Bool(True)
+    kernel_regularizer = P.Regularizer()
+    recurrent_regularizer = P.Regularizer()
+    bias_regularizer = P.Regularizer()
+    kernel_constraint = P.Constraint()
+    recurrent_constraint = P.Constraint()
+    bias_constraint = P.Constraint()
+    dropout = P.Rate(0.0)
+    recurrent_dropout = P.Rate(0.0)
+    seed = P.Seed()
 
-    def __init__(self, units: int, activation: Any = "tanh",
-                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform",
-                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 unit_forget_bias: bool = True, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, seed: int | None = None):
-        super().__init__(units, activation, recurrent_activation, use_bias,
-                         kernel_initializer, recurrent_initializer, bias_initializer,
-                         dropout, recurrent_dropout, seed)
-        self.unit_forget_bias = bool(unit_forget_bias)
+    gate_names = ("i", "f", "g", "o")
+    gate_count = 4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self.state_size = (self.units, self.units)
-        if not self.use_bias:
-            self.weight_names = ("kernel", "recurrent_kernel")
         self._packed: tuple | None = None
 
     # -- weights -------------------------------------------------------------
 
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        u, f = self.units, self.input_dim
-        shapes = [(f, 4 * u), (u, 4 * u)]
-        return shapes + [(4 * u,)] if self.use_bias else shapes
+    def bias_init(self) -> Any:
+        """Keras's ``unit_forget_bias``: the forget block of b starts at exactly 1."""
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        init, u = self.bias_initializer, self.units
 
-    def build(self, input_dim: int) -> None:
-        """Creates W, U and b with the configured initializers."""
-        u = self.units
-        self.input_dim = last_dim(input_dim)
-        self.kernel = self.kernel_initializer((self.input_dim, 4 * u), FLOATX)
-        self.recurrent_kernel = self.recurrent_initializer((u, 4 * u), FLOATX)
-        if self.use_bias:
-            if self.unit_forget_bias:
-                init = self.bias_initializer
-                self.bias = np.concatenate([
-                    init((u,), FLOATX), np.ones((u,), FLOATX), init((2 * u,), FLOATX)
-                ]).astype(FLOATX)
-            else:
-                self.bias = self.bias_initializer((4 * u,), FLOATX)
-        self._version += 1
+        def forget_one(shape: tuple, dtype: Any = None) -> np.ndarray:
+            return np.concatenate([init((u,), FLOATX), np.ones((u,), FLOATX),
+                                   init((2 * u,), FLOATX)]).astype(FLOATX)
+
+        return forget_one
 
     @property
     def fused(self) -> bool:
@@ -266,11 +266,6 @@ class LSTMCell(RecurrentCell):
         u = self.units
         return {"i": gates[..., :u], "f": gates[..., u:2 * u],
                 "g": gates[..., 3 * u:], "o": gates[..., 2 * u:3 * u]}
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config["unit_forget_bias"] = self.unit_forget_bias
-        return config
 
 
 def _packed_masks(masks: list[np.ndarray] | None) -> list[np.ndarray] | None:

@@ -13,9 +13,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from rnnlens import activations
+from rnnlens import params as P
 from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, prev_states,
                                      weight_grad)
-from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, last_dim, project_inputs
+from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
 
 
 class SimpleRNNCell(RecurrentCell):
@@ -32,35 +33,24 @@ class SimpleRNNCell(RecurrentCell):
         seed: seed of this cell's dropout generator.
     """
 
+    units = P.Int(min=1, cap="max_units")
+    activation = P.Activation("tanh")
+    use_bias = P.Bool(True)
+    kernel_initializer = P.Initializer("glorot_uniform")
+    recurrent_initializer = P.Initializer("orthogonal")
+    bias_initializer = P.Initializer("zeros")
+    kernel_regularizer = P.Regularizer()
+    recurrent_regularizer = P.Regularizer()
+    bias_regularizer = P.Regularizer()
+    kernel_constraint = P.Constraint()
+    recurrent_constraint = P.Constraint()
+    bias_constraint = P.Constraint()
+    dropout = P.Rate(0.0)
+    recurrent_dropout = P.Rate(0.0)
+    seed = P.Seed()
+
     gate_names = ()
-    weight_names = ("kernel", "recurrent_kernel", "bias")
-
-    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform",
-                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 seed: int | None = None):
-        super().__init__(units, activation, None, use_bias, kernel_initializer,
-                         recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
-                         seed)
-        self.state_size = (self.units,)
-        if not self.use_bias:
-            self.weight_names = ("kernel", "recurrent_kernel")
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        u, f = self.units, self.input_dim
-        shapes = [(f, u), (u, u)]
-        return shapes + [(u,)] if self.use_bias else shapes
-
-    def build(self, input_dim: int) -> None:
-        """Creates W, U and b with the configured initializers."""
-        u = self.units
-        self.input_dim = last_dim(input_dim)
-        self.kernel = self.kernel_initializer((self.input_dim, u), FLOATX)
-        self.recurrent_kernel = self.recurrent_initializer((u, u), FLOATX)
-        if self.use_bias:
-            self.bias = self.bias_initializer((u,), FLOATX)
-        self._version += 1
+    recurrent_activation = None                 # (a plain attribute: SimpleRNN has none)
 
     def mask_count(self) -> int:
         return 1                                               # one mask per dropout kind
@@ -125,7 +115,3 @@ class SimpleRNNCell(RecurrentCell):
     def gate_views(self, gates: np.ndarray) -> dict[str, np.ndarray]:
         return {}
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.pop("recurrent_activation")
-        return config

@@ -1,21 +1,27 @@
 """Keras 3 model configs (``config.json``) to rnnlens layers and graphs, and back.
 
-Reading is an allow-list: a class name not in ``LAYER_CLASSES`` / ``OP_CLASSES``
-is refused, ``module`` strings are never imported, and every size a config
-states is checked against :class:`Limits` (with the parameter count
-estimated from the configs) before any weight is allocated.
+Reading is an allow-list derived from the layers' own declarations: a class
+name not registered by rnnlens (``rnnlens.layers.base.REGISTRY``,
+``rnnlens.layers.op_nodes.OP_REGISTRY``) is refused, ``module`` strings are
+never imported, a config key a class does not declare is refused, every value
+is checked by its declared ``Param``, and every size is checked against
+:class:`Limits` before any weight is allocated (the parameter count while
+the graph is built, by ``rnnlens.weights.allocation_budget``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from rnnlens import layers as L
+from rnnlens import params as P
 from rnnlens.functional import Input, SymbolicTensor
 from rnnlens.layers.base import Layer, flatten, snake_case
+
+_ACTIVITY = P.Regularizer()
+_ACTIVITY.name = "activity_regularizer"
 
 
 class UnsafeModelError(ValueError):
@@ -49,24 +55,29 @@ class Limits:
     max_depth: int = 16
 
 
-_RNN_KEYS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
-             "zero_output_for_mask")
-_CELL_KEYS = ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias",
-              "dropout", "recurrent_dropout", "seed", "reset_after")
-LAYER_CLASSES = ("InputLayer", "LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional",
-                 "TimeDistributed", "Dense", "RepeatVector", "Concatenate", "Masking",
-                 "Embedding", "Functional", "Model", "Sequential")
-CELL_CLASSES = {"LSTMCell": L.LSTMCell, "GRUCell": L.GRUCell,
-                "SimpleRNNCell": L.SimpleRNNCell}
+#: Keys any layer config may hold besides its declared arguments.
+_BASE_KEYS = ("name", "trainable", "dtype")
+
+
+def allowed_classes() -> list[str]:
+    """The layer classes a model file may name (rnnlens's registered layers)."""
+    from rnnlens.layers.base import REGISTRY
+
+    return sorted(k for k in REGISTRY if k not in ("Functional", "Model", "Sequential"))
 
 
 class _Reader:
-    """Turns one file's config into rnnlens objects, checking as it goes."""
+    """Turns one file's config into rnnlens objects, checking as it goes.
+
+    Every layer entry is checked against its class's declared Keras arguments
+    (``rnnlens.params``): unknown classes and unknown keys are refused, each value
+    is checked, and sizes are capped by :class:`Limits` before anything exists.
+    """
 
     def __init__(self, source: str, limits: Limits):
         self.source, self.limits = source, limits
-        self.params = 0
         self.count = 0
+        self.depth = 0
 
     def refuse(self, reason: str) -> UnsafeModelError:
         return UnsafeModelError(f"Refusing to load {self.source}: {reason}")
@@ -79,17 +90,17 @@ class _Reader:
             raise self.refuse(f"{what}={value!r} is outside [{lower}, {upper}].")
         return int(value)
 
+    def cap(self, value: int, field: str, what: str) -> None:
+        """Refuses ``value`` above the :class:`Limits` field ``field``."""
+        upper = getattr(self.limits, field)
+        if value > upper:
+            raise self.refuse(f"`{what}`={value!r} is over the limit {field}={upper}.")
+
     def shape(self, shape: Any, what: str) -> tuple:
         if not isinstance(shape, (list, tuple)) or len(shape) > 8:
             raise self.refuse(f"{what} has an invalid shape {shape!r}.")
         return tuple(None if d is None else self.int_in(d, what, self.limits.max_dim)
                      for d in shape)
-
-    def add_params(self, n: int, layer: str) -> None:
-        self.params += int(n)
-        if self.params > self.limits.max_params:
-            raise self.refuse(f"layer '{layer}' brings the parameter count to {self.params}, "
-                              f"over the limit of {self.limits.max_params}.")
 
     def tick(self) -> None:
         self.count += 1
@@ -102,158 +113,79 @@ class _Reader:
             raise self.refuse(f"invalid layer name {name!r}.")
         return name
 
-    def activation(self, value: Any, layer: str) -> Any:
-        if value is None or isinstance(value, str):
-            return value
-        raise self.refuse(f"layer '{layer}' uses a serialized custom activation {value!r}; "
-                          "only Keras's named activations can be loaded.")
-
     # -- layers --------------------------------------------------------------
+
+    def nested(self, item: Any, what: str) -> Any:
+        """A layer inside a layer (``Bidirectional.layer``, ``RNN.cell``, ...)."""
+        return self.layer(item, self.depth + 1)
 
     def layer(self, item: dict, depth: int = 0) -> Layer:
         """An rnnlens layer (not yet built) from one ``{"class_name", "config"}``."""
+        from rnnlens.layers.base import REGISTRY
+
         if depth > self.limits.max_depth:
             raise self.refuse("configs nested too deeply.")
         if not isinstance(item, dict):
             raise self.refuse(f"a layer entry is not an object: {str(item)[:80]!r}.")
-        cls, config = item.get("class_name"), item.get("config", {})
-        if cls not in LAYER_CLASSES:
-            raise self.refuse(f"layer class {cls!r} is not one rnnlens knows (allowed: "
-                              f"{', '.join(LAYER_CLASSES)}); nothing from the file is "
+        cls_name, config = item.get("class_name"), item.get("config", {})
+        if cls_name in ("Functional", "Model", "Sequential"):
+            if not isinstance(config, dict):
+                raise self.refuse(f"the config of a {cls_name} is not an object.")
+            self.tick()
+            return self.sequential(config, depth + 1) if cls_name == "Sequential" \
+                else self.functional(config, depth + 1)
+        cls = REGISTRY.get(cls_name) if isinstance(cls_name, str) else None
+        if cls is None:
+            raise self.refuse(f"layer class {cls_name!r} is not one rnnlens knows (allowed: "
+                              f"{', '.join(allowed_classes())}); nothing from the file is "
                               "executed or imported.")
         if not isinstance(config, dict):
-            raise self.refuse(f"the config of a {cls} layer is not an object.")
+            raise self.refuse(f"the config of a {cls_name} layer is not an object.")
         self.tick()
         _check_dtype(self, config)
-        build = getattr(self, f"_{cls.lower()}", None)
-        return build(config, item, depth)
+        outer, self.depth = self.depth, depth
+        try:
+            kwargs = self.arguments(cls, config)
+        finally:
+            self.depth = outer
+        try:
+            return cls(**kwargs)
+        except UnsafeModelError:
+            raise
+        except (ValueError, TypeError) as err:
+            raise self.refuse(f"layer '{kwargs.get('name')}' ({cls_name}) has an invalid "
+                              f"config: {err}") from None
 
-    def _common(self, config: dict) -> dict:
-        out = {"name": self.name(config)}
+    def arguments(self, cls: type, config: dict) -> dict:
+        """The constructor's keywords from a config: declared keys only, each checked."""
+        kwargs: dict[str, Any] = {"name": self.name(config)}
         if "trainable" in config:
-            out["trainable"] = bool(config["trainable"])
-        return out
-
-    def _cell_kwargs(self, config: dict, layer: str) -> dict:
-        kw = {k: config[k] for k in _CELL_KEYS if k in config}
-        kw["units"] = self.int_in(config.get("units"), f"units of '{layer}'",
-                                  self.limits.max_units)
-        for key in ("activation", "recurrent_activation"):
-            if key in kw:
-                kw[key] = self.activation(kw[key], layer)
-        for key in ("dropout", "recurrent_dropout"):
-            if key in kw and not isinstance(kw[key], (int, float)):
-                raise self.refuse(f"{key}={kw[key]!r} in '{layer}' is not a number.")
-        return kw
-
-    def _rnn_flags(self, config: dict) -> dict:
-        return {k: bool(config[k]) for k in _RNN_KEYS if k in config}
-
-    def _recurrent(self, cls: type, config: dict, item: dict) -> Layer:
-        name = self.name(config) or cls.__name__
-        kw = self._cell_kwargs(config, name)
-        if cls is L.SimpleRNN:
-            kw.pop("recurrent_activation", None)
-            kw.pop("unit_forget_bias", None)
-        if cls is not L.GRU:
-            kw.pop("reset_after", None)
-        if cls is not L.LSTM:
-            kw.pop("unit_forget_bias", None)
-        self._estimate(cls.__name__, kw, item, name)
-        return cls(**kw, **self._rnn_flags(config), **self._common(config))
-
-    def _lstm(self, config: dict, item: dict, depth: int) -> Layer:
-        return self._recurrent(L.LSTM, config, item)
-
-    def _gru(self, config: dict, item: dict, depth: int) -> Layer:
-        return self._recurrent(L.GRU, config, item)
-
-    def _simplernn(self, config: dict, item: dict, depth: int) -> Layer:
-        return self._recurrent(L.SimpleRNN, config, item)
-
-    def _estimate(self, kind: str, kw: dict, item: dict, name: str) -> None:
-        shape = (item.get("build_config") or {}).get("input_shape")
-        feats = shape[-1] if isinstance(shape, (list, tuple)) and shape else None
-        f = self.int_in(feats, f"input features of '{name}'", self.limits.max_dim) \
-            if feats is not None else 0
-        u = kw["units"]
-        gates = {"LSTM": 4, "LSTMCell": 4, "GRU": 3, "GRUCell": 3}.get(kind, 1)
-        self.add_params(gates * u * (f + u + 2), name)
-
-    def _rnn(self, config: dict, item: dict, depth: int) -> Layer:
-        cell_item = config.get("cell")
-        cells = cell_item.get("config", {}).get("cells") \
-            if isinstance(cell_item, dict) and cell_item.get("class_name") == "StackedRNNCells" \
-            else cell_item
-        if isinstance(cells, list):
-            built = [self.cell(c) for c in cells]
-        else:
-            built = self.cell(cells)
-        return L.RNN(built, **self._rnn_flags(config), **self._common(config))
-
-    def cell(self, item: Any) -> Any:
-        if not isinstance(item, dict) or item.get("class_name") not in CELL_CLASSES:
-            cls = item.get("class_name") if isinstance(item, dict) else item
-            raise self.refuse(f"RNN cell class {cls!r} is not allowed (allowed: "
-                              f"{', '.join(CELL_CLASSES)}).")
-        self.tick()
-        config = item.get("config", {})
-        cls = CELL_CLASSES[item["class_name"]]
-        kw = self._cell_kwargs(config, item["class_name"])
-        if cls is L.SimpleRNNCell:
-            kw.pop("recurrent_activation", None)
-        if cls is not L.GRUCell:
-            kw.pop("reset_after", None)
-        if cls is not L.LSTMCell:
-            kw.pop("unit_forget_bias", None)
-        self._estimate(item["class_name"], kw, item, item["class_name"])
-        return cls(**kw)
-
-    def _bidirectional(self, config: dict, item: dict, depth: int) -> Layer:
-        inner = self.layer(config.get("layer"), depth + 1)
-        back = config.get("backward_layer")
-        backward = self.layer(back, depth + 1) if back is not None else None
-        mode = config.get("merge_mode", "concat")
-        return L.Bidirectional(inner, merge_mode=mode, backward_layer=backward,
-                               **self._common(config))
-
-    def _timedistributed(self, config: dict, item: dict, depth: int) -> Layer:
-        return L.TimeDistributed(self.layer(config.get("layer"), depth + 1),
-                                 **self._common(config))
-
-    def _dense(self, config: dict, item: dict, depth: int) -> Layer:
-        name = self.name(config) or "dense"
-        units = self.int_in(config.get("units"), f"units of '{name}'", self.limits.max_units)
-        shape = (item.get("build_config") or {}).get("input_shape")
-        if isinstance(shape, (list, tuple)) and shape and shape[-1] is not None:
-            self.add_params((self.int_in(shape[-1], f"input of '{name}'",
-                                         self.limits.max_dim) + 1) * units, name)
-        return L.Dense(units, activation=self.activation(config.get("activation"), name),
-                       use_bias=bool(config.get("use_bias", True)), **self._common(config))
-
-    def _repeatvector(self, config: dict, item: dict, depth: int) -> Layer:
-        return L.RepeatVector(self.int_in(config.get("n"), "RepeatVector n",
-                                          self.limits.max_dim), **self._common(config))
-
-    def _concatenate(self, config: dict, item: dict, depth: int) -> Layer:
-        return L.Concatenate(axis=self.int_in(config.get("axis", -1), "axis", 8, -8),
-                             **self._common(config))
-
-    def _masking(self, config: dict, item: dict, depth: int) -> Layer:
-        value = config.get("mask_value", 0.0)
-        if not isinstance(value, (int, float)):
-            raise self.refuse(f"mask_value={value!r} is not a number.")
-        return L.Masking(mask_value=float(value), **self._common(config))
-
-    def _embedding(self, config: dict, item: dict, depth: int) -> Layer:
-        name = self.name(config) or "embedding"
-        n_in = self.int_in(config.get("input_dim"), f"input_dim of '{name}'",
-                           self.limits.max_dim)
-        n_out = self.int_in(config.get("output_dim"), f"output_dim of '{name}'",
-                            self.limits.max_units)
-        self.add_params(n_in * n_out, name)
-        return L.Embedding(n_in, n_out, mask_zero=bool(config.get("mask_zero", False)),
-                           **self._common(config))
+            kwargs["trainable"] = bool(config["trainable"])
+        extra = getattr(cls, "accepted_config_keys", ())
+        nested_first = sorted(config, key=lambda k: not isinstance(cls._params.get(k),
+                                                                   P.Nested))
+        for key in nested_first:
+            raw = config[key]
+            if key in _BASE_KEYS:
+                continue
+            param = cls._params.get(key)
+            if param is None and key == "activity_regularizer":
+                param = _ACTIVITY
+            if param is not None:
+                try:
+                    kwargs[key] = param.load(raw, self)
+                except UnsafeModelError:
+                    raise
+                except (ValueError, TypeError) as err:
+                    raise self.refuse(f"layer '{kwargs['name']}' ({cls.keras_name}): "
+                                      f"`{key}`={str(raw)[:80]} is invalid: {err}") from None
+            elif key in extra:
+                kwargs[key] = raw
+            else:
+                raise self.refuse(f"layer '{kwargs['name']}' ({cls.keras_name}) has the config "
+                                  f"key {key!r}, which rnnlens does not know (known: "
+                                  f"{', '.join(list(cls._params) + list(extra))}).")
+        return kwargs
 
     def _inputlayer(self, config: dict, item: dict, depth: int) -> Any:
         shape = config.get("batch_shape") or config.get("batch_input_shape")
@@ -266,13 +198,15 @@ class _Reader:
             dtype = "float32"
         return Input(batch_shape=shape, dtype=dtype, name=self.name(config))
 
-    def _functional(self, config: dict, item: dict, depth: int) -> Layer:
-        return self.functional(config, depth + 1)
+    def op(self, cls_name: str, config: dict) -> Layer:
+        """A Keras op node (mask computations) from its config."""
+        from rnnlens.layers.op_nodes import OP_REGISTRY
 
-    _model = _functional
-
-    def _sequential(self, config: dict, item: dict, depth: int) -> Layer:
-        return self.sequential(config, depth + 1)
+        cls = OP_REGISTRY[cls_name]
+        if not isinstance(config, dict):
+            raise self.refuse(f"the config of op {cls_name!r} is not an object.")
+        return cls(**self.arguments(cls, {k: v for k, v in config.items()
+                                          if k != "dtype" or "dtype" in cls._params}))
 
     # -- models --------------------------------------------------------------
 
@@ -296,7 +230,7 @@ class _Reader:
                                   f"{str(entry)[:80]!r}.")
             if is_op_entry(entry):
                 self.tick()
-                made[name] = OP_CLASSES[cls](self, entry.get("config") or {})
+                made[name] = self.op(cls, entry.get("config") or {})
             elif cls == "InputLayer":
                 self.tick()
                 outputs_of[(name, 0)] = self._inputlayer(entry.get("config", {}), entry, depth)
@@ -391,159 +325,12 @@ def _check_dtype(reader: _Reader, config: dict) -> None:
                             "rnnlens computes in float32 only.")
 
 
-# -- the few Keras ops a Functional config records for masks --------------------
-
-
-class _Op(Layer):
-    """A Keras op recorded as a graph node (mask computations); not in ``model.layers``."""
-
-    is_op = True
-
-    def __init__(self, reader: _Reader, config: dict):
-        super().__init__(name=reader.name(config))
-        self.built = True
-
-    def check_input_shape(self, shape: Any, source: Any = None) -> None:
-        pass
-
-    def convert_inputs(self, inputs: Any) -> Any:
-        return np.asarray(inputs)
-
-
-class NotEqual(_Op):
-    """``x != y``."""
-
-    def call(self, x: Any, y: Any = None, training: bool = False) -> np.ndarray:
-        return np.not_equal(x, y)
-
-    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
-        return tuple(input_shape)
-
-
-class Equal(NotEqual):
-    """``x == y``."""
-
-    def call(self, x: Any, y: Any = None, training: bool = False) -> np.ndarray:
-        return np.equal(x, y)
-
-
-class AnyOp(_Op):
-    """``any(x, axis, keepdims)``."""
-
-    def __init__(self, reader: _Reader, config: dict):
-        super().__init__(reader, config)
-        self.axis = reader.int_in(config.get("axis", -1), "axis", 8, -8)
-        self.keepdims = bool(config.get("keepdims", False))
-
-    def call(self, x: Any, training: bool = False) -> np.ndarray:
-        return np.any(x, axis=self.axis, keepdims=self.keepdims)
-
-    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
-        shape = list(input_shape)
-        axis = self.axis % len(shape)
-        if self.keepdims:
-            shape[axis] = 1
-        else:
-            shape.pop(axis)
-        return tuple(shape)
-
-
-AnyOp.__name__ = AnyOp.__qualname__ = "Any"             # Keras's op name in summaries
-
-
-class ExpandDims(_Op):
-    """``expand_dims(x, axis)``."""
-
-    def __init__(self, reader: _Reader, config: dict):
-        super().__init__(reader, config)
-        self.axis = reader.int_in(config.get("axis", -1), "axis", 8, -8)
-
-    def call(self, x: Any, training: bool = False) -> np.ndarray:
-        return np.expand_dims(x, self.axis)
-
-    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
-        shape = list(input_shape)
-        axis = self.axis % (len(shape) + 1)
-        return tuple(shape[:axis] + [1] + shape[axis:])
-
-
-class _FilledLike(_Op):
-    """``zeros_like`` / ``ones_like`` with a dtype (Keras's mask merges use bool)."""
-
-    fill = 0
-
-    def __init__(self, reader: _Reader, config: dict):
-        super().__init__(reader, config)
-        dtype = config.get("dtype") or "float32"
-        if dtype not in ("bool", "float32", "int32"):
-            raise reader.refuse(f"op dtype {dtype!r} is not supported.")
-        self.dtype = dtype
-
-    def call(self, x: Any, training: bool = False) -> np.ndarray:
-        return np.full(np.shape(x), self.fill, dtype=self.dtype)
-
-    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
-        return tuple(input_shape)
-
-
-class ZerosLike(_FilledLike):
-    """``zeros_like(x, dtype)``."""
-
-
-class OnesLike(_FilledLike):
-    """``ones_like(x, dtype)``."""
-
-    fill = 1
-
-
-class LogicalOr(_Op):
-    """``x | y`` (broadcast)."""
-
-    def call(self, x: Any, y: Any = None, training: bool = False) -> np.ndarray:
-        return np.logical_or(x, y)
-
-    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
-        return (*tuple(input_shape)[:-1], None)
-
-
-class LogicalAnd(LogicalOr):
-    """``x & y`` (broadcast)."""
-
-    def call(self, x: Any, y: Any = None, training: bool = False) -> np.ndarray:
-        return np.logical_and(x, y)
-
-
-class ConcatenateOp(_Op):
-    """``ops.concatenate(xs, axis)`` (not the layer)."""
-
-    def __init__(self, reader: _Reader, config: dict):
-        super().__init__(reader, config)
-        self.axis = reader.int_in(config.get("axis", -1), "axis", 8, -8)
-
-    def convert_inputs(self, inputs: Any) -> Any:
-        return [np.asarray(x) for x in inputs]
-
-    def call(self, xs: Any, training: bool = False) -> np.ndarray:
-        return np.concatenate(list(xs), axis=self.axis)
-
-    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> tuple:
-        shape = list(input_shape[0])
-        shape[self.axis % len(shape)] = None
-        return tuple(shape)
-
-
-ConcatenateOp.__name__ = ConcatenateOp.__qualname__ = "Concatenate"
-
-OP_CLASSES: dict[str, Callable[..., Layer]] = {
-    "NotEqual": NotEqual, "Equal": Equal, "Any": AnyOp, "ExpandDims": ExpandDims,
-    "ZerosLike": ZerosLike, "OnesLike": OnesLike, "LogicalOr": LogicalOr,
-    "LogicalAnd": LogicalAnd, "Concatenate": ConcatenateOp}
-
-
 def is_op_entry(entry: dict) -> bool:
     """A Keras op node (``keras.src.ops...``), as opposed to a layer of the same name."""
+    from rnnlens.layers.op_nodes import OP_REGISTRY
+
     cls, module = entry.get("class_name"), entry.get("module")
-    if cls not in OP_CLASSES:
+    if cls not in OP_REGISTRY:
         return False
     if isinstance(module, str):
         return module.startswith("keras.src.ops")
@@ -551,81 +338,15 @@ def is_op_entry(entry: dict) -> bool:
     return cls != "Concatenate" or (isinstance(config, dict) and "trainable" not in config)
 
 
-class _Budget:
-    """Stands in for every initializer while a file's graph is built.
-
-    Each weight the graph allocates is counted against ``max_params`` before
-    it exists (the file's weights replace these zeros afterwards), so no
-    config, however it states or omits its shapes, can allocate past the limit.
-    """
-
-    def __init__(self, reader: _Reader):
-        self.reader, self.used = reader, 0
-
-    def get_config(self) -> dict:
-        return {}
-
-    def __call__(self, shape: tuple, dtype: Any = "float32") -> np.ndarray:
-        self.used += int(np.prod(shape))
-        if self.used > self.reader.limits.max_params:
-            raise self.reader.refuse(
-                f"a weight of shape {tuple(shape)} brings the parameter count to "
-                f"{self.used}, over the limit of {self.reader.limits.max_params}.")
-        return np.zeros(shape, dtype)
-
-
-_INIT_ATTRS = ("kernel_initializer", "recurrent_initializer", "bias_initializer",
-               "embeddings_initializer")
-
-
-def _swap_initializers(budget: Any) -> Any:
-    """Makes every layer / cell built from now on use ``budget``; returns an undo."""
-    from rnnlens import initializers
-
-    saved = initializers.get
-
-    def guarded(identifier: Any) -> Any:
-        if not isinstance(identifier, _Budget) and not (
-                isinstance(identifier, dict) and identifier.get("class_name") == "_Budget"):
-            saved(identifier)                      # still validates the name
-        return budget
-
-    initializers.get = guarded
-
-    def undo() -> None:
-        initializers.get = saved
-
-    return undo
-
-
-def _restore_initializers(model: Any) -> None:
-    """Keras's default initializers again, for layers loaded under the budget."""
-    from rnnlens import initializers
-
-    defaults = {"kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal",
-                "bias_initializer": "zeros", "embeddings_initializer": "uniform"}
-    for obj in _owners(model):
-        for attr in _INIT_ATTRS:
-            if isinstance(getattr(obj, attr, None), _Budget):
-                setattr(obj, attr, initializers.get(defaults[attr]))
-
-
-def _owners(model: Any) -> list:
-    """Every layer and cell inside ``model`` that may hold initializers."""
-    out, todo = [], list(getattr(model, "layers", []))
-    while todo:
-        obj = todo.pop()
-        out.append(obj)
-        for attr in ("cell", "layer", "forward_layer", "backward_layer"):
-            if getattr(obj, attr, None) is not None:
-                todo.append(getattr(obj, attr))
-        todo.extend(getattr(obj, "cells", []))
-        todo.extend(getattr(obj, "layers", []) if hasattr(obj, "_nodes") else [])
-    return out
-
-
 def read_model_config(config: Any, source: str, limits: Limits) -> Any:
-    """The rnnlens model a Keras ``config.json`` (already parsed) describes."""
+    """The rnnlens model a Keras ``config.json`` (already parsed) describes.
+
+    While the graph is built, every weight is counted against ``max_params``
+    and allocated as zeros (``rnnlens.weights.allocation_budget``): no
+    initializer runs, and the file's weights replace the zeros afterwards.
+    """
+    from rnnlens.weights import allocation_budget
+
     reader = _Reader(source, limits)
     if not isinstance(config, dict):
         raise reader.refuse("config.json is not an object.")
@@ -636,18 +357,14 @@ def read_model_config(config: Any, source: str, limits: Limits) -> Any:
     if cls not in ("Functional", "Model", "Sequential"):
         raise reader.refuse(f"model class {cls!r} is not allowed (allowed: Functional, "
                             "Sequential); subclassed models carry code and cannot be loaded.")
-    undo = _swap_initializers(_Budget(reader))
     try:
-        model = reader.sequential(body) if cls == "Sequential" else reader.functional(body)
+        with allocation_budget(limits.max_params, reader.refuse):
+            return reader.sequential(body) if cls == "Sequential" else reader.functional(body)
     except UnsafeModelError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, IndexError,
             RecursionError) as err:
         raise reader.refuse(f"its config is invalid ({type(err).__name__}: {err})") from None
-    finally:
-        undo()
-    _restore_initializers(model)
-    return model
 
 
-__all__ = ["Limits", "UnsafeModelError", "read_model_config", "snake_case"]
+__all__ = ["Limits", "UnsafeModelError", "read_model_config", "snake_case", "allowed_classes"]

@@ -209,40 +209,55 @@ def _names(items: list[Any]) -> Iterator[tuple[str, Any]]:
         yield (base if n == 0 else f"{base}_{n}"), item
 
 
-def _cell_entries(cell: Any, prefix: str) -> list[tuple[str, tuple]]:
-    from rnnlens.cells.generic import StackedRNNCells
-
-    if isinstance(cell, StackedRNNCells):
-        out = []
-        for name, sub in _names(cell.cells):
-            out += [(f"{prefix}/cells/{name}/vars/{k}", s)
-                    for k, s in enumerate(sub.weight_shapes())]
-        return out
-    return [(f"{prefix}/vars/{k}", s) for k, s in enumerate(cell.weight_shapes())]
+def _own_records(owner: Any) -> list:
+    own = owner.__dict__.get("_own_weights", [])
+    return [w for w in own if w.created_trainable] + [w for w in own if not w.created_trainable]
 
 
-def _layer_entries(layer: Any, prefix: str) -> list[tuple[str, tuple]]:
-    """(h5 path, shape) of each of the layer's weights, in ``get_weights`` order."""
-    from rnnlens.layers import RNN, Bidirectional, TimeDistributed
+def _walk(owner: Any, prefix: str, seen: set) -> Iterator[tuple[str, Any]]:
+    """``(path, owner)`` for ``owner`` and every layer inside it, as Keras saves them.
+
+    A layer's own variables live in ``<path>/vars``; each tracked sublayer under
+    its attribute name (``cell``, ``forward_layer``, ``layer``); a list of layers
+    under the attribute name and Keras's list naming (``cells/lstm_cell``).
+    """
+    from rnnlens.cells.generic import CellAdapter
     from rnnlens.models import Model
 
-    if isinstance(layer, Model):
-        return weight_entries(layer, prefix + "/")
-    if isinstance(layer, Bidirectional):
-        return (_layer_entries(layer.forward_layer, f"{prefix}/forward_layer")
-                + _layer_entries(layer.backward_layer, f"{prefix}/backward_layer"))
-    if isinstance(layer, TimeDistributed):
-        return _layer_entries(layer.layer, f"{prefix}/layer")
-    if isinstance(layer, RNN):
-        return _cell_entries(layer.cell, f"{prefix}/cell")
-    return [(f"{prefix}/vars/{k}", s) for k, s in enumerate(layer.weight_shapes())]
+    if id(owner) in seen:
+        return
+    seen.add(id(owner))
+    if isinstance(owner, CellAdapter) and hasattr(owner.cell, "_tracked"):
+        yield from _walk(owner.cell, prefix, seen)         # the adapter is not a level
+        return
+    yield prefix, owner
+    if isinstance(owner, Model):
+        for name, layer in _names(owner.layers):
+            yield from _walk(layer, f"{prefix}/layers/{name}", seen)
+        return
+    for attr, value in owner.__dict__.get("_tracked", {}).items():
+        if isinstance(value, (list, tuple)):
+            for name, item in _names(value):
+                yield from _walk(item, f"{prefix}/{attr}/{name}", seen)
+        else:
+            yield from _walk(value, f"{prefix}/{attr}", seen)
+
+
+def _records_of(owner: Any) -> list:
+    from rnnlens.cells.generic import CellAdapter
+
+    if isinstance(owner, CellAdapter):
+        return owner.weight_records()                    # a plain user cell's weights
+    return _own_records(owner)
 
 
 def weight_entries(model: Any, prefix: str = "") -> list[tuple[str, tuple]]:
     """Every weight's h5 path and shape, aligned with ``model.get_weights()``."""
     entries = []
     for name, layer in _names(model.layers):
-        entries += _layer_entries(layer, f"{prefix}layers/{name}")
+        for path, owner in _walk(layer, f"{prefix}layers/{name}", set()):
+            entries += [(f"{path}/vars/{k}", w.value.shape)
+                        for k, w in enumerate(_records_of(owner))]
     return entries
 
 
@@ -282,14 +297,14 @@ def _load_legacy_weights(model: Any, group: Any, path: Any) -> None:
             for w in sub.attrs.get("weight_names", [])]
         if weight_names:
             file_layers.append((name, weight_names))
-    layers = [layer for layer in model.layers if layer.weight_shapes()]
+    layers = [layer for layer in model.layers if layer.weights]
     if len(file_layers) != len(layers):
         listing = ", ".join(f"'{layer.name}'" for layer in layers)
         raise _refuse(path, f"the file has weights for {len(file_layers)} layers, the model "
                             f"has {len(layers)} layers with weights ({listing}).")
     arrays = []
     for layer, (name, weight_names) in zip(layers, file_layers):
-        shapes = layer.weight_shapes()
+        shapes = [w.shape for w in layer.weights]
         if len(weight_names) != len(shapes):
             raise _refuse(path, f"layer '{layer.name}' needs {len(shapes)} weights, the file's "
                                 f"'{name}' has {len(weight_names)}.")
@@ -322,25 +337,10 @@ def _weights_bytes(model: Any) -> bytes:
 
 
 def _write_groups(h5: Any, model: Any, prefix: str) -> None:
-    """The empty ``vars`` groups Keras writes for every layer (with the layer's name)."""
-    from rnnlens.layers import RNN, Bidirectional, TimeDistributed
-
-    def group(path: str, name: str) -> None:
-        h5.require_group(path).attrs["name"] = name
-
+    """The ``vars`` groups Keras writes for every layer (with the layer's name)."""
     for name, layer in _names(model.layers):
-        base = f"{prefix}layers/{name}"
-        group(f"{base}/vars", layer.name)
-        subs = [(f"{base}/forward_layer", layer.forward_layer),
-                (f"{base}/backward_layer", layer.backward_layer)] \
-            if isinstance(layer, Bidirectional) else [(base, layer)]
-        for path, sub in subs:
-            if path != base:
-                group(f"{path}/vars", sub.name)
-            if isinstance(sub, RNN):
-                group(f"{path}/cell/vars", sub.cell.name)
-            if isinstance(sub, TimeDistributed):
-                group(f"{path}/layer/vars", sub.layer.name)
+        for path, owner in _walk(layer, f"{prefix}layers/{name}", set()):
+            h5.require_group(f"{path}/vars").attrs["name"] = str(getattr(owner, "name", ""))
 
 
 def save_model(model: Any, path: Any) -> None:

@@ -4,147 +4,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlens import activations
 from rnnlens.functional import SymbolicTensor
+from rnnlens.layers.base import dtype_policy
 
-_DTYPE = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
-          "registered_name": None}
-_NONE_EXTRAS = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-                "activity_regularizer", "kernel_constraint", "recurrent_constraint",
-                "bias_constraint")
+def layer_entry(layer: Any) -> dict:
+    """Keras's full entry for a layer: module, class_name, config, build_config.
 
+    The config is the layer's ``get_config()``, which its declared arguments
+    make Keras 3.15.1's. Only rnnlens's own (registered) classes can be written.
+    """
+    from rnnlens.layers.base import REGISTRY
+    from rnnlens.layers.op_nodes import OP_REGISTRY
+    from rnnlens.models import Model
 
-def _init(init: Any) -> dict:
-    return {"module": "keras.initializers", "class_name": type(init).__name__,
-            "config": init.get_config(), "registered_name": None}
-
-
-def _act(fn: Any) -> Any:
-    name = activations.serialize(fn)
-    if not isinstance(name, str):
-        raise ValueError(f"Cannot save activation {fn!r}: only Keras's named activations "
-                         "can be written to a .keras file.")
-    return name
-
-
-def _base(layer: Any) -> dict:
-    return {"name": layer.name, "trainable": layer.trainable, "dtype": dict(_DTYPE)}
-
-
-def _cell_config(cell: Any) -> dict:
-    kind = type(cell).__name__
-    config = {"units": cell.units, "activation": _act(cell.activation)}
-    if kind != "SimpleRNNCell":
-        config["recurrent_activation"] = _act(cell.recurrent_activation)
-    config.update({
-        "use_bias": cell.use_bias, "kernel_initializer": _init(cell.kernel_initializer),
-        "recurrent_initializer": _init(cell.recurrent_initializer),
-        "bias_initializer": _init(cell.bias_initializer),
-        "dropout": cell.dropout, "recurrent_dropout": cell.recurrent_dropout,
-        "seed": cell.seed})
-    if kind == "LSTMCell":
-        config["unit_forget_bias"] = cell.unit_forget_bias
-    if kind == "GRUCell":
-        config["reset_after"] = cell.reset_after
-    return config
-
-
-def _rnn_config(layer: Any) -> dict:
-    config = _base(layer)
-    config.update({"return_sequences": layer.return_sequences,
-                   "return_state": layer.return_state, "go_backwards": layer.go_backwards,
-                   "stateful": layer.stateful, "unroll": layer.unroll,
-                   "zero_output_for_mask": layer.zero_output_for_mask})
-    kind = type(layer).__name__
-    if kind == "RNN":
-        config["cell"] = _cell_entry(layer.cell)
-        return config
-    config.update(_cell_config(layer.cell))
-    config.update({k: None for k in _NONE_EXTRAS})
-    return config
-
-
-def _cell_entry(cell: Any) -> dict:
-    from rnnlens.cells.generic import StackedRNNCells
-
-    if isinstance(cell, StackedRNNCells):
-        return {"module": "keras.layers", "class_name": "StackedRNNCells",
-                "config": {"cells": [_cell_entry(c) for c in cell.cells]},
-                "registered_name": None}
-    if type(cell).__name__ not in ("LSTMCell", "GRUCell", "SimpleRNNCell"):
-        raise ValueError(f"Cannot save cell {cell!r}: only LSTMCell, GRUCell and "
-                         "SimpleRNNCell have a Keras config.")
-    return {"module": "keras.layers", "class_name": type(cell).__name__,
-            "config": {"name": cell.name, "trainable": True, "dtype": dict(_DTYPE),
-                       **_cell_config(cell)}, "registered_name": None}
-
-
-def layer_config(layer: Any) -> dict:
-    """The ``config`` dict Keras 3.15.1 writes for ``layer``."""
-    from rnnlens import layers as L
-
-    kind = type(layer).__name__
-    if isinstance(layer, L.RNN):
-        return _rnn_config(layer)
-    config = _base(layer)
-    if isinstance(layer, L.Bidirectional):
-        config.update({"merge_mode": layer.merge_mode,
-                       "layer": _nested(layer.forward_layer),
-                       "backward_layer": _nested(layer.backward_layer)})
-    elif isinstance(layer, L.TimeDistributed):
-        config["layer"] = _nested(layer.layer)
-    elif isinstance(layer, L.Dense):
-        config.update({"units": layer.units, "activation": _act(layer.activation),
-                       "use_bias": layer.use_bias,
-                       "kernel_initializer": _init(layer.kernel_initializer),
-                       "bias_initializer": _init(layer.bias_initializer),
-                       "kernel_regularizer": None, "bias_regularizer": None,
-                       "kernel_constraint": None, "bias_constraint": None})
-    elif isinstance(layer, L.RepeatVector):
-        config["n"] = layer.n
-    elif isinstance(layer, L.Concatenate):
-        config["axis"] = layer.axis
-    elif isinstance(layer, L.Masking):
-        config["mask_value"] = layer.mask_value
-    elif isinstance(layer, L.Embedding):
-        config.update({"input_dim": layer.input_dim, "output_dim": layer.output_dim,
-                       "embeddings_initializer": _init(layer.embeddings_initializer),
-                       "embeddings_regularizer": None, "activity_regularizer": None,
-                       "embeddings_constraint": None, "mask_zero": layer.mask_zero})
-    else:
-        raise ValueError(f"Cannot save layer '{layer.name}' of type {kind} to a .keras file.")
-    return config
-
-
-def _nested(layer: Any) -> dict:
-    entry = {"module": "keras.layers", "class_name": type(layer).__name__,
-             "config": layer_config(layer), "registered_name": None}
+    if isinstance(layer, Model):
+        return model_config(layer)
+    cls = type(layer)
+    op = getattr(layer, "is_op", False)
+    if (OP_REGISTRY if op else REGISTRY).get(cls.keras_name) is not cls:
+        raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}' of type "
+                         f"{cls.__name__}: only rnnlens's built-in layers have a Keras config "
+                         "that Keras can load.")
+    entry = {"module": cls.keras_module, "class_name": cls.keras_name,
+             "config": layer.get_config(), "registered_name": cls.keras_name if op else None}
     shape = _build_shape(layer)
-    if shape is not None:
+    if shape is not None and not op:
         entry["build_config"] = {"input_shape": shape}
     return entry
 
 
+def layer_config(layer: Any) -> dict:
+    """The ``config`` dict Keras 3.15.1 writes for ``layer``."""
+    return layer_entry(layer)["config"]
+
+
 def _build_shape(layer: Any) -> Any:
-    for attr in ("_built_shape",):
-        if getattr(layer, attr, None) is not None:
-            return list(getattr(layer, attr))
+    shape = getattr(layer, "_build_input_shape", None)
+    if shape is not None:
+        return _as_list(shape)
     nodes = getattr(layer, "_inbound_nodes", [])
     if nodes and nodes[0].args:
         first = nodes[0].args[0]
         if isinstance(first, SymbolicTensor):
             return list(first.shape)
         return [list(t.shape) for t in first]
-    cell = getattr(layer, "cell", None) or getattr(getattr(layer, "forward_layer", None),
-                                                   "cell", None)
-    if cell is not None and getattr(cell, "input_dim", None):
-        return [None, None, cell.input_dim]
-    inner = getattr(layer, "layer", None)
-    if inner is not None and getattr(inner, "input_dim", None):
-        return [None, None, inner.input_dim]
-    if getattr(layer, "input_dim", None) and type(layer).__name__ == "Dense":
-        return [None, layer.input_dim]
     return None
+
+
+def _as_list(shape: Any) -> Any:
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
+        return [list(s) for s in shape]
+    return list(shape)
 
 
 class _Refs:
@@ -221,25 +131,13 @@ def _nested_refs(structure: Any, refs: _Refs) -> Any:
 
 
 def _entry(layer: Any) -> dict:
-    from rnnlens.interop.keras_config import AnyOp
-    from rnnlens.models import Model, Sequential
+    from rnnlens.models import Model
 
-    if getattr(layer, "is_op", False):                      # mask ops Keras recorded
-        kind = type(layer).__name__
-        config = {"name": layer.name}
-        if isinstance(layer, AnyOp):
-            config.update({"axis": layer.axis, "keepdims": layer.keepdims})
-        for attr in ("axis", "dtype"):
-            if attr not in config and hasattr(layer, attr):
-                config[attr] = getattr(layer, attr)
-        return {"module": "keras.src.ops.numpy", "class_name": kind, "config": config,
-                "registered_name": kind}
     if isinstance(layer, Model):
         cfg = model_config(layer)
         cfg.pop("compile_config", None)
         return cfg
-    entry = _nested(layer)
-    return entry if isinstance(layer, Sequential) else entry
+    return layer_entry(layer)
 
 
 def model_config(model: Any) -> dict:
@@ -249,13 +147,13 @@ def model_config(model: Any) -> dict:
     if isinstance(model, Sequential):
         layers = [_input_entry(model._input.layer)] if model._input is not None else []
         for layer in model.layers:
-            layers.append(_nested(layer))
+            layers.append(layer_entry(layer))
         for entry in layers:
             entry.pop("inbound_nodes", None)
             entry.pop("name", None)
         shape = list(model._input.shape) if model._input is not None else None
         return {"module": "keras", "class_name": "Sequential",
-                "config": {"name": model.name, "trainable": True, "dtype": dict(_DTYPE),
+                "config": {"name": model.name, "trainable": True, "dtype": dtype_policy(),
                            "layers": layers},
                 "registered_name": None, "build_config": {"input_shape": shape}}
     return {"module": "keras.src.models.functional", "class_name": "Functional",
@@ -263,4 +161,4 @@ def model_config(model: Any) -> dict:
             "build_config": {"input_shape": None}}
 
 
-__all__ = ["model_config", "layer_config"]
+__all__ = ["model_config", "layer_config", "layer_entry"]

@@ -344,8 +344,8 @@ class _Exporter:
 
     def _emit_node(self, node: Any, training: bool) -> None:
         from rnnlens.layers.base import flatten
-        from rnnlens.layers.core import (Concatenate, Dense, Embedding, InputLayer, Masking,
-                                         RepeatVector)
+        from rnnlens.layers import (Concatenate, Dense, Embedding, InputLayer, Masking,
+                                    RepeatVector)
         from rnnlens.layers.recurrent import RNN
         from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
         from rnnlens.models.model import Model

@@ -1,14 +1,46 @@
-"""Layers, with Keras's import path: ``from rnnlens.layers import Input, LSTM``."""
+"""Layers, with Keras's import path: ``from rnnlens.layers import Input, LSTM``.
+
+The modules follow Keras's own layout (``core``, ``merging``, ``reshaping``,
+``recurrent``, ``wrappers``, ...). Every built-in class is registered by its
+Keras name in :data:`rnnlens.layers.base.REGISTRY`.
+"""
+
+from typing import Any
 
 from rnnlens.functional import Input
-from rnnlens.layers.base import Layer
-from rnnlens.layers.core import (Concatenate, Dense, Embedding, InputLayer, Masking,
-                                 RepeatVector)
+from rnnlens.layers.base import REGISTRY, Layer
+from rnnlens.layers.core import Dense, Embedding, InputLayer, Masking
+from rnnlens.layers.merging import Concatenate
+from rnnlens.layers.reshaping import RepeatVector
 from rnnlens.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnlens.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
 
+
+def serialize(layer: Layer) -> dict:
+    """Keras's ``{"module", "class_name", "config", "registered_name"}`` for a layer."""
+    from rnnlens.interop.keras_writer import layer_entry
+
+    return layer_entry(layer)
+
+
+def deserialize(config: Any) -> Layer:
+    """A built-in layer from ``serialize``'s dict (or ``{"class_name", "config"}``).
+
+    Only rnnlens's registered classes are built; nothing is imported.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise TypeError(f"Expected a layer config dict with a 'class_name', received "
+                        f"{str(config)[:80]!r}.")
+    cls = REGISTRY.get(config["class_name"])
+    if cls is None:
+        raise ValueError(f"Unknown layer class {config['class_name']!r}; rnnlens has "
+                         f"{sorted(REGISTRY)}.")
+    return cls.from_config(dict(config.get("config") or {}))
+
+
 __all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate", "Masking",
            "Embedding",
            "RNN", "LSTM", "GRU", "SimpleRNN", "TimeDistributed", "Bidirectional",
-           "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells"]
+           "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells", "serialize",
+           "deserialize"]

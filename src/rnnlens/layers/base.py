@@ -3,20 +3,26 @@
 Calling a layer on NumPy data runs it at once and returns NumPy arrays, as a
 Keras layer does in eager mode. Calling it on a symbolic tensor (from
 ``Input``) records a node in the graph instead (``rnnlens.functional``).
-A subclass implements ``build(input_shape)``, ``call(...)`` on arrays and
-``compute_output_shape(...)``; the graph never needs anything else.
+A subclass declares its Keras arguments at the top of the class
+(``rnnlens.params``), creates its weights with ``add_weight`` in
+``build(input_shape)`` and implements ``call(...)`` on arrays,
+``compute_output_shape(...)`` and, to train, ``backward`` beside ``forward``.
+Its ``__init__``, ``get_config``, file reading and writing follow from the
+declaration; built-in classes are registered by their Keras name
+(:data:`REGISTRY`), the allow-list of the model-file reader.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from rnnlens import naming
-from rnnlens.cells.base import FLOATX
-from rnnlens.weights import as_list
+from rnnlens import params as P
+from rnnlens.backend import FLOATX
+from rnnlens.weights import WeightOwner
 
 
 def snake_case(name: str) -> str:
@@ -102,35 +108,82 @@ def attach_mask(out: Any, mask: Any) -> Any:
     return view
 
 
-class Layer:
+#: Keras class name -> rnnlens class, for the classes defined by rnnlens itself. This is
+#: the model-file reader's allow-list: user subclasses are never built from a file.
+REGISTRY: dict[str, type] = {}
+
+_DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                 "registered_name": None}
+
+
+def dtype_policy(name: str = "float32") -> dict:
+    """Keras 3's serialized ``DTypePolicy`` for ``name``."""
+    return {**_DTYPE_POLICY, "config": {"name": name}}
+
+
+class Layer(WeightOwner):
     """Base class of every layer.
 
     Args:
         name: unique name; Keras's default is the snake_case class name with a
             counter (``lstm``, ``lstm_1``, ...).
-        dtype: only ``"float32"`` (or None) is supported.
-        trainable: recorded for summaries and training.
+        dtype: only ``"float32"`` (or None, or Keras's float32 ``DTypePolicy``).
+        trainable: whether training updates its weights.
+        activity_regularizer: a penalty on the layer's output added to the loss.
+        weights: initial weights, set once the layer is built (as Keras 2 allowed).
         input_shape: optional (T, F, ...) without the batch, as Keras accepts on
-            the first layer of a ``Sequential``.
+            the first layer of a ``Sequential`` (``input_dim=F`` is ``(F,)``).
+
+    Class attributes:
+        keras_name: the class name in Keras files (default: the Python name).
+        keras_module: the ``module`` written to Keras configs.
+        supports_masking: whether a mask passes through the layer to the next.
     """
 
     supports_masking = False
+    keras_module = "keras.layers"
+    keras_name: str = "Layer"
+    _params: dict = {}
+    _generated_init = False
 
-    def __init__(self, name: str | None = None, dtype: Any = None, trainable: bool = True,
-                 input_shape: Sequence[int | None] | None = None, **kwargs: Any):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.keras_name = cls.__dict__.get("keras_name", cls.__name__)
+        cls._params = cls._declared_params()
+        if "__init__" not in cls.__dict__ and _inherits_generated_init(cls):
+            cls.__init__ = _make_init(cls)
+        if cls.__module__.startswith("rnnlens.") and not cls.__name__.startswith("_") \
+                and cls.__dict__.get("registered", True):
+            REGISTRY.setdefault(cls.keras_name, cls)
+
+    @classmethod
+    def _declared_params(cls) -> dict:
+        return P.declared(cls)
+
+    def __init__(self, *, name: str | None = None, dtype: Any = None, trainable: bool = True,
+                 input_shape: Any = None, input_dim: Any = None,
+                 activity_regularizer: Any = None, autocast: bool = True,
+                 weights: Any = None, **kwargs: Any):
         if kwargs:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
             )
-        if dtype not in (None, "float32", np.float32):
-            raise ValueError(f"Received dtype={dtype!r}, expected 'float32' (or None).")
+        self._init_registry()
+        check_dtype(dtype, type(self).__name__)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Received name={name!r}, expected a string.")
         self.name = name or naming.unique(snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.built = False
+        if input_shape is None and input_dim is not None:
+            input_shape = (input_dim,)
         self.input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self.activity_regularizer = P.Regularizer().check(activity_regularizer, self)
+        self._initial_weights = weights                  # Keras's weights=[...] argument
         self._inbound_nodes: list = []
+
+    def __post_init__(self) -> None:
+        """Derives what the declared arguments imply (after they are set and checked)."""
 
     # -- calling -------------------------------------------------------------
 
@@ -165,9 +218,18 @@ class Layer:
         shape = ([tuple(x.shape) for x in inputs] if isinstance(inputs, list)
                  else tuple(inputs.shape))
         self.check_input_shape(shape)
-        if not self.built:
-            self.build(shape)
+        self.maybe_build(shape)
         return self.call(inputs, **kwargs)
+
+    def maybe_build(self, input_shape: Any) -> None:
+        """``build`` on first use, then the ``weights=[...]`` given to the constructor."""
+        if not self.built:
+            self.build(input_shape)
+            self._build_input_shape = input_shape
+        initial = self.__dict__.get("_initial_weights")
+        if initial is not None:
+            self._initial_weights = None
+            self.set_weights(initial)
 
     def convert_inputs(self, inputs: Any) -> Any:
         return to_float_array(inputs, f"input to layer '{self.name}'")
@@ -197,42 +259,7 @@ class Layer:
         """The mask of the output, given the input's (None: no mask)."""
         return mask if self.supports_masking else None
 
-    # -- weights -------------------------------------------------------------
-
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return []
-
-    @property
-    def trainable_weights(self) -> list[np.ndarray]:
-        return self.weights if self.trainable else []
-
-    @property
-    def non_trainable_weights(self) -> list[np.ndarray]:
-        return [] if self.trainable else self.weights
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return [w.shape for w in self.weights]
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of the weights, in Keras's order."""
-        return [np.array(w, copy=True) for w in self.weights]
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        """Replaces the weights; count and shapes must match ``get_weights()``."""
-        self.require_built("set_weights")
-        weights = as_list(weights, self.name)
-        if weights:
-            raise ValueError(
-                f"Layer '{self.name}' has no weights, but set_weights received "
-                f"{len(weights)} arrays."
-            )
-
-    def weights_changed(self) -> None:
-        """Call after changing weight arrays in place (optimizers do): drops caches."""
-
-    def count_params(self) -> int:
-        return int(sum(int(np.prod(s)) for s in self.weight_shapes())) if self.built else 0
+    # -- weights (the registry is WeightOwner's) -------------------------------
 
     def require_built(self, what: str) -> None:
         if not self.built:
@@ -242,10 +269,76 @@ class Layer:
                 "layer.build(input_shape)."
             )
 
+    def set_weights(self, weights: Any) -> None:
+        """Replaces the weights; count and shapes must match ``get_weights()``."""
+        self.require_built("set_weights")
+        super().set_weights(weights)
+
     # -- config --------------------------------------------------------------
 
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+        """Keras 3.15.1's config: the base entries, then each declared argument."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy()}
+        for key, param in type(self)._params.items():
+            config[key] = param.dump(self.config_value(key))
+        if "activity_regularizer" not in config and self.activity_regularizer is not None:
+            config["activity_regularizer"] = P.Regularizer().dump(self.activity_regularizer)
+        return config
+
+    def config_value(self, key: str) -> Any:
+        """The value written for the declared argument ``key`` (its attribute)."""
+        return getattr(self, key)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        """A new layer from ``get_config()`` (or a Keras config dict)."""
+        config = dict(config)
+        dtype = config.pop("dtype", None)
+        if isinstance(dtype, dict):
+            dtype = (dtype.get("config") or {}).get("name")
+        return cls(**config, dtype=dtype)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def check_dtype(dtype: Any, owner: str) -> None:
+    """Accepts float32 in any of Keras's spellings; refuses other compute dtypes."""
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name")
+    name = getattr(dtype, "name", dtype)
+    if dtype is not None and name not in ("float32", np.float32):
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            pass
+        if name != "float32":
+            raise ValueError(f"Received dtype={dtype!r} for {owner}, expected 'float32' (or "
+                             "None): rnnlens computes in float32.")
+
+
+def _inherits_generated_init(cls: type) -> bool:
+    for klass in cls.__mro__[1:]:
+        if "__init__" in klass.__dict__:
+            init = klass.__dict__["__init__"]
+            return klass is Layer or getattr(init, "_generated", False)
+    return False
+
+
+def _make_init(cls: type) -> Any:
+    """The ``__init__`` a declared class gets: bind, check, store, ``__post_init__``."""
+    import inspect
+
+    def __init__(self: Layer, *args: Any, **kwargs: Any) -> None:
+        params = cls._params
+        values, rest = P.bind(cls, params, args, kwargs)
+        Layer.__init__(self, **rest)
+        for key, value in values.items():
+            setattr(self, key, params[key].check(value, self))
+        self.__post_init__()
+
+    base = [p for k, p in inspect.signature(Layer.__init__).parameters.items() if k != "self"]
+    __init__.__signature__ = P.signature(cls._params, base)      # type: ignore[attr-defined]
+    __init__.__doc__ = f"Creates a {cls.__name__} (arguments as in Keras; see the class)."
+    __init__._generated = True                                     # type: ignore[attr-defined]
+    return __init__

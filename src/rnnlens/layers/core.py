@@ -1,15 +1,18 @@
-"""Dense, RepeatVector and Concatenate, as Keras 3 defines them."""
+"""Core layers, as Keras 3 defines them: Dense, Embedding, Masking, InputLayer.
+
+Shape legend: B batch, T time steps, F features, u units, V vocabulary, D vector size.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from rnnlens import activations, initializers
-from rnnlens.cells.base import FLOATX, check_units
-from rnnlens.layers.base import Layer, to_float_array
-from rnnlens.weights import RowGradient, checked
+from rnnlens import activations
+from rnnlens import params as P
+from rnnlens.layers.base import Layer
+from rnnlens.weights import RowGradient
 
 
 class Dense(Layer):
@@ -22,29 +25,24 @@ class Dense(Layer):
         activation: name, callable or None (linear).
         use_bias: add ``bias``.
         kernel_initializer, bias_initializer: as in Keras (glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer: penalties added to the training loss.
+        kernel_constraint, bias_constraint: applied after every optimizer update.
     """
+
+    units = P.Int(min=1, cap="max_units")
+    activation = P.Activation(None)
+    use_bias = P.Bool(True)
+    kernel_initializer = P.Initializer("glorot_uniform")
+    bias_initializer = P.Initializer("zeros")
+    kernel_regularizer = P.Regularizer()
+    bias_regularizer = P.Regularizer()
+    kernel_constraint = P.Constraint()
+    bias_constraint = P.Constraint()
+    quantization_config = P.Const(None, why="quantized models cannot be loaded")
 
     supports_masking = True
 
-    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 activity_regularizer: Any = None, kernel_constraint: Any = None,
-                 bias_constraint: Any = None, **kwargs: Any):
-        for key, value in dict(kernel_regularizer=kernel_regularizer,
-                               bias_regularizer=bias_regularizer,
-                               activity_regularizer=activity_regularizer,
-                               kernel_constraint=kernel_constraint,
-                               bias_constraint=bias_constraint).items():
-            if value is not None:
-                raise ValueError(f"Received {key}={value!r} for Dense, which rnnlens does "
-                                 "not support yet; leave it as None.")
-        super().__init__(**kwargs)
-        self.units = check_units(units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+    def __post_init__(self) -> None:
         self.input_dim: int | None = None
 
     def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
@@ -64,9 +62,14 @@ class Dense(Layer):
             raise ValueError(f"Layer '{self.name}' needs a known last dimension, "
                              f"received shape {input_shape}.")
         self.input_dim = int(input_shape[-1])
-        self.kernel = self.kernel_initializer((self.input_dim, self.units), FLOATX)
+        self.kernel = self.add_weight(shape=(self.input_dim, self.units),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
         if self.use_bias:
-            self.bias = self.bias_initializer((self.units,), FLOATX)
+            self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint, name="bias")
         self.built = True
 
     def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> np.ndarray:
@@ -90,133 +93,11 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
         return (*input_shape[:-1], self.units)
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        if not self.built:
-            return []
-        return [self.kernel, self.bias] if self.use_bias else [self.kernel]
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        if not self.built:
-            return []
-        shapes = [(self.input_dim, self.units)]
-        return shapes + [(self.units,)] if self.use_bias else shapes
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        self.require_built("set_weights")
-        names = ["kernel", "bias"][: 2 if self.use_bias else 1]
-        arrays = checked(weights, names, self.weight_shapes(), self.name)
-        self.kernel = arrays[0]
-        if self.use_bias:
-            self.bias = arrays[1]
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update({"units": self.units, "activation": activations.serialize(self.activation),
-                       "use_bias": self.use_bias})
-        return config
-
-
-class RepeatVector(Layer):
-    """Repeats a (B, F) input ``n`` times: (B, n, F). Used to feed a decoder."""
-
-    def __init__(self, n: int, **kwargs: Any):
-        super().__init__(**kwargs)
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-            raise ValueError(f"Received n={n!r} for RepeatVector, expected a positive integer.")
-        self.n = int(n)
-
-    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
-        if not isinstance(shape, tuple) or len(shape) != 2:
-            raise ValueError(f"Layer '{self.name}' (RepeatVector) expects a 2-D input "
-                             f"(batch, features), received shape {shape}.")
-
-    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        return np.repeat(inputs[:, None, :], self.n, axis=1)
-
-    def backward(self, cache: Any, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
-        return d_out.sum(axis=1), {}, []
-
-    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
-        return (input_shape[0], self.n, input_shape[1])
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "n": self.n}
-
-
-class Concatenate(Layer):
-    """Joins a list of inputs along ``axis``; all other dimensions must agree."""
-
-    supports_masking = True
-
-    def __init__(self, axis: int = -1, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.axis = int(axis)
-
-    def convert_inputs(self, inputs: Any) -> Any:
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ValueError(f"Layer '{self.name}' (Concatenate) should be called on a list of "
-                             "at least 2 inputs.")
-        return [to_float_array(x, f"input {k} to layer '{self.name}'")
-                for k, x in enumerate(inputs)]
-
-    def check_input_shape(self, shape: Any, source: Any = None) -> None:
-        if not isinstance(shape, list) or len(shape) < 2:
-            raise ValueError(f"Layer '{self.name}' (Concatenate) should be called on a list of "
-                             "at least 2 inputs.")
-        ranks = {len(s) for s in shape}
-        if 0 in ranks:
-            raise ValueError(f"Layer '{self.name}' (Concatenate) cannot join scalars; received "
-                             f"input shapes {shape}.")
-        if len(ranks) != 1:
-            raise ValueError(f"Layer '{self.name}' (Concatenate) received inputs of different "
-                             f"ranks: {shape}.")
-        rank = ranks.pop()
-        axis = self.axis % rank
-        for dim in range(rank):
-            sizes = {s[dim] for s in shape if s[dim] is not None}
-            if dim != axis and len(sizes) > 1:
-                raise ValueError(
-                    f"Layer '{self.name}' (Concatenate) requires inputs with matching shapes "
-                    f"except for the concatenation axis {self.axis}. Received: input_shape="
-                    f"{shape}")
-
-    def call(self, inputs: list[np.ndarray], training: bool = False, mask: Any = None
-             ) -> np.ndarray:
-        self.check_input_shape([tuple(x.shape) for x in inputs])
-        return np.concatenate(inputs, axis=self.axis)
-
-    def forward(self, inputs: list[np.ndarray], training: bool = False, mask: Any = None
-                ) -> tuple[np.ndarray, list[int]]:
-        return self.call(inputs), [x.shape[self.axis] for x in inputs]
-
-    def backward(self, cache: list[int], d_out: np.ndarray) -> tuple[list, dict, list]:
-        cuts = np.cumsum(cache)[:-1]
-        return np.split(d_out, cuts, axis=self.axis), {}, []
-
-    def compute_output_shape(self, input_shape: list, **kwargs: Any) -> tuple:
-        out = list(input_shape[0])
-        axis = self.axis % len(out)
-        sizes = [s[axis] for s in input_shape]
-        out[axis] = None if None in sizes else int(sum(sizes))
-        return tuple(out)
-
-    def compute_mask(self, inputs: Any, mask: Any) -> Any:
-        """Keras: the output step is kept where any input's step is kept."""
-        if mask is None or all(m is None for m in mask):
-            return None
-        ref = next(m for m in mask if m is not None)
-        masks = [np.ones_like(ref, bool) if m is None else np.asarray(m, bool) for m in mask]
-        if self.axis % len(inputs[0].shape) != len(inputs[0].shape) - 1:
-            return np.concatenate(masks, axis=self.axis)
-        return np.logical_or.reduce(masks)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "axis": self.axis}
-
 
 class InputLayer(Layer):
     """The node that an ``Input`` tensor comes from (no weights)."""
+
+    registered = False                      # the file reader builds Inputs itself
 
     def __init__(self, shape: tuple, batch_size: int | None = None, name: str | None = None):
         super().__init__(name=name)
@@ -241,11 +122,9 @@ class Masking(Layer):
         mask_value: the padding value (default 0.0).
     """
 
-    supports_masking = True
+    mask_value = P.Float(0.0)
 
-    def __init__(self, mask_value: float = 0.0, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.mask_value = float(mask_value)
+    supports_masking = True
 
     def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
         if not isinstance(shape, tuple) or len(shape) < 2:
@@ -258,7 +137,7 @@ class Masking(Layer):
     def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
                 ) -> tuple[np.ndarray, np.ndarray]:
         keep = np.any(inputs != self.mask_value, axis=-1, keepdims=True).astype(inputs.dtype)
-        return inputs * keep, keep
+        return inputs * keep, keep                               # (B, T, F), (B, T, 1)
 
     def backward(self, cache: np.ndarray, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
         return d_out * cache, {}, []
@@ -269,9 +148,6 @@ class Masking(Layer):
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "mask_value": self.mask_value}
-
 
 class Embedding(Layer):
     """Maps integer ids (B, T) to vectors (B, T, output_dim).
@@ -280,27 +156,24 @@ class Embedding(Layer):
     (U(-0.05, 0.05)) by default.
 
     Args:
-        input_dim: vocabulary size; ids must lie in ``[0, input_dim)``.
-        output_dim: size of each vector.
-        embeddings_initializer: initializer of the table.
+        input_dim: vocabulary size V; ids must lie in ``[0, V)``.
+        output_dim: size D of each vector.
+        embeddings_initializer, embeddings_regularizer, embeddings_constraint: as Keras.
         mask_zero: treat id 0 as padding and emit the mask ``ids != 0``.
+        weights: an initial ``[table]`` (Keras's ``weights=`` argument, e.g. GloVe).
     """
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
-                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
-                 mask_zero: bool = False, weights: Any = None, **kwargs: Any):
-        for key, value in (("embeddings_regularizer", embeddings_regularizer),
-                           ("embeddings_constraint", embeddings_constraint)):
-            if value is not None:
-                raise ValueError(f"Received {key}={value!r} for Embedding, which rnnlens does "
-                                 "not support yet; leave it as None.")
-        super().__init__(**kwargs)
-        self.input_dim = check_units(input_dim, "input_dim")
-        self.output_dim = check_units(output_dim, "output_dim")
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
-        self.mask_zero = bool(mask_zero)
+    input_dim = P.Int(min=1, cap="max_dim")
+    output_dim = P.Int(min=1, cap="max_units")
+    embeddings_initializer = P.Initializer("uniform")
+    embeddings_regularizer = P.Regularizer()
+    embeddings_constraint = P.Constraint()
+    mask_zero = P.Bool(False)
+    quantization_config = P.Const(None, why="quantized models cannot be loaded")
+    activity_regularizer = P.Regularizer()
+
+    def __post_init__(self) -> None:
         self.supports_masking = self.mask_zero
-        self._initial_weights = weights
 
     def convert_inputs(self, inputs: Any) -> np.ndarray:
         return self._ids(inputs)
@@ -315,11 +188,11 @@ class Embedding(Layer):
         return arr
 
     def build(self, input_shape: Any) -> None:
-        self.embeddings = self.embeddings_initializer((self.input_dim, self.output_dim), FLOATX)
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim), initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint,
+            name="embeddings")
         self.built = True
-        if self._initial_weights is not None:
-            self.set_weights(self._initial_weights)
-            self._initial_weights = None
 
     def call(self, inputs: Any, training: bool = False, mask: Any = None) -> np.ndarray:
         ids = self._ids(inputs)
@@ -331,7 +204,7 @@ class Embedding(Layer):
                 f"position {where}, outside [0, input_dim={self.input_dim}). Every id must be "
                 f"below input_dim; {int(bad.sum())} id(s) are out of range. Raise input_dim "
                 "or map unknown tokens to a reserved id.")
-        return self.embeddings[ids]
+        return self.embeddings[ids]                               # (B, T, D)
 
     def forward(self, inputs: Any, training: bool = False, mask: Any = None
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -349,18 +222,5 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
         return (*input_shape, self.output_dim)
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return [self.embeddings] if self.built else []
 
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return [(self.input_dim, self.output_dim)] if self.built else []
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        self.require_built("set_weights")
-        (self.embeddings,) = checked(weights, ["embeddings"], self.weight_shapes(), self.name)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "input_dim": self.input_dim,
-                "output_dim": self.output_dim, "mask_zero": self.mask_zero,
-                "embeddings_initializer": initializers.serialize(self.embeddings_initializer)}
+__all__ = ["Dense", "InputLayer", "Masking", "Embedding"]

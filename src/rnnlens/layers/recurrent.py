@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from rnnlens import params as P
 from rnnlens import recurrence
 from rnnlens import trace as trace_mod
 from rnnlens.cells.base import RecurrentCell
@@ -21,7 +22,16 @@ from rnnlens.cells.generic import CellAdapter, StackedRNNCells
 from rnnlens.cells.gru import GRUCell
 from rnnlens.cells.lstm import LSTMCell
 from rnnlens.cells.simple_rnn import SimpleRNNCell
-from rnnlens.layers.base import Layer, format_shape, to_float_array
+from rnnlens.layers.base import Layer, format_shape, snake_case, to_float_array
+
+
+def as_cell(cell: Any) -> Any:
+    """The cell an RNN runs: a built-in cell, a stack for a list, an adapter otherwise."""
+    if isinstance(cell, (list, tuple)):
+        return StackedRNNCells(list(cell))
+    if isinstance(cell, (RecurrentCell, StackedRNNCells, CellAdapter)):
+        return cell
+    return CellAdapter(cell)                        # a user cell: state_size + call()
 
 
 class RNN(Layer):
@@ -48,37 +58,36 @@ class RNN(Layer):
         training: apply dropout (masks drawn once per call).
     """
 
-    supports_masking = True
+    cell = P.Nested(accept=as_cell)
+    return_sequences = P.Bool(False)
+    return_state = P.Bool(False)
+    go_backwards = P.Bool(False)
+    stateful = P.Bool(False)
+    unroll = P.Bool(False)
+    zero_output_for_mask = P.Bool(False)
 
-    def __init__(self, cell: RecurrentCell, return_sequences: bool = False,
-                 return_state: bool = False, go_backwards: bool = False,
-                 stateful: bool = False, unroll: bool = False,
-                 zero_output_for_mask: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
-        if isinstance(cell, (list, tuple)):
-            cell = StackedRNNCells(cell)
-        elif not isinstance(cell, (RecurrentCell, StackedRNNCells, CellAdapter)):
-            cell = CellAdapter(cell)                # a user cell: state_size + call()
-        self.cell = cell
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self.unroll = bool(unroll)
-        self.zero_output_for_mask = bool(zero_output_for_mask)
+    supports_masking = True
+    cell_class: type | None = None          # LSTM, GRU, SimpleRNN: the cell they are made of
+
+    @classmethod
+    def _declared_params(cls) -> dict:
+        """A cell layer's config is its cell's arguments plus the RNN flags, as in Keras."""
+        own = P.declared(cls)
+        if cls.cell_class is None:
+            return own
+        own.pop("cell", None)
+        return {**cls.cell_class._params, **own}
+
+    def __post_init__(self) -> None:
         self._states: list[np.ndarray] | None = None
         self._batch: int | None = None
 
-    _CELL_ATTRS = frozenset({
-        "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
-        "recurrent_initializer", "bias_initializer", "unit_forget_bias", "dropout",
-        "recurrent_dropout", "seed", "reset_after", "kernel", "recurrent_kernel", "bias",
-    })
-
     def __getattr__(self, name: str) -> Any:
         # Keras exposes the cell's settings and weights on the layer (layer.units, ...).
-        if name in RNN._CELL_ATTRS and "cell" in self.__dict__:
-            return getattr(self.__dict__["cell"], name)
+        cell = self.__dict__.get("cell")
+        if cell is not None and (name in getattr(type(cell), "_params", ())
+                                 or name in _CELL_WEIGHTS):
+            return getattr(cell, name)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # -- validation ----------------------------------------------------------
@@ -154,7 +163,7 @@ class RNN(Layer):
         if not self.built:
             x = to_float_array(inputs, f"input to layer '{self.name}'")
             self.check_input_shape(tuple(x.shape))
-            self.build(tuple(x.shape))
+            self.maybe_build(tuple(x.shape))
         return self.call(inputs, **kwargs)
 
     # -- building ------------------------------------------------------------
@@ -424,41 +433,9 @@ class RNN(Layer):
 
     reset_states = reset_state
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return self.cell.weights if self.cell.built else []
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return self.cell.weight_shapes() if self.cell.built else []
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        self.require_built("set_weights")
-        self.cell.set_weights(weights, owner=self.name)
-
-    def weights_changed(self) -> None:
-        for cell in getattr(self.cell, "cells", [self.cell]):
-            if hasattr(cell, "_version"):
-                cell._version += 1
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self.cell.get_config())
-        config.update({
-            "return_sequences": self.return_sequences, "return_state": self.return_state,
-            "go_backwards": self.go_backwards, "stateful": self.stateful,
-            "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask,
-        })
-        return config
 
 
-def _no_extras(layer: str, **extras: Any) -> None:
-    """Regularizers and constraints only matter when training; refuse them clearly."""
-    for key, value in extras.items():
-        if value is not None:
-            raise ValueError(
-                f"Received {key}={value!r} for {layer}, which rnnlens does not support "
-                "yet; leave it as None."
-            )
+_CELL_WEIGHTS = frozenset({"kernel", "recurrent_kernel", "bias", "state_size"})
 
 
 def _check_use_cudnn(use_cudnn: Any) -> None:
@@ -471,17 +448,20 @@ def _check_use_cudnn(use_cudnn: Any) -> None:
         )
 
 
-_EXTRAS = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-           "activity_regularizer", "kernel_constraint", "recurrent_constraint",
-           "bias_constraint")
+def _init_cell_layer(layer: RNN, args: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    """LSTM / GRU / SimpleRNN: builds the cell from its arguments, then the RNN.
 
-
-def _split_layer_kwargs(layer: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Refuses regularizers / constraints and checks ``use_cudnn``; returns the rest."""
-    _no_extras(layer, **{k: kwargs.pop(k, None) for k in _EXTRAS})
+    ``args`` are the explicit arguments of the layer's signature; the cell takes
+    those its class declares, the RNN the flags, the base Layer the rest.
+    """
     _check_use_cudnn(kwargs.pop("use_cudnn", "auto"))
     kwargs.pop("implementation", None)       # numerically irrelevant, as in Keras
-    return kwargs
+    cell_cls = type(layer).cell_class
+    cell_args = {k: args[k] for k in cell_cls._params if k in args}
+    cell = cell_cls(**cell_args, name=f"{snake_case(cell_cls.__name__)}",
+                    trainable=kwargs.get("trainable", True))
+    flags = {k: args[k] for k in RNN._params if k in args and k != "cell"}
+    RNN.__init__(layer, cell, **flags, **kwargs)
 
 
 class LSTM(RNN):
@@ -489,9 +469,8 @@ class LSTM(RNN):
 
     Weights (``get_weights()`` order): kernel (F, 4u), recurrent_kernel (u, 4u),
     bias (4u,) if use_bias; gate order i, f, c, o. See ``rnnlens.cells.LSTMCell``
-    for the equations. Also accepted, as in Keras: ``use_cudnn``,
-    ``implementation`` (no effect on the numbers), and regularizers /
-    constraints set to None.
+    for the equations and the arguments. Also accepted, as in Keras:
+    ``use_cudnn``, ``implementation`` (no effect on the numbers).
 
     Returns:
         ``return_sequences=False``: h_T (B, u). ``True``: h after every step
@@ -500,25 +479,25 @@ class LSTM(RNN):
         when there is no mask) and ``c_T`` the last cell state.
     """
 
+    cell_class = LSTMCell
+    activity_regularizer = P.Regularizer()
     state_names = ("h", "c")
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 unit_forget_bias: bool = True, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, seed: int | None = None,
+                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  **kwargs: Any):
-        kwargs = _split_layer_kwargs("LSTM", kwargs)
-        cell = LSTMCell(units, activation=activation, recurrent_activation=recurrent_activation,
-                        use_bias=use_bias, kernel_initializer=kernel_initializer,
-                        recurrent_initializer=recurrent_initializer,
-                        bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
-                        dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
-        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
+        args = dict(locals())
+        kwargs["activity_regularizer"] = activity_regularizer
+        _init_cell_layer(self, args, kwargs)
 
 
 class GRU(RNN):
@@ -526,64 +505,63 @@ class GRU(RNN):
 
     Weights: kernel (F, 3u), recurrent_kernel (u, 3u), bias (2, 3u) when
     ``reset_after=True`` (the default) or (3u,); gate order z, r, h. See
-    ``rnnlens.cells.GRUCell`` for the equations.
+    ``rnnlens.cells.GRUCell`` for the equations and the arguments.
 
     Returns:
         The output (B, u) or (B, T, u); with ``return_state=True`` the tuple
         ``(output, h_T)``.
     """
 
+    cell_class = GRUCell
+    activity_regularizer = P.Regularizer()
     state_names = ("h",)
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  reset_after: bool = True, **kwargs: Any):
-        kwargs = _split_layer_kwargs("GRU", kwargs)
-        cell = GRUCell(units, activation=activation, recurrent_activation=recurrent_activation,
-                       use_bias=use_bias, kernel_initializer=kernel_initializer,
-                       recurrent_initializer=recurrent_initializer,
-                       bias_initializer=bias_initializer, dropout=dropout,
-                       recurrent_dropout=recurrent_dropout, reset_after=reset_after, seed=seed)
-        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
-
-    @property
-    def reset_after(self) -> bool:
-        return self.cell.reset_after
+        args = dict(locals())
+        kwargs["activity_regularizer"] = activity_regularizer
+        _init_cell_layer(self, args, kwargs)
 
 
 class SimpleRNN(RNN):
     """Fully connected RNN layer, numerically identical to Keras 3's ``SimpleRNN``.
 
-    Weights: kernel (F, u), recurrent_kernel (u, u), bias (u,).
+    Weights: kernel (F, u), recurrent_kernel (u, u), bias (u,). See
+    ``rnnlens.cells.SimpleRNNCell`` for the arguments.
 
     Returns:
         The output (B, u) or (B, T, u); with ``return_state=True`` the tuple
         ``(output, h_T)``.
     """
 
+    cell_class = SimpleRNNCell
+    activity_regularizer = P.Regularizer()
     state_names = ("h",)
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  **kwargs: Any):
-        kwargs = _split_layer_kwargs("SimpleRNN", kwargs)
-        cell = SimpleRNNCell(units, activation=activation, use_bias=use_bias,
-                             kernel_initializer=kernel_initializer,
-                             recurrent_initializer=recurrent_initializer,
-                             bias_initializer=bias_initializer, dropout=dropout,
-                             recurrent_dropout=recurrent_dropout, seed=seed)
-        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, stateful=stateful, unroll=unroll, **kwargs)
+        args = dict(locals())
+        kwargs["activity_regularizer"] = activity_regularizer
+        _init_cell_layer(self, args, kwargs)
 
 
-__all__ = ["RNN", "LSTM", "GRU", "SimpleRNN"]
+__all__ = ["RNN", "LSTM", "GRU", "SimpleRNN", "as_cell"]

@@ -7,8 +7,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from rnnlens import params as P
 from rnnlens.layers.base import Layer
 from rnnlens.weights import as_list
+
+
+def _check_inner(layer: Any) -> Layer:
+    if not isinstance(layer, Layer):
+        raise ValueError(f"Please initialize `TimeDistributed` layer with a layer instance. "
+                         f"Received: {layer!r}")
+    return layer
 
 
 class TimeDistributed(Layer):
@@ -22,14 +30,9 @@ class TimeDistributed(Layer):
         layer: the layer to apply, e.g. ``Dense(1)``.
     """
 
-    supports_masking = True
+    layer = P.Nested(accept=_check_inner)
 
-    def __init__(self, layer: Layer, **kwargs: Any):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"Please initialize `TimeDistributed` layer with a layer instance. "
-                             f"Received: {layer!r}")
-        super().__init__(**kwargs)
-        self.layer = layer
+    supports_masking = True
 
     def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
         if not isinstance(shape, tuple) or len(shape) < 3:
@@ -42,8 +45,7 @@ class TimeDistributed(Layer):
         self.layer.check_input_shape((shape[0], *shape[2:]))
 
     def build(self, input_shape: tuple) -> None:
-        if not self.layer.built:
-            self.layer.build((input_shape[0], *input_shape[2:]))
+        self.layer.maybe_build((input_shape[0], *input_shape[2:]))
         self.built = True
 
     def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> np.ndarray:
@@ -69,22 +71,6 @@ class TimeDistributed(Layer):
         inner = self.layer.compute_output_shape((input_shape[0], *input_shape[2:]))
         return (input_shape[0], input_shape[1], *inner[1:])
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return self.layer.weights
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return self.layer.weight_shapes()
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        self.layer.set_weights(weights)
-
-    def weights_changed(self) -> None:
-        self.layer.weights_changed()
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "layer": {"class_name": type(self.layer).__name__,
-                                                  "config": self.layer.get_config()}}
 
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
@@ -101,7 +87,7 @@ def clone_recurrent(layer: Any, **overrides: Any) -> Any:
     if type(layer) in (LSTM, GRU, SimpleRNN):
         config = layer.get_config()
         config.update(overrides)
-        return type(layer)(**config)
+        return type(layer).from_config(config)
     twin = copy.deepcopy(layer)
     twin._inbound_nodes = []
     for key, value in overrides.items():
@@ -139,6 +125,10 @@ class Bidirectional(Layer):
             ``stateful``, ``return_sequences`` and ``return_state``.
     """
 
+    layer = P.Nested()
+    merge_mode = P.Choice("concat", _MERGE_MODES)
+    backward_layer = P.Nested(None)
+
     supports_masking = True
 
     def __init__(self, layer: Any, merge_mode: str | None = "concat", weights: Any = None,
@@ -154,7 +144,7 @@ class Bidirectional(Layer):
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be "
                              'one of {"sum", "mul", "ave", "concat", None}')
-        super().__init__(**kwargs)
+        super().__init__(weights=weights, **kwargs)
         self.forward_layer = clone_recurrent(
             layer, name=f"forward_{_removeprefix(layer.name, 'forward_')}")
         self.backward_layer = backward_layer if backward_layer is not None else clone_recurrent(
@@ -166,7 +156,9 @@ class Bidirectional(Layer):
         self.stateful = layer.stateful
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
-        self._initial_weights = weights
+
+    def config_value(self, key: str) -> Any:
+        return self.forward_layer if key == "layer" else super().config_value(key)
 
     def _verify(self) -> None:
         fw, bw = self.forward_layer, self.backward_layer
@@ -194,11 +186,7 @@ class Bidirectional(Layer):
 
     def build(self, input_shape: tuple) -> None:
         for sub in (self.forward_layer, self.backward_layer):
-            if not sub.built:
-                sub.build(input_shape)
-        if self._initial_weights is not None:
-            self.set_weights(self._initial_weights)
-            self._initial_weights = None
+            sub.maybe_build(input_shape)
         self.built = True
 
     def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> Any:
@@ -352,31 +340,13 @@ class Bidirectional(Layer):
         fw, bw = self.forward_layer.states, self.backward_layer.states
         return None if fw is None else fw + bw
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return self.forward_layer.weights + self.backward_layer.weights
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return self.forward_layer.weight_shapes() + self.backward_layer.weight_shapes()
-
     def set_weights(self, weights: Sequence[Any]) -> None:
         self.require_built("set_weights")
         weights = as_list(weights, self.name)
-        n_fw, n_all = len(self.forward_layer.weight_shapes()), len(self.weight_shapes())
+        n_fw, n_all = len(self.forward_layer.weights), len(self.weights)
         if len(weights) != n_all:
             raise ValueError(f"Layer '{self.name}' (Bidirectional) expects {n_all} weights "
                              f"(forward {n_fw}, then backward {n_all - n_fw}), received "
                              f"{len(weights)}.")
         self.forward_layer.set_weights(weights[:n_fw])
         self.backward_layer.set_weights(weights[n_fw:])
-
-    def weights_changed(self) -> None:
-        self.forward_layer.weights_changed()
-        self.backward_layer.weights_changed()
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": {"class_name": type(self.forward_layer).__name__,
-                          "config": self.forward_layer.get_config()},
-                "backward_layer": {"class_name": type(self.backward_layer).__name__,
-                                   "config": self.backward_layer.get_config()}}

@@ -106,14 +106,10 @@ class Model(Layer):
         raise ValueError(f"No such layer: {name}. Existing layers are: "
                          f"{[lyr.name for lyr in self.layers]}.")
 
-    # -- weights -------------------------------------------------------------
+    # -- weights (WeightOwner's registry, over the layers in Keras's order) -----
 
-    @property
-    def weights(self) -> list[np.ndarray]:
-        return [w for layer in self.layers for w in layer.weights]
-
-    def weight_shapes(self) -> list[tuple[int, ...]]:
-        return [s for layer in self.layers for s in layer.weight_shapes()]
+    def _sublayers(self) -> list:
+        return self.layers if "_layers" in self.__dict__ else []
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Sets every layer's weights from one list, in ``get_weights()`` order."""
@@ -126,17 +122,10 @@ class Model(Layer):
             )
         k = 0
         for layer in self.layers:
-            n = len(layer.weight_shapes())
+            n = len(layer.weights)
             if n:
                 layer.set_weights(weights[k:k + n])
             k += n
-
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self.layers)
-
-    def weights_changed(self) -> None:
-        for layer in self.layers:
-            layer.weights_changed()
 
     # -- running -------------------------------------------------------------
 
