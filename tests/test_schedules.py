@@ -110,7 +110,11 @@ def test_random_schedules_match_keras(K, kind, lr, steps, rate, flag, step):
     }[kind]
     ours = getattr(S, name)(**kw)(step)
     theirs = keras_values(K, name, kw, [step])[0]
-    assert _rel(ours, theirs) <= 1e-5, f"{name}{kw} at step {step}: {ours} != {theirs}"
+    # relative to the schedule's scale: near a cosine's trough 1 + cos(.) cancels, and one
+    # ulp of cos (NumPy's vs TensorFlow's) is then a large part of a tiny rate
+    scale = max(abs(float(theirs)), lr, kw.get("warmup_target") or 0.0)
+    assert abs(float(ours) - float(theirs)) <= 1e-6 * scale, \
+        f"{name}{kw} at step {step}: {ours} != {theirs}"
 
 
 def test_piecewise_boundaries_follow_the_step_dtype(K):
