@@ -7,7 +7,8 @@
    ``int``/``float`` is passed on as it is, so that the op can apply Keras's weak typing
    (``int8_array + 1 -> int8``);
 2. calls the op's NumPy implementation, a plain function of arrays and static arguments;
-3. returns arrays (a NumPy scalar becomes a 0-d array), and turns a stray NumPy error
+3. returns arrays (a NumPy scalar becomes a 0-d array), silences NumPy's floating-point
+   warnings (TensorFlow produces NaN and inf silently), and turns a stray NumPy error
    (IndexError, AxisError, ZeroDivisionError, a broadcasting ValueError) into a
    ValueError that names the op.
 
@@ -82,6 +83,7 @@ def _python_dtype(leaves: list[Any]) -> str | None:
 
 def to_array(x: Any, op: str = "convert_to_tensor") -> np.ndarray:
     """``x`` as a NumPy array with TensorFlow's dtype inference (no dtype change)."""
+    op = op if op.startswith("ops.") else f"ops.{op}"
     if isinstance(x, np.ndarray):
         arr = x
     elif x is None:
@@ -172,25 +174,28 @@ def keras_op(name: str, tensors: str = "", weak: bool = False) -> Callable:
 
         @functools.wraps(fn)
         def op(*args: Any, **kwargs: Any) -> Any:
-            args = list(args)
-            for t, pos, seq in plan:
-                if seq == "var":
-                    args[pos:] = [_convert_arg(a, weak, name) for a in args[pos:]]
-                elif pos < len(args):
-                    args[pos] = _convert_slot(args[pos], seq, weak, name)
-                elif t in kwargs:
-                    kwargs[t] = _convert_slot(kwargs[t], seq, weak, name)
             try:
-                return _to_output(fn(*args, **kwargs))
+                args = list(args)
+                for t, pos, seq in plan:
+                    if seq == "var":
+                        args[pos:] = [_convert_arg(a, weak, name) for a in args[pos:]]
+                    elif pos < len(args):
+                        args[pos] = _convert_slot(args[pos], seq, weak, name)
+                    elif t in kwargs:
+                        kwargs[t] = _convert_slot(kwargs[t], seq, weak, name)
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)   # NaN/inf as TF: silent
+                    return _to_output(fn(*args, **kwargs))
             except OpError as e:
                 raise ValueError(str(e)) from None
             except (IndexError, ZeroDivisionError, _AxisError, OverflowError) as e:
                 raise ValueError(f"ops.{name}: {e}") from None
             except (ValueError, TypeError) as e:
                 msg = str(e)
-                if msg.startswith(("ops.", name)):
+                if msg.startswith("ops."):
                     raise
-                raise type(e)(f"ops.{name}: {msg}") from None
+                kind = TypeError if isinstance(e, TypeError) else ValueError
+                raise kind(f"ops.{name}: {msg}") from None
 
         op.keras_name = name  # type: ignore[attr-defined]
         if name in OPS:
@@ -205,7 +210,7 @@ def keras_op(name: str, tensors: str = "", weak: bool = False) -> Callable:
 def _convert_slot(v: Any, seq: bool, weak: bool, name: str) -> Any:
     if not seq:
         return _convert_arg(v, weak, name)
-    if isinstance(v, np.ndarray):
+    if isinstance(v, np.ndarray) and v.ndim:
         return list(v)
     if not isinstance(v, (list, tuple)):
         raise TypeError(f"ops.{name}: expected a list or tuple of tensors, received "
