@@ -156,3 +156,22 @@ def test_errors_name_the_op():
         ops.scatter_update(np.ones((2,)), np.array([[0]]), np.ones((1,)), reduction="avg")
     with pytest.raises(TypeError, match=r"convert_to_tensor.*None"):
         ops.convert_to_tensor(None)
+
+
+def test_floatx_float64_follows_keras(K):
+    from rnnlens.backend import set_floatx
+
+    old = K.config.floatx()
+    set_floatx("float64")
+    K.config.set_floatx("float64")
+    try:
+        for name, args in [("ones", ((2,),)), ("arange", (3,)), ("arange", (1.5,)),
+                           ("mean", (np.arange(4, dtype="int32"),)), ("add", (1, 2.5)),
+                           ("exp", (np.arange(3, dtype="int32"),)),
+                           ("linspace", (0, 1, 3)), ("full", ((2,), 3)),
+                           ("divide", (np.arange(3, dtype="int8"), 2)),
+                           ("one_hot", (np.array([0, 2]), 3))]:
+            check(K, name, *args)
+    finally:
+        set_floatx("float32")
+        K.config.set_floatx(old)

@@ -1,8 +1,8 @@
 """Reductions, cumulative ops, sorting and order statistics.
 
 Dtypes (Keras 3.15.1, TensorFlow): ``sum``/``prod``/``trace`` widen bool, int8 and int16
-to int32 and uint8/uint16 to uint32; ``mean``/``std``/``var``/``median``/``quantile``
-give floatx for ints and bools and keep float dtypes; ``max``/``min`` keep the dtype;
+to int32 and uint8/uint16 to uint32; ``std``/``var``/``median``/``quantile`` give floatx
+for ints and bools (``mean`` float32) and keep float dtypes; ``max``/``min`` keep the dtype;
 ``argmax``/``argmin``/``argsort``/``count_nonzero`` give int32; ``cumsum``/``cumprod``
 keep the dtype (bool -> int32). ``max``/``min``/``argmax``/``argmin`` of an empty tensor
 raise (TensorFlow asserts), ``mean`` of one is NaN.
@@ -54,10 +54,11 @@ def prod(x: np.ndarray, axis: Any = None, keepdims: bool = False,
 
 @keras_op("mean", "x")
 def mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    """Mean; ints and bools give floatx, float16 computes in float32 and casts back."""
+    """Mean; ints and bools give float32 (whatever floatx is, as Keras), float16 computes
+    in float32 and casts back."""
     ax = norm_axes(axis, x.ndim, "mean")
-    out_d = result_type(x.dtype.name, float) if x.dtype.kind in "biu" else x.dtype.name
-    comp = result_type(x.dtype.name, "float32")
+    comp = result_type(x.dtype.name, "float32")   # ints -> float32 even under float64 floatx
+    out_d = comp if x.dtype.kind in "biu" else x.dtype.name
     with np.errstate(all="ignore"):
         r = np.mean(cast_array(x, comp), axis=ax, keepdims=keepdims)
     return cast_array(np.asarray(r), out_d)
