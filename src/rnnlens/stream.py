@@ -36,12 +36,14 @@ class Stream:
     Parameters:
         layer: a built-in recurrent layer or ``RNN`` (not ``Bidirectional``,
             which needs the future). Its own ``stateful`` flag is not used.
+        max_slots: the largest number of slots it may hold (slot indices must be
+            below it), so that a stray index cannot allocate unbounded memory.
 
     Attributes:
         states: the flat list of state arrays, each (slots, s).
     """
 
-    def __init__(self, layer: Any):
+    def __init__(self, layer: Any, max_slots: int = 1 << 20):
         from rnnlens.layers.recurrent import RNN
 
         if not isinstance(layer, RNN):
@@ -50,7 +52,10 @@ class Stream:
             raise TypeError(
                 f"Stream needs a recurrent layer (LSTM, GRU, SimpleRNN or RNN); received "
                 f"{type(layer).__name__}.{hint}")
-        self.layer = layer
+        if isinstance(max_slots, bool) or not isinstance(max_slots, (int, np.integer)) or \
+                max_slots < 1:
+            raise ValueError(f"Received max_slots={max_slots!r}, expected a positive integer.")
+        self.layer, self.max_slots = layer, int(max_slots)
         self.states: list[np.ndarray] = [np.zeros((0, s), FLOATX)
                                          for s in layer.cell.state_size]
 
@@ -73,9 +78,21 @@ class Stream:
         Returns:
             (B, u) outputs, row for row.
         """
-        x = np.asarray(x_t, dtype=FLOATX)
+        try:
+            x = np.asarray(x_t, dtype=FLOATX)
+        except (TypeError, ValueError):
+            raise TypeError(f"Stream.step takes numeric (batch, features) inputs, received "
+                            f"{type(x_t).__name__}.") from None
         if x.ndim != 2:
             raise ValueError(f"Stream.step takes (batch, features), received shape {x.shape}.")
+        if x.shape[0] == 0:
+            raise ValueError("Stream.step received an empty batch (0 rows); pass at least one "
+                             "row (one per slot to advance).")
+        features = getattr(self.layer.cell, "input_dim", None)
+        if features is not None and x.shape[1] != features:
+            raise ValueError(f"Stream.step received {x.shape[1]} features per row, but layer "
+                             f"'{self.layer.name}' takes {features} (x_t of shape "
+                             f"({x.shape[0]}, {features})).")
         idx = self._rows(rows, x.shape[0])
         self._grow(int(idx.max()) + 1)
         if reset is not None:
@@ -99,11 +116,18 @@ class Stream:
         slots = np.asarray(slots)
         if slots.dtype == bool:
             slots = np.flatnonzero(slots)
+        if slots.dtype == object or not np.issubdtype(slots.dtype, np.integer) or \
+                (slots.size and (slots.min() < 0 or slots.max() >= self.size)):
+            raise ValueError(f"Stream.reset takes slot indices in [0, {self.size}) or a bool "
+                             f"mask, received {slots!r}.")
         for s in self.states:
             s[slots] = 0.0
 
     def _rows(self, rows: Sequence[int] | None, batch: int) -> np.ndarray:
         if rows is None:
+            if batch > self.max_slots:
+                raise ValueError(f"Stream.step received {batch} rows, over max_slots="
+                                 f"{self.max_slots}.")
             return np.arange(batch)
         idx = np.asarray(rows)
         if idx.shape != (batch,) or not np.issubdtype(idx.dtype, np.integer) or (idx < 0).any():
@@ -111,6 +135,10 @@ class Stream:
                              f"received {rows!r}.")
         if len(np.unique(idx)) != batch:
             raise ValueError(f"rows must not repeat a slot, received {rows!r}.")
+        if idx.max() >= self.max_slots:
+            raise ValueError(f"Slot {int(idx.max())} is beyond this Stream's max_slots="
+                             f"{self.max_slots}; reuse freed slots (reset them) or create the "
+                             "Stream with a larger max_slots.")
         return idx
 
     def _grow(self, size: int) -> None:

@@ -85,7 +85,10 @@ class LSTMCell(RecurrentCell):
         """Keras's ``unit_forget_bias``: the forget block of b starts at exactly 1."""
         if not self.unit_forget_bias:
             return self.bias_initializer
-        init, u = self.bias_initializer, self.units
+        from rnnlens import initializers
+
+        init = self.bias_initializer or initializers.get("glorot_uniform")   # None: as add_weight
+        u = self.units
 
         def forget_one(shape: tuple, dtype: Any = None) -> np.ndarray:
             return np.concatenate([init((u,), FLOATX), np.ones((u,), FLOATX),

@@ -259,6 +259,25 @@ class Layer(WeightOwner):
         """The mask of the output, given the input's (None: no mask)."""
         return mask if self.supports_masking else None
 
+    # -- graph tensors (the first call's, as Keras 3) ---------------------------
+
+    @property
+    def input(self) -> Any:
+        """The input tensor(s) of the layer's first call in a graph (Keras's ``input``)."""
+        return self._first_node_attribute("input_tensors", "input")
+
+    @property
+    def output(self) -> Any:
+        """The output tensor(s) of the layer's first call in a graph (Keras's ``output``)."""
+        return self._first_node_attribute("outputs", "output")
+
+    def _first_node_attribute(self, attr: str, what: str) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {what}.")
+        values = getattr(self._inbound_nodes[0], attr)
+        return values[0] if isinstance(values, list) and len(values) == 1 else list(values)
+
     # -- weights (the registry is WeightOwner's) -------------------------------
 
     def require_built(self, what: str) -> None:

@@ -85,6 +85,35 @@ class Model(Layer):
         self.built = True
 
     @property
+    def input(self) -> Any:
+        """The model's inputs as given to ``Model(inputs, ...)`` (Keras's ``model.input``)."""
+        self._require_graph("input")
+        return self._input_structure
+
+    @property
+    def output(self) -> Any:
+        """The model's outputs as given to ``Model(..., outputs)``."""
+        self._require_graph("output")
+        return self._output_structure
+
+    @property
+    def input_shape(self) -> Any:
+        self._require_graph("input_shape")
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        self._require_graph("output_shape")
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def _require_graph(self, what: str) -> None:
+        if "_input_structure" not in self.__dict__:
+            raise AttributeError(f"Model '{self.name}' has no defined {what} yet: it is built "
+                                 "when it gets an Input (or its first data).")
+
+    @property
     def layers(self) -> list[Layer]:
         """The layers in Keras's order (InputLayers first, then by depth).
 
