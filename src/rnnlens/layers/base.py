@@ -52,10 +52,12 @@ def flatten(structure: Any) -> list:
 
 def to_float_array(value: Any, what: str) -> np.ndarray:
     """Converts user data to float32, with a clear error for non-numeric data."""
-    if isinstance(value, np.ndarray) and value.dtype == FLOATX:
+    if type(value) is np.ndarray and value.dtype == FLOATX:
         return value
     try:
         arr = np.asarray(value)
+        if type(arr) is not np.ndarray:
+            arr = arr.view(np.ndarray)                  # Tensor, ArrayWithMask, ...
     except (ValueError, TypeError) as err:
         raise TypeError(f"Received {what} that is not a numeric array ({err}).") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)

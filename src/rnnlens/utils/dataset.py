@@ -278,13 +278,19 @@ class ArrayDataset:
 
     # ------------------------------------------------------------------ iteration
     def __iter__(self) -> Iterator[Any]:
+        """The elements, with arrays as ``rnnlens.tensor.Tensor`` (``x.numpy()`` works)."""
+        from rnnlens.tensor import as_tensor
+
+        return map(as_tensor, self._elements())
+
+    def _elements(self) -> Iterator[Any]:
         if self._plan is not None:
             return iter(self._plan)
         return iter(self._stream())
 
     def as_numpy_iterator(self) -> Iterator[Any]:
-        """An iterator over the elements (already NumPy arrays)."""
-        return iter(self)
+        """An iterator over the elements as plain NumPy arrays."""
+        return self._elements()
 
     def cardinality(self) -> Cardinality:
         """Elements per pass, or -1 (infinite) / -2 (unknown) as tf.data."""
