@@ -486,7 +486,8 @@ def test_optimizer_errors_are_clear():
     with pytest.raises(ValueError, match="momentum=0"):
         O.SGD(momentum=0)
     with pytest.raises(TypeError, match="schedules"):
-        O.Adam(learning_rate=lambda: 0.1)
+        O.Adam(learning_rate=lambda step, other: 0.1)
+    assert O.Adam(learning_rate=lambda: 0.25).learning_rate == 0.25   # Keras: called bare
     opt = O.RMSprop()
     v = np.ones((2, 2), np.float32)
     opt.apply([np.ones((2, 2), np.float32)], [v])

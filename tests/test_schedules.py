@@ -153,16 +153,24 @@ def test_optimizer_with_schedule_matches_keras(K, opt_name, opt_kw, sched_name, 
     assert ours_opt.iterations == int(k_opt.iterations) == len(grads)
 
 
-def test_optimizer_with_a_function_of_the_step(K):
-    """A callable schedule gets ``iterations`` (as a LearningRateSchedule does)."""
+def test_optimizer_with_a_user_schedule_and_a_plain_callable(K):
+    """A user's LearningRateSchedule gets ``iterations``; a plain callable is called with
+    no arguments at every update, as Keras's base optimizer does."""
     seen = []
 
-    def lr_fn(step):
-        seen.append(step)
-        return 0.1 / (1 + step)
+    class Inverse(S.LearningRateSchedule):
+        def __call__(self, step):
+            seen.append(step)
+            return 0.1 / (1 + step)
 
+    plain, k_plain = O.SGD(learning_rate=lambda: 0.05), K.optimizers.SGD(
+        learning_rate=lambda: 0.05)
+    pv, kpv = np.ones(2, np.float32), K.Variable(np.ones(2, np.float32))
+    plain.apply([np.full(2, 0.5, np.float32)], [pv])
+    k_plain.apply([np.full(2, 0.5, np.float32)], [kpv])
+    assert_close(pv, np.asarray(kpv), atol=1e-7, name="sgd with a plain callable")
     ref = K.optimizers.SGD(learning_rate=K.optimizers.schedules.InverseTimeDecay(0.1, 1, 1.0))
-    opt = O.SGD(learning_rate=lr_fn)
+    opt = O.SGD(learning_rate=Inverse())
     v, kv = np.ones(3, np.float32), K.Variable(np.ones(3, np.float32))
     for _ in range(4):
         opt.apply([np.full(3, 0.5, np.float32)], [v])
@@ -226,7 +234,7 @@ def test_schedule_errors_are_clear():
     with pytest.raises(ValueError, match="Unknown learning rate schedule"):
         S.deserialize({"class_name": "Nope", "config": {}})
     with pytest.raises(TypeError, match="schedules"):
-        O.SGD(learning_rate=lambda: 0.1)      # rnnlens calls learning_rate(iterations)
+        O.SGD(learning_rate=lambda step: 0.1)   # Keras calls plain callables bare
 
 
 def test_fit_with_a_schedule_matches_keras(K):

@@ -22,16 +22,17 @@ def _is_schedule(value: Any) -> bool:
 
 
 def _check_schedule(value: Any) -> Any:
-    """A schedule, or a callable that takes the step (Keras's own callables take none)."""
+    """A schedule (called with the step) or a callable of no arguments, as Keras takes."""
     if isinstance(value, schedules.LearningRateSchedule):
         return value
     try:
-        inspect.signature(value).bind(0)
+        inspect.signature(value).bind()
     except TypeError:
         raise TypeError(
-            f"Received learning_rate={value!r}, a callable that cannot take the step: rnnlens "
-            "optimizers call it as learning_rate(iterations). Pass a schedule from "
-            "rnnlens.optimizers.schedules, a function of the step, or a float.") from None
+            f"Received learning_rate={value!r}, a callable that needs arguments. As in Keras, "
+            "a plain callable is called with no arguments at every update; to depend on "
+            "the step, pass a schedule from rnnlens.optimizers.schedules (a "
+            "LearningRateSchedule subclass), or a float.") from None
     except ValueError:              # no signature (a builtin): trust it
         pass
     return value
@@ -122,9 +123,12 @@ class Optimizer:
         self._learning_rate = np.float32(value)
 
     def _current_learning_rate(self) -> np.float32:
-        """Keras's ``_get_current_learning_rate``: a schedule is called with the step."""
-        if _is_schedule(self._learning_rate):
+        """Keras's ``_get_current_learning_rate``: a schedule is called with the step, any
+        other callable with no arguments."""
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
             return np.float32(self._learning_rate(self._iterations))
+        if _is_schedule(self._learning_rate):
+            return np.float32(self._learning_rate())
         return self._learning_rate
 
     @property
