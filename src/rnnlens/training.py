@@ -99,8 +99,33 @@ def _step(model: Any, x: Any, targets: list, sws: list | None, losses: Sequence[
         per_output.append(float(value))
         d_flat.append(d_pred * np.asarray(w, d_pred.dtype))
     _, _, grads = model.backward(cache, d_flat)
+    total += cache.get("activity_loss", 0.0) + regularization(model, grads)
     return {"loss": total, "per_output": per_output, "preds": flat, "targets": targets,
             "masks": cache["masks"], "grads": grads}
+
+
+def regularization(model: Any, grads: list | None = None) -> float:
+    """Keras's weight penalties: the sum of ``regularizer(w)`` over trainable weights.
+
+    With ``grads`` (aligned with ``model.weights``), adds each penalty's gradient to
+    its weight's gradient, as the penalty is part of the loss Keras differentiates.
+    """
+    total = 0.0
+    trainable = {id(w) for w in model.trainable_weights}
+    for k, record in enumerate(model.weight_records()):
+        if record.regularizer is None or id(record.value) not in trainable:
+            continue
+        total += float(record.regularizer(record.value))
+        if grads is not None:
+            grads[k] = grads[k] + record.regularizer.gradient(record.value)
+    return total
+
+
+def apply_constraints(model: Any) -> None:
+    """Keras applies each variable's constraint right after the optimizer updates it."""
+    for record in model.weight_records():
+        if record.constraint is not None and record.trainable:
+            record.value[...] = record.constraint(record.value)
 
 
 def gradients(model: Any, x: Any, y: Any, loss: Any = "mse", training: bool = False
@@ -217,6 +242,7 @@ def train_step(model: Any, xs: list, targets: list, sws: list | None = None) -> 
     pairs = [(g, w) for g, w in zip(step["grads"], model.weights) if id(w) in trainable]
     if pairs:
         compiled.optimizer.apply([g for g, _ in pairs], [w for _, w in pairs])
+        apply_constraints(model)
         model.weights_changed()
     else:
         warnings.warn("The model does not have any trainable weights.", stacklevel=3)
@@ -238,6 +264,7 @@ def evaluate_step(model: Any, xs: list, targets: list, sws: list | None = None) 
             loss(target, pred, _output_weight(loss, mask, sw)))
         per_output.append(value)
         total += 0.0 if value is None else w * value
+    total += cache.get("activity_loss", 0.0) + regularization(model)
     return {"loss": total, "per_output": per_output, "preds": flat, "targets": targets,
             "masks": cache["masks"]}
 

@@ -192,12 +192,15 @@ class Model(Layer):
         """Runs every node (``forward`` with caches when ``keep``).
 
         Returns the flat outputs and ``{"nodes": per-node caches or None,
-        "masks": each output's Keras mask or None}``.
+        "masks": each output's Keras mask or None, "activity_loss": the summed
+        activity-regularization penalties of this call (inner models included),
+        "activity_grads": {node index: their gradients per output} (with keep)}``.
         """
         tensors: dict[int, Any] = {id(t): v for t, v in zip(self.inputs, values)}
         masks: dict[int, Any] = {}
         caches = [] if keep else None
-        for node in self._nodes:
+        activity = {"loss": 0.0, "grads": {}}
+        for k, node in enumerate(self._nodes):
             layer = node.layer
             args = _substitute(node.args, tensors)
             kwargs = _substitute(node.kwargs, tensors)
@@ -218,8 +221,12 @@ class Model(Layer):
             for t, v, m in zip(node.outputs, flat_out, flat_mask):
                 tensors[id(t)] = v
                 masks[id(t)] = m
+            _activity(layer, k, flat_out, keep, activity)
         out_masks = [masks.get(id(t)) for t in self.outputs]
-        return [tensors[id(t)] for t in self.outputs], {"nodes": caches, "masks": out_masks}
+        self._last_activity_loss = activity["loss"]
+        return [tensors[id(t)] for t in self.outputs], {
+            "nodes": caches, "masks": out_masks, "activity_loss": activity["loss"],
+            "activity_grads": activity["grads"]}
 
     # -- training ------------------------------------------------------------
 
@@ -246,6 +253,9 @@ class Model(Layer):
         grads: dict[int, Any] = {}
         for t, d in zip(self.outputs, flat_d):
             _accumulate(grads, t, d)
+        for k, d_outputs in cache.get("activity_grads", {}).items():
+            for t, d in zip(self._nodes[k].outputs, d_outputs):
+                _accumulate(grads, t, d)                # activity_regularizer(output) / B
         weight_grads: dict[int, list] = {}
         for node, node_cache in zip(reversed(self._nodes), reversed(cache["nodes"])):
             d_node = [grads.get(id(t)) for t in node.outputs]
@@ -429,6 +439,32 @@ def _accumulate(grads: dict[int, Any], target: Any, d: Any) -> None:
         return
     for t, g in zip(target, d):
         _accumulate(grads, t, g)
+
+
+def _activity(layer: Layer, k: int, outputs: list, keep: bool, activity: dict) -> None:
+    """Keras's activity regularization of one call: ``reg(output) / batch`` per output.
+
+    Adds the penalties to ``activity["loss"]`` and, when training (``keep``), their
+    gradients with respect to the outputs to ``activity["grads"][k]``. An inner
+    model contributes the penalties of its own layers.
+    """
+    if isinstance(layer, Model):
+        activity["loss"] += getattr(layer, "_last_activity_loss", 0.0)
+    reg = getattr(layer, "activity_regularizer", None)
+    if reg is None:
+        return
+    grads = []
+    for out in outputs:
+        if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
+            grads.append(None)
+            continue
+        batch = out.shape[0] if out.ndim > 0 else 1
+        scale = 1.0 / batch if batch else 0.0
+        activity["loss"] += float(reg(out)) * scale
+        grads.append(np.asarray(reg.gradient(out), out.dtype) * out.dtype.type(scale)
+                     if keep else None)
+    if keep:
+        activity["grads"][k] = grads
 
 
 def _add_weight_grads(store: dict[int, list], layer: Layer, d_w: list) -> None:
