@@ -29,6 +29,7 @@ test: $(VENV)/.test-installed
 
 fixtures: $(VENV)/.test-installed
 	$(PY) tests/make_golden.py
+	$(PY) tests/make_golden_models.py
 
 bench: $(VENV)/.test-installed
 	$(PY) benchmarks/bench_forward.py $(ARGS)

@@ -1,0 +1,114 @@
+"""Golden model fixtures: Keras 3.15.1 builds a small model per case, rnnlens must
+reproduce its outputs from the saved config alone (no Keras at test time).
+
+Run:  .venv/bin/python tests/make_golden_models.py            every case
+      .venv/bin/python tests/make_golden_models.py --missing  only cases not on disk
+
+Each case is ``tests/golden/models/<name>.npz`` with JSON string ``config`` (Keras's
+``model.get_config()`` wrapped as config.json: ``{"class_name", "config"}``) and
+``description``, the weights ``w_0..`` in ``get_weights()`` order (random U(-0.5, 0.5)
+seeded by the case name, so nothing depends on Keras's initializers), the inputs
+``x_0..`` and every output ``out_0..`` of ``model.predict``. ``tests/test_golden_models.py``
+reads the config with rnnlens's safe model reader (the same one ``load_model`` uses), sets
+the weights, predicts and compares. A new layer adds one entry to ``CASES``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import zlib
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "models"
+
+
+def _rng(name: str) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def _seq(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Input (B=4, T=5, F=3), mask-free."""
+    inp = k.Input((5, 3))
+    return inp, [_rng(name + "x").normal(size=(4, 5, 3)).astype(np.float32)]
+
+
+def _ids(k: Any, name: str) -> tuple[Any, list]:
+    """Token ids (B=4, T=6) with padding zeros (left, right, middle, none)."""
+    inp = k.Input((6,), dtype="int32")
+    ids = _rng(name + "ids").integers(1, 9, size=(4, 6)).astype(np.int32)
+    ids[0, :2] = 0
+    ids[1, 4:] = 0
+    ids[2, 2:4] = 0
+    return inp, [ids]
+
+
+def case_lstm_dense(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    inp, xs = _seq(k, L, name)
+    seq, h, c = L.LSTM(4, return_sequences=True, return_state=True)(inp)
+    return k.Model(inp, [L.TimeDistributed(L.Dense(2))(seq), h, c]), xs
+
+
+def case_masked_bidirectional(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    inp, xs = _ids(k, name)
+    x = L.Embedding(9, 3, mask_zero=True)(inp)
+    x = L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="sum")(x)
+    return k.Model(inp, L.LSTM(2)(x)), xs
+
+
+#: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
+CASES: dict[str, tuple[Callable, str]] = {
+    "lstm_dense": (case_lstm_dense, "LSTM with states and a TimeDistributed Dense head"),
+    "masked_bidirectional": (case_masked_bidirectional,
+                             "Embedding(mask_zero) -> Bidirectional(GRU, sum) -> LSTM"),
+}
+
+
+def register(name: str, description: str) -> Callable[[Callable], Callable]:
+    """Decorator for cases defined in other modules (the layer families' case files)."""
+    def deco(fn: Callable) -> Callable:
+        CASES[name] = (fn, description)
+        return fn
+    return deco
+
+
+def make(name: str) -> Path:
+    import keras
+
+    build, description = CASES[name]
+    keras.utils.set_random_seed(zlib.crc32(name.encode()) % 2**31)
+    model, xs = build(keras, keras.layers, name)
+    rng = _rng(name + "w")
+    weights = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32)
+               for w in model.get_weights()]
+    model.set_weights(weights)
+    outs = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    config = {"class_name": type(model).__name__, "config": model.get_config()}
+    arrays = {"config": np.array(json.dumps(config)), "description": np.array(description)}
+    arrays.update({f"w_{i}": w for i, w in enumerate(weights)})
+    arrays.update({f"x_{i}": x for i, x in enumerate(xs)})
+    arrays.update({f"out_{i}": np.asarray(o) for i, o in enumerate(outs)})
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    path = GOLDEN / f"{name}.npz"
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    missing_only = "--missing" in argv
+    for name in sorted(CASES):
+        if missing_only and (GOLDEN / f"{name}.npz").exists():
+            continue
+        print("wrote", make(name))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
