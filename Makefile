@@ -15,6 +15,9 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	$(PIP) install -r requirements-test.txt
+	# tf-keras (Keras 2, the oracle for legacy files) on the tensorflow-cpu above:
+	# --no-deps, or pip would pull the full tensorflow wheel.
+	$(PIP) install --no-deps tf-keras==2.21.0
 	touch $@
 
 install: $(VENV)/.installed
