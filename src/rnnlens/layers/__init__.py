@@ -9,9 +9,13 @@ from typing import Any
 
 from rnnlens.functional import Input
 from rnnlens.layers.base import REGISTRY, Layer
-from rnnlens.layers.core import Dense, Embedding, InputLayer, Masking
+from rnnlens.layers.activations import Activation
+from rnnlens.layers.core import Dense, Embedding, Identity, InputLayer, Lambda, Masking
 from rnnlens.layers.merging import Concatenate
 from rnnlens.layers.reshaping import RepeatVector
+from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
+                                          GaussianDropout, GaussianNoise, SpatialDropout1D,
+                                          SpatialDropout2D, SpatialDropout3D)
 from rnnlens.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnlens.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
@@ -41,6 +45,9 @@ def deserialize(config: Any) -> Layer:
 
 __all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate", "Masking",
            "Embedding",
+           "Identity", "Lambda", "Activation", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+           "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+           "ActivityRegularization",
            "RNN", "LSTM", "GRU", "SimpleRNN", "TimeDistributed", "Bidirectional",
            "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells", "serialize",
            "deserialize"]

@@ -1,4 +1,5 @@
-"""Core layers, as Keras 3 defines them: Dense, Embedding, Masking, InputLayer.
+"""Core layers, as Keras 3 defines them: Dense, Embedding, Masking, InputLayer, Identity,
+Lambda.
 
 Shape legend: B batch, T time steps, F features, u units, V vocabulary, D vector size.
 """
@@ -12,6 +13,8 @@ import numpy as np
 from rnnlens import activations
 from rnnlens import params as P
 from rnnlens.layers.base import Layer
+from rnnlens.layers import _lambda_code as LC
+from rnnlens.layers.base import to_float_array
 from rnnlens.weights import RowGradient
 
 
@@ -224,3 +227,153 @@ class Embedding(Layer):
 
 
 __all__ = ["Dense", "InputLayer", "Masking", "Embedding"]
+
+
+# -- Identity and Lambda ----------------------------------------------------------------
+
+
+def _convert_structure(layer: Layer, inputs: Any) -> Any:
+    """An array, or a list / tuple of arrays (layers that take any structure)."""
+    if isinstance(inputs, (list, tuple)):
+        return type(inputs)(_convert_structure(layer, x) for x in inputs)
+    return to_float_array(inputs, f"input to layer '{layer.name}'")
+
+
+def _structure_shape(inputs: Any) -> Any:
+    if isinstance(inputs, (list, tuple)):
+        return [_structure_shape(x) for x in inputs]
+    return tuple(inputs.shape)
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder): ``y = x``, ``dL/dx = dL/dy``.
+
+    Takes one tensor or a list of them; masks pass through.
+    """
+
+    supports_masking = True
+
+    def convert_inputs(self, inputs: Any) -> Any:
+        return _convert_structure(self, inputs)
+
+    def eager_call(self, inputs: Any, **kwargs: Any) -> Any:
+        inputs = self.convert_inputs(inputs)
+        self.maybe_build(_structure_shape(inputs))
+        return self.call(inputs, **kwargs)
+
+    def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+        return inputs
+
+    def backward(self, cache: Any, d_out: Any) -> tuple[Any, dict, list]:
+        return d_out, {}, []
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
+        return input_shape
+
+
+class Lambda(Layer):
+    """Wraps a Python function of arrays as a layer: ``y = function(x, **arguments)``.
+
+    The function receives NumPy arrays (a list of them for a list of inputs), plus
+    ``mask=`` and ``training=`` if its signature names them. A Lambda runs and is
+    summarized like any layer, but it holds code, so:
+
+    * it is never read from a model file (a file naming ``Lambda`` is refused with
+      ``UnsafeModelError``), and ``model.save`` refuses a model that contains one;
+    * it has no backward pass: training is refused (a ValueError naming the layer) as
+      soon as a layer before it needs a gradient through it. A Lambda applied to the
+      model's inputs only (preprocessing) does not stop training.
+
+    Args:
+        function: the callable, with the input as first argument.
+        output_shape: the output shape without the batch axis (the batch is the
+            input's), a list of such shapes, or a function ``f(input_shape)`` giving the
+            full shape. Default: run ``function`` on zeros (unknown sizes filled with 83,
+            then 89; output sizes that change are None), as Keras's NumPy backend infers it.
+        mask: None (the output has no mask), a function ``f(inputs, mask)``, or a fixed
+            boolean mask.
+        arguments: keyword arguments passed to ``function``.
+    """
+
+    function = LC.CodeParam(check_fn=LC.check_callable)
+    output_shape = LC.CodeParam(None, check_fn=LC.check_output_shape)
+    mask = LC.CodeParam(None, check_fn=LC.check_mask)
+    arguments = LC.CodeParam(None, check_fn=LC.check_arguments)
+
+    registered = False                  # code: never built from a file (not in REGISTRY)
+
+    def __post_init__(self) -> None:
+        self.arguments = dict(self.arguments or {})
+        self._fn_expects_mask = LC.expects(self.function, "mask")
+        self._fn_expects_training = LC.expects(self.function, "training")
+        # Keras passes the incoming mask to call() whenever the function takes `mask`.
+        self.supports_masking = self.mask is not None or self._fn_expects_mask
+
+    def convert_inputs(self, inputs: Any) -> Any:
+        return _convert_structure(self, inputs)
+
+    def eager_call(self, inputs: Any, **kwargs: Any) -> Any:
+        inputs = self.convert_inputs(inputs)
+        self.maybe_build(_structure_shape(inputs))
+        return self.call(inputs, **kwargs)
+
+    def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+        kwargs = dict(self.arguments)
+        if self._fn_expects_mask:
+            kwargs["mask"] = mask
+        if self._fn_expects_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def forward(self, inputs: Any, training: bool = False, mask: Any = None
+                ) -> tuple[Any, Any]:
+        return self.call(inputs, training=training, mask=mask), inputs
+
+    def backward(self, cache: Any, d_out: Any) -> tuple[Any, dict, list]:
+        """No derivative of Python code: a value that raises when a layer before uses it."""
+        return LC.no_gradient_for(self.name, cache), {}, []
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
+        spec = self.output_shape
+        if spec is None:
+            return LC.infer_output_shape(self, input_shape)
+        if callable(spec):
+            return spec(input_shape)
+        batch = _first_dim(input_shape)
+        return LC.add_batch(spec, batch)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
+
+    def get_config(self) -> dict:
+        """Keras's config, with the function's bytecode (a lambda) or name (a function)."""
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": super().get_config()["dtype"],
+                  "function": LC.serialize_function(self.function)}
+        if self.output_shape is not None:
+            config["output_shape"] = LC.serialize_value(self.output_shape)
+        if self.mask is not None:
+            config["mask"] = LC.serialize_value(self.mask)
+        config["arguments"] = LC.serialize_value(self.arguments)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Lambda":
+        """Only a config whose ``function`` is still a callable (rnnlens never turns code
+        from a config back into a function)."""
+        if not callable(config.get("function")):
+            raise ValueError("rnnlens does not rebuild a Lambda from a serialized config: it "
+                             "would execute code from the config. Create the Lambda in code.")
+        return super().from_config(config)
+
+
+def _first_dim(shape: Any) -> Any:
+    while isinstance(shape, list) or (isinstance(shape, tuple) and shape
+                                      and isinstance(shape[0], (tuple, list))):
+        shape = shape[0]
+    return shape[0] if shape else None
+
+
+__all__ += ["Identity", "Lambda"]
