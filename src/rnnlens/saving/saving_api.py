@@ -1,0 +1,221 @@
+"""``load_model`` / ``save_model`` / ``load_weights`` / ``save_weights`` with Keras's signatures.
+
+The files are Keras 3's (``rnnlens.interop.keras_format`` reads and writes them):
+``.keras`` archives and legacy ``.h5`` models are loaded, ``.keras`` models and
+``.weights.h5`` weights are written. Loading is safe whatever ``safe_mode`` says:
+nothing in a file is imported or executed and only rnnlens's built-in layers are
+built.
+
+What rnnlens does not do (yet), and says so:
+
+* ``custom_objects`` are accepted and active (a ``custom_object_scope``) while a
+  model loads, but the model reader builds only built-in layers: a file that names
+  a custom class is refused with an error that says so.
+* ``compile=True`` compiles the loaded model from the file's ``compile_config``
+  (optimizer, loss, metrics) when rnnlens has those objects; otherwise a
+  ``UserWarning`` names the reason and the model comes back uncompiled. Optimizer
+  state (slots, iteration count) is not restored.
+* Saving to legacy ``.h5``, unzipped directories (``zipped=False``), sharded
+  weights (``max_shard_size``) and loading ``.weights.json`` / Orbax checkpoints raise
+  ``ValueError``; so does ``overwrite=False`` on an existing file (Keras would ask
+  on stdin; rnnlens never prompts).
+* ``skip_mismatch=True``: weights that match still load; a mismatch raises with a
+  note that skipping is not implemented.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+import zipfile
+from typing import Any
+
+from rnnlens.saving import object_registration as reg
+
+
+def _path(filepath: Any) -> str:
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError(f"Received filepath={filepath!r} of type {type(filepath).__name__}, "
+                        "expected a str or pathlib.Path.")
+    return os.fspath(filepath)
+
+
+def _check_model(model: Any, fn: str) -> None:
+    from rnnlens.models import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"{fn} expects an rnnlens Model (Sequential or functional), "
+                        f"received {type(model).__name__}.")
+
+
+def _refuse_existing(path: str, overwrite: Any) -> None:
+    if not overwrite and os.path.exists(path):
+        raise ValueError(f"{path} already exists and overwrite=False. Keras would ask on "
+                         "stdin whether to overwrite; rnnlens never prompts: pass "
+                         "overwrite=True or choose another name.")
+
+
+# ---------------------------------------------------------------------------- models
+def save_model(model: Any, filepath: Any, overwrite: bool = True, zipped: bool | None = None,
+               **kwargs: Any) -> None:
+    """Saves ``model`` as a ``.keras`` file that Keras 3.15.1's ``load_model`` opens.
+
+    Args:
+        model: an rnnlens Model.
+        filepath: a path ending in ``.keras``.
+        overwrite: False refuses (``ValueError``) to replace an existing file.
+        zipped: None or True (a ``.keras`` zip); False (a directory) is not supported.
+    """
+    _check_model(model, "save_model")
+    path = _path(filepath)
+    kwargs.pop("include_optimizer", None)
+    save_format = kwargs.pop("save_format", False)
+    if save_format and not path.endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError("The `save_format` argument is deprecated in Keras 3. Please remove "
+                         "this argument and pass a file path with either `.keras` or `.h5` "
+                         f"extension. Received: save_format={save_format}")
+    if kwargs:
+        raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
+    if zipped is not None and not zipped:
+        raise ValueError("zipped=False (an unzipped model directory) is not supported by "
+                         "rnnlens; save a .keras file.")
+    if path.endswith((".h5", ".hdf5")):
+        raise ValueError(f"Saving the legacy HDF5 format ({path}) is not supported by "
+                         "rnnlens; use a name ending in .keras.")
+    if not path.endswith(".keras"):
+        raise ValueError("Invalid filepath extension for saving. Please add a `.keras` "
+                         f"extension for the native Keras format. Received: filepath={path}.")
+    _refuse_existing(path, overwrite)
+    from rnnlens.interop.keras_format import save_model as _save
+
+    _save(model, path)
+
+
+def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None,
+               compile: bool = True, safe_mode: bool = True) -> Any:
+    """Loads a Keras 3 ``.keras`` file or a legacy ``.h5`` model, safely.
+
+    Args:
+        filepath: the file (``.keras``, ``.h5``).
+        custom_objects: ``{name: class or function}``, active while loading (see the
+            module docstring: custom layer classes are refused by the reader for now).
+        compile: compile from the file's ``compile_config`` (``.keras`` files).
+        safe_mode: accepted; rnnlens never executes code from a file either way.
+
+    Raises:
+        ValueError: (``UnsafeModelError``) naming the file and why it was refused.
+    """
+    path = _path(filepath)
+    objects = reg._check_objects(custom_objects)
+    if not path.endswith((".keras", ".h5", ".hdf5")):
+        raise ValueError(f"File format not supported: filepath={path}. rnnlens loads Keras "
+                         "3 `.keras` files and legacy `.h5` files.")
+    if path.endswith(".hdf5"):
+        raise ValueError(f"Cannot load {path}: rnnlens reads legacy HDF5 models named "
+                         "*.h5; rename the file.")
+    from rnnlens.interop.keras_format import UnsafeModelError
+    from rnnlens.interop.keras_format import load_model as _load
+
+    with reg.CustomObjectScope({**objects, **reg._scope_dict()}):
+        try:
+            model = _load(path)
+        except UnsafeModelError as err:
+            note = _custom_class_note(str(err), objects)
+            if not note:
+                raise
+            raise UnsafeModelError(f"{err} {note}") from None
+        if compile and path.endswith(".keras"):
+            _compile_from_file(model, path)
+    return model
+
+
+def _custom_class_note(message: str, objects: dict[str, Any]) -> str:
+    """The explanation for a refused class that the caller registered or passed."""
+    match = re.search(r"class '([^']+)' is not one rnnlens knows", message)
+    if not match:
+        return ""
+    name = match.group(1)
+    known = {**reg.GLOBAL_CUSTOM_OBJECTS, **objects, **reg._scope_dict()}
+    if not any(key == name or key.endswith(f">{name}") for key in known
+               if isinstance(key, str)):
+        return ""
+    return (f"'{name}' is in custom_objects / registered, but rnnlens's model reader builds "
+            "only its built-in layers: loading custom layer classes from files is not "
+            "implemented yet.")
+
+
+def _compile_from_file(model: Any, path: str) -> None:
+    """``model.compile(**compile_config)`` as Keras's ``compile_from_config``."""
+    from rnnlens.interop.keras_config import Limits
+    from rnnlens.saving.serialization_lib import deserialize_keras_object
+
+    limit = Limits().max_config_bytes
+    with zipfile.ZipFile(path) as archive:                  # already checked by the reader
+        with archive.open("config.json") as fh:
+            raw = fh.read(limit + 1)
+    compile_config = json.loads(raw.decode("utf-8")).get("compile_config")
+    if not compile_config:
+        return
+    try:
+        arguments = deserialize_keras_object(compile_config)
+        if not isinstance(arguments, dict):
+            raise ValueError(f"compile_config is not a dict: {str(compile_config)[:80]}")
+        model.compile(**arguments)
+    except (ValueError, TypeError) as err:
+        warnings.warn(f"{path}: the model was not compiled ({err}); call model.compile(...) "
+                      "yourself.", UserWarning, stacklevel=3)
+
+
+# ---------------------------------------------------------------------------- weights
+def save_weights(model: Any, filepath: Any, overwrite: bool = True,
+                 max_shard_size: Any = None, **kwargs: Any) -> None:
+    """Writes the weights to a ``.weights.h5`` file in Keras 3's layout."""
+    _check_model(model, "save_weights")
+    path = _path(filepath)
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs}")
+    if max_shard_size is not None:
+        raise ValueError("max_shard_size (sharded .weights.json) is not supported by "
+                         "rnnlens; save one .weights.h5 file.")
+    if not path.endswith(".weights.h5"):
+        raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={path}")
+    _refuse_existing(path, overwrite)
+    from rnnlens.interop.keras_format import save_weights as _save
+
+    _save(model, path)
+
+
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, **kwargs: Any
+                 ) -> None:
+    """Reads ``.weights.h5`` files, or the weights of a ``.keras`` / legacy ``.h5`` file.
+
+    ``by_name=True`` and ``objects_to_skip`` (Keras's legacy options) are not supported.
+    """
+    _check_model(model, "load_weights")
+    path = _path(filepath)
+    objects_to_skip = kwargs.pop("objects_to_skip", None)
+    by_name = kwargs.pop("by_name", None)
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs}")
+    if objects_to_skip is not None or by_name:
+        raise ValueError("`objects_to_skip` and `by_name=True` are not supported by rnnlens; "
+                         "weights load in the model's layer order.")
+    if path.endswith(".weights.json"):
+        raise ValueError(f"Sharded weights ({path}) are not supported by rnnlens.")
+    if not path.endswith((".keras", ".weights.h5", ".h5")):
+        raise ValueError(f"File format not supported: filepath={path}. rnnlens loads "
+                         "`.keras` files, `.weights.h5` files and legacy `.h5` files.")
+    from rnnlens.interop.keras_format import load_weights as _load
+
+    try:
+        _load(model, path)
+    except ValueError as err:
+        if not skip_mismatch:
+            raise
+        raise type(err)(f"{err} (skip_mismatch=True: skipping mismatched layers is not "
+                        "implemented in rnnlens yet.)") from None
+
+
+__all__ = ["load_model", "save_model", "load_weights", "save_weights"]
