@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from rnnlens import params as P
-from rnnlens.functional import Input, SymbolicTensor
-from rnnlens.layers.base import Layer, flatten, snake_case
+from rnnlens.interop.keras_graph import GraphReader
+from rnnlens.layers.base import Layer, snake_case
 
 _ACTIVITY = P.Regularizer()
 _ACTIVITY.name = "activity_regularizer"
@@ -66,7 +66,7 @@ def allowed_classes() -> list[str]:
     return sorted(k for k in REGISTRY if k not in ("Functional", "Model", "Sequential"))
 
 
-class _Reader:
+class _Reader(GraphReader):
     """Turns one file's config into rnnlens objects, checking as it goes.
 
     Every layer entry is checked against its class's declared Keras arguments
@@ -166,7 +166,7 @@ class _Reader:
                                                                    P.Nested))
         for key in nested_first:
             raw = config[key]
-            if key in _BASE_KEYS:
+            if key in _BASE_KEYS or self.legacy_key(cls, key, raw, kwargs["name"]):
                 continue
             param = cls._params.get(key)
             if param is None and key == "activity_regularizer":
@@ -187,17 +187,6 @@ class _Reader:
                                   f"{', '.join(list(cls._params) + list(extra))}).")
         return kwargs
 
-    def _inputlayer(self, config: dict, item: dict, depth: int) -> Any:
-        shape = config.get("batch_shape") or config.get("batch_input_shape")
-        shape = self.shape(shape, f"input '{config.get('name')}'")
-        dtype = config.get("dtype", "float32")
-        dtype = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
-        if dtype not in ("float32", "int32", "int64", "bool", "float64", "float16"):
-            raise self.refuse(f"input dtype {dtype!r} is not supported.")
-        if dtype in ("float64", "float16"):
-            dtype = "float32"
-        return Input(batch_shape=shape, dtype=dtype, name=self.name(config))
-
     def op(self, cls_name: str, config: dict) -> Layer:
         """A Keras op node (mask computations) from its config."""
         from rnnlens.layers.op_nodes import OP_REGISTRY
@@ -207,114 +196,6 @@ class _Reader:
             raise self.refuse(f"the config of op {cls_name!r} is not an object.")
         return cls(**self.arguments(cls, {k: v for k, v in config.items()
                                           if k != "dtype" or "dtype" in cls._params}))
-
-    # -- models --------------------------------------------------------------
-
-    def functional(self, config: dict, depth: int = 0) -> Any:
-        """A Functional model: layers, then each layer's inbound nodes, in order."""
-        from rnnlens.models import Model
-
-        entries = config.get("layers")
-        if not isinstance(entries, list):
-            raise self.refuse("the model config has no list of layers.")
-        made: dict[str, Any] = {}
-        outputs_of: dict[tuple[str, int], Any] = {}
-        for entry in entries:
-            if not isinstance(entry, dict):
-                raise self.refuse("a layer entry is not an object.")
-            cls = entry.get("class_name")
-            inner = entry.get("config")
-            name = entry.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
-            if not isinstance(name, str) or not isinstance(inner, (dict, type(None))):
-                raise self.refuse(f"a layer entry has an invalid name or config: "
-                                  f"{str(entry)[:80]!r}.")
-            if is_op_entry(entry):
-                self.tick()
-                made[name] = self.op(cls, entry.get("config") or {})
-            elif cls == "InputLayer":
-                self.tick()
-                outputs_of[(name, 0)] = self._inputlayer(entry.get("config", {}), entry, depth)
-                continue
-            else:
-                made[name] = self.layer(entry, depth)
-            nodes = entry.get("inbound_nodes", [])
-            if not isinstance(nodes, list):
-                raise self.refuse(f"inbound_nodes of '{name}' is not a list.")
-            for k, node in enumerate(nodes):
-                args, kwargs = self.node_args(node, outputs_of, name)
-                outputs_of[(name, k)] = made[name](*args, **kwargs)
-        inputs = self.refs(config.get("input_layers"), outputs_of)
-        outputs = self.refs(config.get("output_layers"), outputs_of)
-        return Model(inputs, outputs, name=self.name(config))
-
-    def node_args(self, node: Any, outputs_of: dict, layer: str) -> tuple[list, dict]:
-        if not isinstance(node, dict):
-            raise self.refuse(f"an inbound node of '{layer}' is not an object.")
-        raw_args, raw_kwargs = node.get("args", []), node.get("kwargs") or {}
-        if not isinstance(raw_args, list) or not isinstance(raw_kwargs, dict):
-            raise self.refuse(f"an inbound node of '{layer}' has malformed arguments.")
-        args = [self.value(a, outputs_of, layer) for a in raw_args]
-        kwargs = {k: self.value(v, outputs_of, layer) for k, v in raw_kwargs.items()
-                  if k in ("initial_state", "mask", "training")}
-        kwargs.pop("training", None)
-        return args, kwargs
-
-    def value(self, v: Any, outputs_of: dict, layer: str, depth: int = 0) -> Any:
-        if depth > self.limits.max_depth:
-            raise self.refuse(f"an argument of '{layer}' is nested too deeply.")
-        if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
-            config = v.get("config")
-            hist = config.get("keras_history") if isinstance(config, dict) else None
-            return self.tensor(hist, outputs_of, layer)
-        if isinstance(v, list):
-            return [self.value(x, outputs_of, layer, depth + 1) for x in v]
-        if isinstance(v, (int, float, bool)) or v is None:
-            return v
-        raise self.refuse(f"an argument of '{layer}' has an unsupported form {str(v)[:80]!r}.")
-
-    def tensor(self, hist: Any, outputs_of: dict, layer: str) -> SymbolicTensor:
-        if not (isinstance(hist, list) and len(hist) == 3):
-            raise self.refuse(f"a tensor reference of '{layer}' is malformed: {hist!r}.")
-        name, node, index = hist
-        if not isinstance(name, str) or isinstance(node, bool) or not isinstance(node, int):
-            raise self.refuse(f"a tensor reference of '{layer}' is malformed: {hist!r}.")
-        out = outputs_of.get((name, node))
-        if out is None:
-            raise self.refuse(f"'{layer}' refers to node {node} of '{name}', which does not "
-                              "exist (yet).")
-        flat = flatten(out)                         # Keras counts the flattened outputs
-        if not isinstance(index, int) or not 0 <= index < len(flat):
-            raise self.refuse(f"'{layer}' refers to output {index!r} of '{name}'.")
-        return flat[index]
-
-    def refs(self, refs: Any, outputs_of: dict, depth: int = 0) -> Any:
-        if depth > self.limits.max_depth:
-            raise self.refuse("the model's inputs or outputs are nested too deeply.")
-        if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
-            return self.tensor(refs, outputs_of, "the model")
-        if not isinstance(refs, list) or not refs:
-            raise self.refuse("the model's inputs or outputs are missing.")
-        return [self.refs(r, outputs_of, depth + 1) for r in refs]
-
-    def sequential(self, config: dict, depth: int = 0) -> Any:
-        from rnnlens.models import Sequential
-
-        entries = config.get("layers")
-        if not isinstance(entries, list):
-            raise self.refuse("the Sequential config has no list of layers.")
-        model = Sequential(name=self.name(config))
-        for entry in entries:
-            if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
-                self.tick()
-                model.add(self._inputlayer(entry.get("config", {}), entry, depth))
-            else:
-                model.add(self.layer(entry, depth))
-        build = (config.get("build_input_shape") or
-                 (entries and isinstance(entries[0], dict) and
-                  (entries[0].get("build_config") or {}).get("input_shape")))
-        if not model.built and build:
-            model.build(self.shape(build, "Sequential input"))
-        return model
 
 
 def _check_dtype(reader: _Reader, config: dict) -> None:
