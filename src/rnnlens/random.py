@@ -476,8 +476,7 @@ def dropout(inputs: Any, rate: Any, noise_shape: Any = None, seed: Any = None) -
                          f"Received: x_dtype={x.dtype.name}")
     mask_shape = _noise_shape(noise_shape, x.shape)
     keep = _rng(seed).random(mask_shape) >= r                             # noise_shape
-    one = x.dtype.type(1)
-    scale = one / (one - x.dtype.type(r))
+    scale = x.dtype.type(1.0 / (1.0 - r))          # as TensorFlow: in Python, then cast
     return np.where(keep, x * scale, x.dtype.type(0)).astype(x.dtype)
 
 

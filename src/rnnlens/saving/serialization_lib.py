@@ -338,6 +338,8 @@ def _deserialize_object(config: dict, inner: Any, custom: dict) -> Any:
                         f"class is missing a `from_config()` method. Full object config: "
                         f"{config}")
     make = getattr(cls, "from_config", None) or (lambda c: cls(**c))   # Keras's default
+    if builtin and _public_module(cls) == "keras.optimizers":
+        inner = _without_unsupported_defaults(cls, inner)
     with reg.CustomObjectScope(custom):
         try:
             instance = make(inner)
@@ -346,6 +348,21 @@ def _deserialize_object(config: dict, inner: Any, custom: dict) -> Any:
                             f"config: {str(config)[:300]}") from None
         _build(instance, config.get("build_config"))
     return instance
+
+
+#: Keras optimizer arguments rnnlens's optimizers may not take; at these values they
+#: change nothing, so a config holding them loads (other values still raise).
+_OPTIMIZER_DEFAULTS = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99,
+                       "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                       "gradient_accumulation_steps": None}
+
+
+def _without_unsupported_defaults(cls: type, inner: dict) -> dict:
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return inner
+    return {k: v for k, v in inner.items()
+            if k in params or k not in _OPTIMIZER_DEFAULTS or v != _OPTIMIZER_DEFAULTS[k]}
 
 
 def _build(instance: Any, build_config: Any) -> None:
