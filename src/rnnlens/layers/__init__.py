@@ -11,8 +11,11 @@ from rnnlens.functional import Input
 from rnnlens.layers.base import REGISTRY, Layer
 from rnnlens.layers.activations import Activation
 from rnnlens.layers.core import Dense, Embedding, Identity, InputLayer, Lambda, Masking
-from rnnlens.layers.merging import Concatenate
-from rnnlens.layers.reshaping import RepeatVector
+from rnnlens.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,
+                                     Multiply, Subtract, add, average, concatenate, dot,
+                                     maximum, minimum, multiply, subtract)
+from rnnlens.layers.normalization import UnitNormalization
+from rnnlens.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
                                           GaussianDropout, GaussianNoise, SpatialDropout1D,
                                           SpatialDropout2D, SpatialDropout3D)
@@ -45,6 +48,9 @@ def deserialize(config: Any) -> Layer:
 
 __all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate", "Masking",
            "Embedding",
+           "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot", "add",
+           "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           "Flatten", "Reshape", "Permute", "UnitNormalization",
            "Identity", "Lambda", "Activation", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
            "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
            "ActivityRegularization",

@@ -1,10 +1,16 @@
-"""Reshaping layers, as Keras 3 defines them: RepeatVector.
+"""Reshaping layers, as Keras 3 defines them: RepeatVector, Flatten, Reshape, Permute.
+
+All keep the batch axis and move values without changing them, so each backward
+pass is the inverse rearrangement of the gradient (RepeatVector sums the copies).
+As in Keras, Flatten, Reshape and Permute do not support masking: a mask on their
+input stops there (Keras warns; the layers after them see no mask).
 
 Shape legend: B batch, T time steps, F features.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -37,4 +43,193 @@ class RepeatVector(Layer):
         return (input_shape[0], self.n, input_shape[1])
 
 
-__all__ = ["RepeatVector"]
+def _single(layer: Layer, shape: Any, min_rank: int = 1) -> None:
+    """Refuses a list of inputs or one without a batch axis."""
+    kind = f"Layer '{layer.name}' ({type(layer).__name__})"
+    if not isinstance(shape, tuple):
+        raise ValueError(f"{kind} expects a single input, received shapes {shape}.")
+    if len(shape) < min_rank:
+        raise ValueError(f"{kind} expects an input with at least {min_rank} dimension(s) "
+                         f"(the batch first), received shape {shape}.")
+
+
+class Flatten(Layer):
+    """Flattens each sample: (B, d_1, ..., d_k) -> (B, d_1 * ... * d_k); (B,) -> (B, 1).
+
+    With ``data_format="channels_first"`` the channels axis (axis 1) is moved last
+    first, so the values come out in channels-last order.
+
+    Args:
+        data_format: ``"channels_last"`` (default, also for None) or
+            ``"channels_first"``.
+    """
+
+    data_format = P.Choice(None, ("channels_last", "channels_first", None), lower=True)
+
+    def __post_init__(self) -> None:
+        if self.data_format is None:
+            self.data_format = "channels_last"           # Keras's image_data_format()
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        _single(self, shape)
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs)[0]
+
+    def _order(self, rank: int) -> tuple[int, ...] | None:
+        if self.data_format == "channels_first" and rank > 2:
+            return (0, *range(2, rank), 1)
+        return None
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, tuple]:
+        _single(self, tuple(inputs.shape))
+        order = self._order(inputs.ndim)
+        x = inputs if order is None else np.transpose(inputs, order)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:])), (x.shape, order)  # (B, F)
+
+    def backward(self, cache: tuple, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        shape, order = cache
+        d = d_out.reshape(shape)
+        return (d if order is None else np.transpose(d, np.argsort(order))), {}, []
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        rest = input_shape[1:]
+        size = None if None in rest else math.prod(rest)
+        return (input_shape[0], size)
+
+
+def _reshape_dims(in_dims: tuple, target: tuple) -> tuple:
+    """Keras's ``compute_reshape_output_shape``: resolves -1 (None if unknown)."""
+    if None in in_dims:
+        return tuple(None if d == -1 else d for d in target)
+    size = math.prod(in_dims)
+    if -1 not in target:
+        if size != math.prod(target):
+            raise ValueError("The total size of the tensor must be unchanged. Received: "
+                             f"input_shape={in_dims}, target_shape={target}")
+        return target
+    known = math.prod(d for d in target if d != -1)
+    if known == 0 or size % known:
+        raise ValueError("The total size of the tensor must be unchanged, however, the input "
+                         "size cannot by divided by the specified dimensions in target_shape. "
+                         f"Received: input_shape={in_dims}, target_shape={target}")
+    return tuple(size // known if d == -1 else d for d in target)
+
+
+class _TargetShape(P.IntTuple):
+    """Reshape's ``target_shape``: non-negative ints and at most one -1 (a tuple)."""
+
+    expected = "a tuple of non-negative integers with at most one -1"
+
+    def __init__(self) -> None:
+        super().__init__(min=-1)
+
+    def validate(self, value: Any, owner: Any) -> tuple:
+        if isinstance(value, (str, bytes)):
+            raise self.fail(value, owner, error=TypeError)
+        if not isinstance(value, (list, tuple)):
+            raise self.fail(value, owner, error=TypeError)
+        shape = super().validate(value, owner)
+        if shape.count(-1) > 1:
+            raise ValueError(f"There must be at most one unknown dimension (-1) in "
+                             f"`target_shape`. Received: target_shape={shape}.")
+        return shape
+
+    def dump(self, value: Any) -> Any:
+        return tuple(value)                                # Keras keeps a tuple
+
+
+class Reshape(Layer):
+    """Reshapes each sample to ``target_shape``: (B, ...) -> (B, *target_shape).
+
+    One entry may be -1: it is inferred from the sample size (None when the input
+    has an unknown dimension).
+
+    Args:
+        target_shape: the new shape without the batch, e.g. ``(3, -1)``.
+    """
+
+    target_shape = _TargetShape()
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        _single(self, shape)
+        self._dims(shape)
+
+    def _dims(self, shape: tuple) -> tuple:
+        try:
+            return _reshape_dims(tuple(shape[1:]), self.target_shape)
+        except ValueError as err:
+            raise ValueError(f"Layer '{self.name}' (Reshape): {err}") from None
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs)[0]
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, tuple]:
+        _single(self, tuple(inputs.shape))
+        dims = self._dims(inputs.shape)
+        return inputs.reshape((inputs.shape[0], *dims)), inputs.shape
+
+    def backward(self, cache: tuple, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        return d_out.reshape(cache), {}, []
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        return (input_shape[0], *self._dims(input_shape))
+
+
+class _Dims(P.IntTuple):
+    """Permute's ``dims``: a permutation of 1..n (a tuple)."""
+
+    expected = "a permutation of 1..n, e.g. (2, 1)"
+
+    def __init__(self) -> None:
+        super().__init__(min=None)
+
+    def validate(self, value: Any, owner: Any) -> tuple:
+        if not isinstance(value, (list, tuple)):
+            raise self.fail(value, owner, error=TypeError)
+        dims = super().validate(value, owner)
+        if sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set "
+                             "of indices in `dims` must be consecutive and start from 1. "
+                             f"Received dims={dims}")
+        return dims
+
+    def dump(self, value: Any) -> Any:
+        return tuple(value)                                # Keras keeps a tuple
+
+
+class Permute(Layer):
+    """Permutes the axes after the batch: ``y = transpose(x, (0, *dims))``.
+
+    Args:
+        dims: a permutation of ``1..n`` for an input of rank n + 1 (the batch axis
+            is 0 and stays first); e.g. ``(2, 1)`` swaps time and features.
+    """
+
+    dims = _Dims()
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        _single(self, shape)
+        if len(shape) != len(self.dims) + 1:
+            raise ValueError(f"Input 0 of layer '{self.name}' (Permute) is incompatible with "
+                             f"the layer: expected ndim={len(self.dims) + 1}, found "
+                             f"ndim={len(shape)}. Full shape received: {shape}")
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs)[0]
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, None]:
+        self.check_input_shape(tuple(inputs.shape))
+        return np.transpose(inputs, (0, *self.dims)), None
+
+    def backward(self, cache: Any, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        return np.transpose(d_out, np.argsort((0, *self.dims))), {}, []
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+
+__all__ = ["RepeatVector", "Flatten", "Reshape", "Permute"]
