@@ -301,6 +301,10 @@ class Lambda(Layer):
     arguments = LC.CodeParam(None, check_fn=LC.check_arguments)
 
     registered = False                  # code: never built from a file (not in REGISTRY)
+    #: Why a model file cannot hold it (for the writer's error message).
+    save_refusal = ("a Lambda layer holds Python code, which rnnlens never writes to a model "
+                    "file. Replace it with built-in layers (or a Layer subclass), or save "
+                    "only the weights with save_weights().")
 
     def __post_init__(self) -> None:
         self.arguments = dict(self.arguments or {})
