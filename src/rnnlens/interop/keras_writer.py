@@ -21,6 +21,9 @@ def layer_entry(layer: Any) -> dict:
         return model_config(layer)
     cls = type(layer)
     op = getattr(layer, "is_op", False)
+    refusal = getattr(cls, "save_refusal", None)
+    if refusal:
+        raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}': {refusal}")
     if (OP_REGISTRY if op else REGISTRY).get(cls.keras_name) is not cls:
         raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}' of type "
                          f"{cls.__name__}: only rnnlens's built-in layers have a Keras config "
