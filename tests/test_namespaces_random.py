@@ -3,7 +3,7 @@
 TensorFlow's random streams cannot be reproduced, so the draws are compared in law:
 
 * shapes and dtypes equal Keras's for every function, default and explicit dtypes;
-* two-sample Kolmogorov-Smirnov statistics between 20 000 Keras draws and 20 000
+* two-sample Kolmogorov-Smirnov statistics between 50 000 Keras draws and 50 000
   rnnlens draws stay under the 1e-6-level critical value (continuous laws), and class
   frequencies agree within 6 binomial standard deviations (discrete laws);
 * moments against the closed forms, the truncation bound at 2 stddev, the half-open
@@ -33,7 +33,7 @@ from oracle import keras_available
 from rnnlens import random as R
 from rnnlens.backend import set_floatx
 
-N = 20_000
+N = 50_000
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def _mean_var_close(x: np.ndarray, mean: float, var: float, name: str) -> None:
     x = x.astype(np.float64)
     n = x.size
     assert abs(x.mean() - mean) <= 6 * math.sqrt(var / n), f"{name}: mean {x.mean()}"
-    assert abs(x.var() - var) <= 0.05 * var, f"{name}: variance {x.var()} vs {var}"
+    assert abs(x.var() - var) <= 0.025 * var, f"{name}: variance {x.var()} vs {var}"
 
 
 def test_moments_and_bounds() -> None:

@@ -409,6 +409,10 @@ def _retrieve(name: str, registered: Any, module: Any, obj_type: str, config: di
             for key, obj in custom.items():
                 if isinstance(key, str) and key.endswith(f">{name}"):
                     return obj
+    if obj_type == "class" and (canonical in class_tables() or canonical == "keras.models"):
+        raise ValueError(f"Could not deserialize '{module}.{name}': rnnlens has no built-in "
+                         f"class of that name in {canonical} (known: "
+                         f"{sorted(class_tables().get(canonical, {}))}).")
     raise TypeError(f"Could not locate {obj_type} '{name}'. Make sure custom classes and "
                     "functions are decorated with `@keras.saving.register_keras_serializable"
                     "()` or passed in custom_objects; rnnlens never imports the module a "
