@@ -35,6 +35,8 @@ import os
 import warnings
 from typing import Any
 
+import numpy as np
+
 from rnnlens.backend import (
     backend,
     epsilon,
@@ -56,7 +58,7 @@ def _cap(value: Any, name: str) -> int | None:
     """None or a positive int (Keras stores anything; rnnlens checks)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
+    if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
         raise TypeError(f"Received {name}={value!r}, expected a positive integer or None.")
     if int(value) < 1:
         raise ValueError(f"Received {name}={value!r}, expected a positive integer or None.")
@@ -238,9 +240,7 @@ def dtype_policy() -> DTypePolicy:
     """The global policy (a float32 ``DTypePolicy`` unless floatx is float64)."""
     policy = _STATE["dtype_policy"]
     if policy is None or policy.name not in ("float32", floatx()):
-        policy = DTypePolicy.__new__(DTypePolicy)
-        policy._name = floatx()
-        _STATE["dtype_policy"] = policy
+        policy = _STATE["dtype_policy"] = DTypePolicy(floatx())
     return policy
 
 

@@ -424,7 +424,7 @@ def categorical(logits: Any, num_samples: Any, dtype: Any = "int32", seed: Any =
     u = _rng(seed).random((batch, n))                                    # (B, n)
     out = np.empty((batch, n), dtype=np.int64)
     for b in range(batch):
-        last = int(np.flatnonzero(np.isfinite(x[b]))[-1])
+        last = int(np.flatnonzero(np.diff(cdf[b], prepend=0.0) > 0)[-1])   # last possible
         idx = np.searchsorted(cdf[b], u[b] * cdf[b, -1], side="right")
         out[b] = np.minimum(idx, last)
     return out.astype(dt)
