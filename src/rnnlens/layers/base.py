@@ -317,6 +317,9 @@ class Layer(WeightOwner):
         dtype = config.pop("dtype", None)
         if isinstance(dtype, dict):
             dtype = (dtype.get("config") or {}).get("name")
+        for key, param in cls._params.items():          # nested layer configs -> layers
+            if isinstance(param, P.Nested) and isinstance(config.get(key), (dict, list)):
+                config[key] = param.check(config[key])
         return cls(**config, dtype=dtype)
 
     def __repr__(self) -> str:
