@@ -185,18 +185,18 @@ def _time_distributed(lib: Any) -> Any:
 
 MODELS: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
     "masking_reshape": (_masked_into_lstm("Reshape", {"target_shape": (6, 4)}),
-                        lambda: padded((5, 6, 4), 5)),
-    "masking_flatten": (_masked_flatten, lambda: padded((5, 6, 4), 4)),
+                        lambda: padded((6, 6, 4), 5)),
+    "masking_flatten": (_masked_flatten, lambda: padded((6, 6, 4), 4)),
     "masking_permute": (_masked_into_lstm("Permute", {"dims": (1, 2)}),
-                        lambda: padded((5, 6, 4), 6)),
-    "masking_unit": (_masked_into_lstm("UnitNormalization", {}), lambda: padded((5, 6, 4), 7)),
+                        lambda: padded((6, 6, 4), 6)),
+    "masking_unit": (_masked_into_lstm("UnitNormalization", {}), lambda: padded((6, 6, 4), 7)),
     "masking_unit_time": (_masked_into_lstm("UnitNormalization", {"axis": 1}),
-                          lambda: padded((5, 6, 4), 8)),
-    "embedding_unit": (_embedding_unit, lambda: ids((5, 6), 9, 9)),
-    "sequential": (_sequential, lambda: floats((5, 12), 10)),
-    "channels_first": (_channels_first, lambda: floats((5, 3, 4, 5), 11)),
-    "repeat_reshape": (_repeat, lambda: floats((5, 5, 3), 12)),
-    "time_distributed": (_time_distributed, lambda: floats((5, 4, 3, 5), 13)),
+                          lambda: padded((6, 6, 4), 8)),
+    "embedding_unit": (_embedding_unit, lambda: ids((6, 6), 9, 9)),
+    "sequential": (_sequential, lambda: floats((6, 12), 10)),
+    "channels_first": (_channels_first, lambda: floats((6, 3, 4, 5), 11)),
+    "repeat_reshape": (_repeat, lambda: floats((6, 5, 3), 12)),
+    "time_distributed": (_time_distributed, lambda: floats((6, 4, 3, 5), 13)),
 }
 
 
@@ -452,3 +452,32 @@ def test_fuzz_bad_arguments_and_inputs(cls: str, arg: Any, shape: Any) -> None:
         assert_raised_by_rnnlens(err)
         return
     assert isinstance(out, np.ndarray) and out.size == np.size(x)
+
+
+# ---------------------------------------------------------------------------- finite differences
+FD_CASES = [("Flatten", {"data_format": "channels_first"}, (2, 3, 2, 2)),
+            ("Reshape", {"target_shape": (-1, 3)}, (2, 2, 3)),
+            ("Permute", {"dims": (2, 3, 1)}, (2, 3, 2, 2)),
+            ("UnitNormalization", {}, (2, 3, 2)),
+            ("UnitNormalization", {"axis": (1, 2)}, (2, 3, 2)),
+            ("UnitNormalization", {"axis": 1}, (3, 4)),
+            ("RepeatVector", {"n": 2}, (2, 3))]
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", FD_CASES, ids=[f"{c}{k}" for c, k, _ in FD_CASES])
+def test_backward_finite_differences(cls: str, kwargs: dict, shape: tuple) -> None:
+    """The backward passes against central differences in float64 (no Keras needed)."""
+    rng = np.random.default_rng(len(cls))
+    x = rng.normal(size=shape)
+    layer = getattr(RL, cls)(**kwargs)
+    out, cache = layer.forward(x)
+    g = rng.normal(size=out.shape)
+    ours, _, _ = layer.backward(cache, g)
+    fd = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[idx] += 1e-6
+        minus[idx] -= 1e-6
+        fd[idx] = (np.sum(layer.forward(plus)[0] * g) -
+                   np.sum(layer.forward(minus)[0] * g)) / 2e-6
+    assert_close(ours, fd, atol=1e-6, name=f"{cls} d input")
