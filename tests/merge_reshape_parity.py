@@ -181,3 +181,18 @@ def plain_config(config: Any) -> Any:
     if isinstance(config, (list, tuple)):
         return [plain_config(v) for v in config]
     return config
+
+
+def np_mask(out: Any) -> Any:
+    """The Keras mask an output carries (``_keras_mask``) as an array, or None."""
+    m = getattr(out, "_keras_mask", None)
+    return None if m is None else np.asarray(m)
+
+
+def assert_raised_by_rnnlens(err: BaseException) -> None:
+    """The error comes from rnnlens's own code (not from deep inside NumPy)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    assert "rnnlens" in where and str(err), f"{type(err).__name__} from {where}: {err}"

@@ -30,9 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnlens
-from merge_reshape_parity import (build_pair, check_weight_grads, files_both_ways,
-                                  floats, ids, leaves, load_keras, our_input_grads, padded,
-                                  plain_config, summary_text, tape_input_grads)
+from merge_reshape_parity import (assert_raised_by_rnnlens, build_pair, check_weight_grads,
+                                  files_both_ways, floats, ids, leaves, load_keras, np_mask,
+                                  our_input_grads, padded, plain_config, summary_text,
+                                  tape_input_grads)
 from oracle import assert_close
 from rnnlens import layers as RL
 
@@ -43,20 +44,6 @@ MASK_MERGES = ELEMENTWISE + ["Concatenate"]
 @pytest.fixture(scope="module")
 def K() -> Any:
     return load_keras()
-
-
-def assert_raised_by_rnnlens(err: BaseException) -> None:
-    """The error comes from rnnlens's own code (not from deep inside NumPy)."""
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
-    assert "rnnlens" in where and str(err), f"{type(err).__name__} from {where}: {err}"
-
-
-def np_mask(out: Any) -> Any:
-    m = getattr(out, "_keras_mask", None)
-    return None if m is None else np.asarray(m)
 
 
 # ---------------------------------------------------------------------------- eager values
