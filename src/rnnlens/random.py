@@ -36,7 +36,7 @@ import numpy as np
 from rnnlens import backend as _backend
 from rnnlens import naming
 
-_GLOBAL = {"rng": np.random.default_rng()}
+_GLOBAL: dict = {"rng": None}        # made on first use: numpy.random costs ~20 ms to import
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
@@ -54,6 +54,8 @@ def set_random_seed(seed: int) -> None:
 def generator(seed: int | None = None) -> np.random.Generator:
     """A fresh generator for an explicit ``seed``, else the global one."""
     if seed is None:
+        if _GLOBAL["rng"] is None:
+            _GLOBAL["rng"] = np.random.default_rng()
         return _GLOBAL["rng"]
     return np.random.default_rng(int(seed))
 
@@ -88,7 +90,7 @@ class SeedGenerator:
         self.name = name if name is not None else naming.unique("seed_generator")
         self._initial_seed = seed
         if seed is None:
-            seed = int(_GLOBAL["rng"].integers(1, 10**9 + 1))
+            seed = int(generator().integers(1, 10**9 + 1))
         if not _is_int(seed):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
         _check_int64(seed)
@@ -145,7 +147,7 @@ def draw_seed(seed: Any) -> np.ndarray | None:
 def _rng(seed: Any) -> np.random.Generator:
     pair = draw_seed(seed)
     if pair is None:
-        return _GLOBAL["rng"]
+        return generator()
     return np.random.default_rng([int(p) % (1 << 64) for p in pair])
 
 
