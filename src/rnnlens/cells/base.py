@@ -57,6 +57,7 @@ class RecurrentCell(Layer):
     state_size: tuple[int, ...]
     gate_names: tuple[str, ...] = ()
     gate_count = 1
+    registered = False                       # a base class, not one of Keras's
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed) if self.seed is not None else None

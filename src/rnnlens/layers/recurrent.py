@@ -68,6 +68,7 @@ class RNN(Layer):
 
     supports_masking = True
     cell_class: type | None = None          # LSTM, GRU, SimpleRNN: the cell they are made of
+    config_excludes: tuple = ()             # cell arguments Keras leaves out of the config
 
     @classmethod
     def _declared_params(cls) -> dict:
@@ -76,7 +77,8 @@ class RNN(Layer):
         if cls.cell_class is None:
             return own
         own.pop("cell", None)
-        return {**cls.cell_class._params, **own}
+        merged = {**cls.cell_class._params, **own}
+        return {k: v for k, v in merged.items() if k not in cls.config_excludes}
 
     def __post_init__(self) -> None:
         self._states: list[np.ndarray] | None = None
@@ -546,6 +548,7 @@ class SimpleRNN(RNN):
 
     cell_class = SimpleRNNCell
     activity_regularizer = P.Regularizer()
+    config_excludes = ("seed",)          # Keras's SimpleRNN config omits its cell's seed
     state_names = ("h",)
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,

@@ -1,0 +1,203 @@
+"""Declared configs (rnnlens.params) equal Keras 3.15.1's, for every registered layer.
+
+For each built-in class, ``get_config()`` of an rnnlens layer equals Keras's for the
+same arguments (key for key, value for value), ``from_config`` rebuilds it, and the
+model-file reader accepts exactly the declared keys. The table below must name every
+registered class, so a new layer cannot skip this check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from oracle import keras_available
+from rnnlens.interop.keras_config import Limits, UnsafeModelError, _Reader
+from rnnlens.layers.base import REGISTRY
+
+#: class name -> list of constructor kwargs to compare (Keras-style values only).
+CASES: dict[str, list[dict]] = {
+    "Dense": [dict(units=3), dict(units=4, activation="relu", use_bias=False,
+                                  kernel_initializer="he_normal",
+                                  kernel_regularizer={"class_name": "L2",
+                                                      "config": {"l2": 0.01}},
+                                  bias_constraint={"class_name": "NonNeg", "config": {}})],
+    "Embedding": [dict(input_dim=7, output_dim=3), dict(input_dim=9, output_dim=2,
+                                                        mask_zero=True)],
+    "Masking": [dict(mask_value=0.5), dict()],
+    "RepeatVector": [dict(n=3)],
+    "Concatenate": [dict(axis=1), dict()],
+    "LSTM": [dict(units=3), dict(units=2, return_sequences=True, return_state=True,
+                                 go_backwards=True, unit_forget_bias=False, dropout=0.2,
+                                 recurrent_activation="hard_sigmoid", seed=3,
+                                 recurrent_regularizer={"class_name": "L1",
+                                                        "config": {"l1": 0.5}})],
+    "GRU": [dict(units=3), dict(units=2, reset_after=False, stateful=False,
+                                activation="relu")],
+    "SimpleRNN": [dict(units=4), dict(units=1, use_bias=False, unroll=True)],
+    "LSTMCell": [dict(units=3)],
+    "GRUCell": [dict(units=3, reset_after=False)],
+    "SimpleRNNCell": [dict(units=2, activation="relu")],
+    "Activation": [dict(activation="relu"), dict(activation="softmax")],
+    "ActivityRegularization": [dict(l1=0.1, l2=0.2)],
+    "Dropout": [dict(rate=0.3), dict(rate=0.5, noise_shape=(None, 1, 3), seed=2)],
+    "SpatialDropout1D": [dict(rate=0.2)],
+    "SpatialDropout2D": [dict(rate=0.2, data_format="channels_first")],
+    "SpatialDropout3D": [dict(rate=0.1)],
+    "GaussianNoise": [dict(stddev=0.4, seed=1)],
+    "GaussianDropout": [dict(rate=0.25)],
+    "AlphaDropout": [dict(rate=0.1, noise_shape=(None, 4))],
+    "Identity": [dict()],
+    "Add": [dict()], "Subtract": [dict()], "Multiply": [dict()], "Average": [dict()],
+    "Maximum": [dict()], "Minimum": [dict()],
+    "Dot": [dict(axes=1), dict(axes=(2, 2), normalize=True)],
+    "Flatten": [dict(), dict(data_format="channels_first")],
+    "Reshape": [dict(target_shape=(2, -1))],
+    "Permute": [dict(dims=(2, 1))],
+    "UnitNormalization": [dict(axis=-1), dict(axis=(1, 2))],
+}
+#: Classes whose arguments are layers: built by a function of the module (keras or rnnlens).
+NESTED = {
+    "Bidirectional": lambda m: m.layers.Bidirectional(m.layers.LSTM(2), merge_mode="sum"),
+    "TimeDistributed": lambda m: m.layers.TimeDistributed(m.layers.Dense(3)),
+    "RNN": lambda m: m.layers.RNN(m.layers.GRUCell(2), return_sequences=True),
+    "StackedRNNCells": lambda m: m.layers.StackedRNNCells([m.layers.LSTMCell(2),
+                                                           m.layers.SimpleRNNCell(3)]),
+}
+MODELS = {"Functional", "Model", "Sequential"}
+
+
+@pytest.fixture(scope="module")
+def K() -> Any:
+    if not keras_available():
+        pytest.skip("Keras 3.15.1 is not importable")
+    import keras  # noqa: PLC0415
+
+    return keras
+
+
+def _strip_names(config: Any) -> Any:
+    """Layer names differ between sessions; everything else must match."""
+    if isinstance(config, dict):
+        return {k: _strip_names(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, list):
+        return [_strip_names(v) for v in config]
+    return config
+
+
+def test_every_registered_class_is_covered() -> None:
+    covered = set(CASES) | set(NESTED) | MODELS | set(EXTRA_CASES)
+    missing = sorted(set(REGISTRY) - covered)
+    assert not missing, f"add config cases for {missing}"
+
+
+#: Filled by the layer test modules that register more classes (kept here so one
+#: check covers the whole registry).
+EXTRA_CASES: dict[str, list[dict]] = {}
+
+
+def _pairs() -> list[tuple[str, dict]]:
+    return [(name, kw) for name, kws in CASES.items() for kw in kws]
+
+
+@pytest.mark.parametrize("name,kwargs", _pairs(), ids=lambda v: v if isinstance(v, str)
+                         else ",".join(v) or "defaults")
+def test_config_equals_keras(K: Any, name: str, kwargs: dict) -> None:
+    import rnnlens.layers as RL
+
+    ours = getattr(RL, name)(**kwargs).get_config()
+    theirs = getattr(K.layers, name)(**kwargs).get_config()
+    assert _strip_names(ours) == _strip_names(theirs)
+
+
+@pytest.mark.parametrize("name", sorted(NESTED))
+def test_nested_config_equals_keras(K: Any, name: str) -> None:
+    import rnnlens
+
+    ours = NESTED[name](rnnlens).get_config()
+    theirs = NESTED[name](K).get_config()
+    assert _strip_names(ours) == _strip_names(theirs)
+
+
+@pytest.mark.parametrize("name,kwargs", _pairs(), ids=lambda v: v if isinstance(v, str)
+                         else ",".join(v) or "defaults")
+def test_from_config_and_reader_round_trip(name: str, kwargs: dict) -> None:
+    import rnnlens.layers as RL
+
+    layer = getattr(RL, name)(**kwargs)
+    config = layer.get_config()
+    again = type(layer).from_config(config)
+    assert again.get_config() == config
+    read = _Reader("test", Limits()).layer({"class_name": name, "config": config})
+    assert _strip_names(read.get_config()) == _strip_names(config)
+
+
+def test_reader_refuses_an_undeclared_key() -> None:
+    with pytest.raises(UnsafeModelError, match="'color'.*rnnlens does not know"):
+        _Reader("t", Limits()).layer({"class_name": "Dense",
+                                      "config": {"units": 2, "color": "red"}})
+
+
+def test_reader_checks_declared_values_and_caps() -> None:
+    reader = _Reader("t", Limits(max_units=10))
+    with pytest.raises(UnsafeModelError, match="max_units"):
+        reader.layer({"class_name": "LSTM", "config": {"units": 11}})
+    with pytest.raises(UnsafeModelError, match="`use_bias`"):
+        reader.layer({"class_name": "Dense", "config": {"units": 2, "use_bias": "yes"}})
+    with pytest.raises(UnsafeModelError, match="serialized custom activation"):
+        reader.layer({"class_name": "Dense", "config": {
+            "units": 2, "activation": {"class_name": "function", "config": {"code": "x"}}}})
+
+
+def test_generated_init_signature_lists_keras_arguments() -> None:
+    import inspect
+
+    from rnnlens.layers import Dense, Masking
+
+    params = list(inspect.signature(Dense.__init__).parameters)
+    assert params[:4] == ["self", "units", "activation", "use_bias"]
+    assert "name" in params and "trainable" in params
+    assert Masking(0.25).mask_value == 0.25                 # positional, as Keras
+    with pytest.raises(TypeError, match="at most"):
+        Masking(0.1, 0.2)
+    with pytest.raises(TypeError, match="twice"):
+        Dense(3, units=4)
+    with pytest.raises(TypeError, match="missing the required argument `units`"):
+        Dense()
+
+
+def test_add_weight_registry_orders_like_keras() -> None:
+    """A user layer's weights: trainable first, then non-trainable, then sublayers'."""
+    from rnnlens.layers import Dense, Layer
+
+    class Scaled(Layer):
+        def build(self, input_shape: Any) -> None:
+            self.moving = self.add_weight(shape=(2,), initializer="ones", trainable=False,
+                                          name="moving")
+            self.scale = self.add_weight(shape=(2,), initializer="zeros", name="scale")
+            self.inner = Dense(2)
+            self.inner.build(input_shape)
+            self.built = True
+
+        def call(self, x: Any, **kw: Any) -> Any:
+            return self.inner(x) * self.scale + self.moving
+
+        def compute_output_shape(self, input_shape: Any, **kw: Any) -> Any:
+            return input_shape
+
+    layer = Scaled()
+    out = layer(np.ones((1, 2), np.float32))
+    assert out.shape == (1, 2)
+    names = [w.name for w in layer.weight_records()]
+    assert names == ["scale", "moving", "kernel", "bias"]
+    assert [w.shape for w in layer.trainable_weights] == [(2,), (2, 2), (2,)]
+    assert [w.shape for w in layer.non_trainable_weights] == [(2,)]
+    new = [np.full(w.shape, k, np.float32) for k, w in enumerate(layer.get_weights())]
+    kept = layer.scale
+    layer.set_weights(new)
+    assert layer.scale is kept and float(layer.scale[0]) == 0.0 and float(layer.moving[0]) == 1.0
+    layer.trainable = False
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 4
+    assert layer.inner.trainable is False
