@@ -60,11 +60,54 @@ def case_masked_bidirectional(k: Any, L: Any, name: str) -> tuple[Any, list]:
     return k.Model(inp, L.LSTM(2)(x)), xs
 
 
+def case_everyday_layers(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """The regularization layers (identities at inference), Activation, Reshape,
+    Permute, Flatten, UnitNormalization around an LSTM."""
+    inp, xs = _seq(k, L, name)
+    x = L.GaussianNoise(0.3)(L.Dropout(0.5, noise_shape=(None, 1, 3))(inp))
+    x = L.SpatialDropout1D(0.2)(L.AlphaDropout(0.1)(L.GaussianDropout(0.2)(x)))
+    x = L.Activation("tanh")(L.ActivityRegularization(0.1, 0.1)(x))
+    x = L.Permute((2, 1))(L.Reshape((3, 5))(L.Permute((2, 1))(x)))
+    x = L.LSTM(4, return_sequences=True)(L.Reshape((5, 3))(x))
+    x = L.UnitNormalization()(L.Identity()(x))
+    return k.Model(inp, L.Dense(2)(L.Flatten()(x))), xs
+
+
+def case_merges(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Every merge layer on the outputs of recurrent layers, and Dot attention."""
+    inp, xs = _seq(k, L, name)
+    a = L.LSTM(4, return_sequences=True)(inp)
+    b = L.GRU(4, return_sequences=True)(inp)
+    c = L.SimpleRNN(4, return_sequences=True)(inp)
+    merged = [L.Add()([a, b, c]), L.Subtract()([a, b]), L.Multiply()([b, c]),
+              L.Average()([a, c]), L.Maximum()([a, b, c]), L.Minimum()([a, b])]
+    scores = L.Activation("softmax")(L.Dot(axes=(2, 2))([a, b]))       # (B, T, T)
+    context = L.Dot(axes=(2, 1))([scores, c])                            # (B, T, 4)
+    cos = L.Dot(axes=2, normalize=True)([a, c])
+    out = L.Concatenate()([*merged, context, cos])
+    return k.Model(inp, L.LSTM(3)(out)), xs
+
+
+def case_masked_merges(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Keras 3's mask rules through merges (OR of the masks; masked values in
+    Multiply / Maximum / Minimum), from Embedding(mask_zero) into recurrent layers."""
+    inp, xs = _ids(k, name)
+    e = L.Embedding(9, 4, mask_zero=True)(inp)
+    a = L.LSTM(4, return_sequences=True)(e)
+    b = L.GRU(4, return_sequences=True)(e)
+    x = L.Concatenate()([L.Add()([a, b]), L.Multiply()([a, b]), L.Maximum()([a, b]),
+                         L.Minimum()([a, b]), L.Average()([a, b])])
+    return k.Model(inp, L.SimpleRNN(3)(x)), xs
+
+
 #: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
 CASES: dict[str, tuple[Callable, str]] = {
     "lstm_dense": (case_lstm_dense, "LSTM with states and a TimeDistributed Dense head"),
     "masked_bidirectional": (case_masked_bidirectional,
                              "Embedding(mask_zero) -> Bidirectional(GRU, sum) -> LSTM"),
+    "everyday_layers": (case_everyday_layers, case_everyday_layers.__doc__),
+    "merges": (case_merges, case_merges.__doc__),
+    "masked_merges": (case_masked_merges, case_masked_merges.__doc__),
 }
 
 
