@@ -8,7 +8,7 @@ same shape, computed as Keras 3.15.1's TensorFlow backend defines it.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -183,6 +183,11 @@ def glu(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return a * sigmoid(b)
 
 
+def threshold(x: np.ndarray, threshold: float, default_value: float) -> np.ndarray:
+    """``x`` where ``x > threshold``, else ``default_value`` (Keras 3's ``threshold``)."""
+    return np.where(x > threshold, x, default_value).astype(x.dtype)
+
+
 #: Activations that are not elementwise (they mix values along an axis).
 NOT_ELEMENTWISE = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
 
@@ -247,6 +252,17 @@ def get(identifier: str | Activation | None) -> Activation:
     )
 
 
+def deserialize(config: Any, custom_objects: Any = None) -> Activation:
+    """An activation from its serialized name (or Keras 3's ``{"config": name}`` dict)."""
+    if isinstance(config, dict):
+        config = config.get("config")
+    if not isinstance(config, str):
+        raise ValueError(f"Could not interpret serialized activation: {config!r}")
+    if custom_objects and config in custom_objects:
+        return custom_objects[config]
+    return get(config)
+
+
 def is_elementwise(fn: Activation) -> bool:
     """False for softmax-like activations, which must see one gate at a time."""
     return serialize(fn) not in NOT_ELEMENTWISE
@@ -260,7 +276,7 @@ def serialize(fn: Activation) -> str | Activation:
     return fn
 
 
-__all__ = ["get", "serialize", *sorted(set(_ACTIVATIONS))]
+__all__ = ["get", "serialize", "deserialize", "threshold", *sorted(set(_ACTIVATIONS))]
 
 swish = silu
 hard_swish = hard_silu

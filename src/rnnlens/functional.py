@@ -217,3 +217,19 @@ def _check_connected(inputs: list[SymbolicTensor], nodes: list[Node]) -> None:
                 "is not among the model's inputs. Pass it in Model(inputs=[...])."
             )
         known.update(id(t) for t in node.outputs)
+
+
+def get_source_inputs(tensor: Any) -> list:
+    """The ``Input`` tensors that ``tensor`` is computed from (Keras's
+    ``keras.utils.get_source_inputs``), in first-seen order, without repeats."""
+    if not isinstance(tensor, SymbolicTensor):
+        return tensor
+    node = tensor.node
+    if node.is_input:
+        return list(node.outputs)
+    sources: list = []
+    for t in node.input_tensors:
+        for x in get_source_inputs(t):
+            if all(x is not s for s in sources):
+                sources.append(x)
+    return sources

@@ -306,6 +306,13 @@ _BY_NAME: dict[str, type] = {
 }
 IdentityInitializer = Identity
 OrthogonalInitializer = Orthogonal
+# Keras's lowercase aliases (the classes themselves, as in keras.initializers).
+constant, zeros, ones, identity, orthogonal = Constant, Zeros, Ones, Identity, Orthogonal
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling = VarianceScaling
+glorot_uniform, glorot_normal, he_uniform, he_normal = (GlorotUniform, GlorotNormal,
+                                                        HeUniform, HeNormal)
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
 
 
 def get(identifier: str | Initializer | dict | None) -> Initializer | None:
@@ -343,6 +350,13 @@ def get(identifier: str | Initializer | dict | None) -> Initializer | None:
     )
 
 
+def deserialize(config: Any, custom_objects: Any = None) -> Initializer:
+    """An initializer from ``serialize``'s dict (built-in classes only)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"Could not interpret serialized initializer: {config!r}")
+    return get(config)
+
+
 def serialize(init: Initializer) -> dict:
     """Keras 3's serialized form ``{"module", "class_name", "config", "registered_name"}``."""
     if type(init).__name__ not in _CLASSES or not isinstance(init, Initializer):
@@ -352,5 +366,9 @@ def serialize(init: Initializer) -> dict:
             "config": init.get_config(), "registered_name": None}
 
 
-__all__ = ["get", "serialize", "compute_fans", "Initializer", "IdentityInitializer",
+__all__ = ["get", "serialize", "deserialize", "compute_fans", "Initializer",
+           "IdentityInitializer", "constant", "zeros", "ones", "identity", "orthogonal",
+           "random_normal", "random_uniform", "truncated_normal", "variance_scaling",
+           "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+           "lecun_normal",
            "OrthogonalInitializer", *sorted(_CLASSES)]

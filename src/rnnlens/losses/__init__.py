@@ -256,7 +256,7 @@ def get(identifier: Any, y_true_shape: Any = None, y_pred_shape: Any = None) -> 
     )
 
 
-__all__ = [
+__all__ = ["serialize", "deserialize",
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
     "MeanSquaredLogarithmicError", "CosineSimilarity", "Huber", "LogCosh",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
@@ -276,3 +276,19 @@ __all__ = [
 _PRIVATE = (_as_result, _check_same_shape, _check_smoothing, _clip_probs, _dtype, _reduce,
             _to_float, _unbroadcast, _bce_fwd, _cce_fwd, _scce_fwd, _sparse_labels,
             _mae_fwd, _mse_fwd)
+
+
+def serialize(obj: Any) -> Any:
+    """Keras's serialized form of a built-in losse (``keras.losses.serialize``)."""
+    from rnnlens.saving import serialize_keras_object
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config: Any, custom_objects: Any = None) -> Any:
+    """A built-in losse from ``serialize``'s dict (nothing is imported)."""
+    from rnnlens.saving import deserialize_keras_object
+
+    if isinstance(config, dict) and "module" in config:
+        return deserialize_keras_object(config, custom_objects=custom_objects)
+    return get(config)

@@ -241,7 +241,7 @@ def get(identifier: Any, y_true_shape: Any = None, y_pred_shape: Any = None,
     )
 
 
-__all__ = [
+__all__ = ["serialize", "deserialize",
     "Metric", "Mean", "Sum", "MeanMetricWrapper", "MeanSquaredError", "MeanAbsoluteError",
     "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "RootMeanSquaredError",
     "LogCoshError", "CosineSimilarity", "R2Score", "Hinge", "SquaredHinge",
@@ -261,3 +261,19 @@ __all__ = [
 ]
 
 _PRIVATE = (_reduce_to_samplewise,)
+
+
+def serialize(obj: Any) -> Any:
+    """Keras's serialized form of a built-in metric (``keras.metrics.serialize``)."""
+    from rnnlens.saving import serialize_keras_object
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config: Any, custom_objects: Any = None) -> Any:
+    """A built-in metric from ``serialize``'s dict (nothing is imported)."""
+    from rnnlens.saving import deserialize_keras_object
+
+    if isinstance(config, dict) and "module" in config:
+        return deserialize_keras_object(config, custom_objects=custom_objects)
+    return get(config)

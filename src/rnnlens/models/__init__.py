@@ -17,4 +17,11 @@ def load_model(filepath: Any, limits: Any = None) -> Model:
     return _load(filepath, limits)
 
 
-__all__ = ["Model", "Functional", "Sequential", "load_model"]
+def save_model(model: Model, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+    """``model.save(filepath)`` (Keras's ``keras.models.save_model``)."""
+    from rnnlens.saving import save_model as _save
+
+    _save(model, filepath, overwrite=overwrite, **kwargs)
+
+
+__all__ = ["Model", "Functional", "Sequential", "load_model", "save_model"]

@@ -78,4 +78,20 @@ def get(identifier: Any) -> Optimizer | None:
     )
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "schedules"]
+__all__ = ["serialize", "deserialize", "Optimizer", "SGD", "Adam", "RMSprop", "get", "schedules"]
+
+
+def serialize(obj: Any) -> Any:
+    """Keras's serialized form of a built-in optimizer (``keras.optimizers.serialize``)."""
+    from rnnlens.saving import serialize_keras_object
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config: Any, custom_objects: Any = None) -> Any:
+    """A built-in optimizer from ``serialize``'s dict (nothing is imported)."""
+    from rnnlens.saving import deserialize_keras_object
+
+    if isinstance(config, dict) and "module" in config:
+        return deserialize_keras_object(config, custom_objects=custom_objects)
+    return get(config)

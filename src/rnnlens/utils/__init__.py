@@ -34,6 +34,15 @@ _LAZY = {
     "unpack_x_y_sample_weight": "rnnlens.utils.py_dataset",
     "Config": "rnnlens.utils.config",
     "Progbar": "rnnlens.callbacks",
+    "CustomObjectScope": "rnnlens.saving", "custom_object_scope": "rnnlens.saving",
+    "deserialize_keras_object": "rnnlens.saving", "serialize_keras_object": "rnnlens.saving",
+    "get_custom_objects": "rnnlens.saving", "get_registered_name": "rnnlens.saving",
+    "get_registered_object": "rnnlens.saving", "register_keras_serializable": "rnnlens.saving",
+    "standardize_dtype": "rnnlens.backend", "is_keras_tensor": "rnnlens.backend",
+    "disable_interactive_logging": "rnnlens.config",
+    "enable_interactive_logging": "rnnlens.config",
+    "is_interactive_logging_enabled": "rnnlens.config",
+    "get_source_inputs": "rnnlens.functional",
 }
 
 __all__ = ["set_random_seed", "clear_session", *_LAZY]
