@@ -16,8 +16,9 @@ negatives are the two's complement of the 64-bit value; ``int32`` keeps its low 
 Field(name, kind, repeated, message)}``, and returns a dict with every schema field
 (proto3 defaults where absent: ``0``, ``""``, ``b""``, ``False``, ``[]``, ``None`` for an
 absent message). Unknown fields are skipped; groups (wire types 3 and 4) are refused;
-for a singular field the last occurrence wins (repeated messages of a singular field
-are not merged: the last one wins too). Packed repeated scalars are accepted.
+for a singular scalar field the last occurrence wins, and repeats of a singular message
+field are merged (decoded as their concatenation), as protobuf does. Packed repeated
+scalars are accepted.
 
 Safety: every length is checked against the bytes that remain before anything is
 sliced, nesting is bounded (``max_depth``) and so is the number of decoded messages
@@ -181,18 +182,22 @@ def _decode(buf: bytes, schema: dict, start: int, end: int, depth: int, budget: 
         raise WireError(f"messages nested more than {max_depth} deep.")
     budget.take()
     out: dict[str, Any] = {}
+    merged: dict[str, list[tuple[int, int]]] = {}     # singular messages, merged at the end
     for number, wire, value in iter_fields(buf, start, end):
         spec = schema.get(number)
         if spec is None:
             continue                                          # unknown field: skipped
         if spec.repeated and wire == LEN and _WIRE[spec.kind] != LEN:
             values = _packed(buf, value, spec.kind)
-            budget.take(len(values) // 64)
+            budget.take(len(values) // 16)
             out.setdefault(spec.name, []).extend(values)
             continue
         if wire != _WIRE[spec.kind]:
             raise WireError(f"field {spec.name!r} has wire type {wire}, expected "
                             f"{_WIRE[spec.kind]}.")
+        if spec.kind == "message" and not spec.repeated:
+            merged.setdefault(spec.name, []).append(value)
+            continue
         item = _payload(buf, value, spec, depth, budget, max_depth) if wire == LEN \
             else _scalar(spec.kind, value)
         if spec.repeated:
@@ -200,7 +205,12 @@ def _decode(buf: bytes, schema: dict, start: int, end: int, depth: int, budget: 
         else:
             out[spec.name] = item
     for spec in schema.values():
-        if spec.name not in out:
+        spans = merged.get(spec.name)
+        if spans:                      # protobuf merges repeats: decode their concatenation
+            part = buf if len(spans) == 1 else b"".join(buf[a:b] for a, b in spans)
+            span = spans[0] if len(spans) == 1 else (0, len(part))
+            out[spec.name] = _payload(part, span, spec, depth, budget, max_depth)
+        elif spec.name not in out:
             out[spec.name] = [] if spec.repeated else _DEFAULT.get(spec.kind, 0)
     return out
 

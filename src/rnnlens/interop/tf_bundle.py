@@ -46,7 +46,9 @@ left is Keras's attribute structure:
   ``layer_with_weights-1/forward_layer/cell/bias``, ``layer_with_weights-2/layer/kernel``.
 * The optimizer's variables and slots, and metric variables, are not model variables:
   they are left out. ``keras_metadata.pb``'s ``node_path`` uses the same names joined by
-  dots from ``root`` (``root.layer_with_weights-0.cell``).
+  dots from ``root``: the layer that owns ``layer_with_weights-1/cell/cells/0/kernel`` is
+  the metadata node ``root.layer_with_weights-1.cell.cells.0`` (an ``LSTMCell``, with
+  its config).
 
 **Safety** (the directory is untrusted; every refusal is an ``UnsafeModelError`` naming
 the file and the reason): files must be regular files inside the directory (symlinks that
@@ -434,7 +436,7 @@ def variable_keys(bundle: TensorBundle) -> dict[str, str]:
 
     Breadth-first from the root over the non-alias edges; a node reached twice keeps its
     first (shortest, then earliest) path. The result is in depth-first order of the
-    stored children, which is Keras's weight order (``model.weights``) for its models.
+    stored children: layer by layer, each layer's weights in ``layer.weights`` order.
     """
     nodes = bundle.object_graph()
     if not nodes:
