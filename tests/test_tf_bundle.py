@@ -24,23 +24,17 @@
 from __future__ import annotations
 
 import os
-import shutil
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from rnnlens.interop.keras_config import Limits, UnsafeModelError
-from rnnlens.interop.protobuf_wire import Field, WireError, decode_message
-from rnnlens.interop.tf_bundle import (_ENTRY, _GRAPH, _SAVED_METADATA, TensorBundle,
+from rnnlens.interop.keras_config import UnsafeModelError
+from rnnlens.interop.tf_bundle import (TensorBundle,
                                        model_config, read_keras_metadata, variable_keys,
                                        variables_by_path)
-from rnnlens.interop.tf_table import crc32c, mask_crc, masked_crc32c
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias", "embeddings", "gamma", "beta",
