@@ -14,11 +14,7 @@
 * Checkpoints written by TF directly: every dtype (float16/32/64, int32/64, bool, scalars,
   empty tensors, a 4 MB tensor for the vectorised CRC), strings skipped / refused, multiple
   shards, many table blocks, sliced variables refused.
-* Crafted bundles (a LevelDB table writer below, checked against TF's own reader): every
-  refusal names the file and the reason.
-* Protobuf wire decoder against google.protobuf (hypothesis), CRC-32C against RFC 3720.
-* Fuzz: bit flips, truncation, bytes set, huge length fields in a real ``variables.index``,
-  data file and ``keras_metadata.pb``: only a correct read or ``UnsafeModelError``.
+* Hostile directories, the decoders and the fuzz test: tests/test_tf_bundle_hostile.py.
 """
 
 from __future__ import annotations
@@ -32,9 +28,8 @@ import numpy as np
 import pytest
 
 from rnnlens.interop.keras_config import UnsafeModelError
-from rnnlens.interop.tf_bundle import (TensorBundle,
-                                       model_config, read_keras_metadata, variable_keys,
-                                       variables_by_path)
+from rnnlens.interop.tf_bundle import (TensorBundle, model_config, read_keras_metadata,
+                                       variable_keys, variables_by_path)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias", "embeddings", "gamma", "beta",
@@ -50,17 +45,6 @@ def tf() -> Any:
 @pytest.fixture(scope="module")
 def tfk(tf: Any) -> Any:
     return pytest.importorskip("tf_keras")
-
-
-@pytest.fixture(scope="module")
-def pb(tf: Any) -> Any:
-    """The generated protobuf modules (encoders for crafted files, decoders as oracles)."""
-    from tensorflow.core.protobuf import tensor_bundle_pb2, trackable_object_graph_pb2
-    from tf_keras.protobuf import saved_metadata_pb2
-
-    class PB:
-        bundle, graph, meta = tensor_bundle_pb2, trackable_object_graph_pb2, saved_metadata_pb2
-    return PB
 
 
 def _zoo(tfk: Any) -> dict[str, Any]:

@@ -56,9 +56,11 @@ escape it are refused); ``keras_metadata.pb``, ``variables.index`` and the objec
 may hold at most ``Limits.max_config_bytes``, one tensor ``max_member_bytes`` and a data
 file ``max_archive_bytes``; at most ``max_members`` shards, each present; shapes of rank
 <= 8, dims <= ``max_dim``, elements <= ``max_params`` (also summed over
-``variables_by_path``); every entry's offset and size within its shard; a tensor's size
-equal to its dtype size times its elements; big-endian bundles, sliced (partitioned)
-variables, snappy-compressed tables and string/resource tensors refused. Only the bytes an
+``variables_by_path``); at most ``max(100_000, 100 * max_layers)`` protobuf messages per
+file and nesting <= 32 (memory stays linear in the capped input); every entry's offset and
+size within its shard; a tensor's size equal to its dtype size times its elements;
+big-endian bundles, sliced (partitioned) variables, snappy-compressed tables and
+string/resource tensors refused. Only the bytes an
 entry references are read, after the checks. Checksums: every table block's crc32c and
 every tensor's masked crc32c are verified (``verify_crc=True``; a NumPy CRC-32C, about
 50 ms for 16 MB), so a flipped bit in the data files is refused, not returned.
