@@ -155,7 +155,7 @@ class Layer(WeightOwner):
         if "__init__" not in cls.__dict__ and _inherits_generated_init(cls):
             cls.__init__ = _make_init(cls)
         if cls.__module__.startswith("rnnlens.") and not cls.__name__.startswith("_") \
-                and cls.__dict__.get("registered", True):
+                and cls.__dict__.get("registered", True) and not getattr(cls, "is_op", False):
             REGISTRY.setdefault(cls.keras_name, cls)
 
     @classmethod
