@@ -213,8 +213,6 @@ def with_mask(y_pred: np.ndarray, mask: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("case", LOSS_CASES, ids=CASE_IDS)
 def test_value_and_gradient_match_keras(K, tf, parity, case, shape, reduction):
     name, kwargs, kind = case
-    if kwargs.get("axis") == 0 and reduction in ("mean_with_sample_weight",):
-        pytest.skip("covered by the other reductions")
     y_true, y_pred = make_case(kind, shape, _seed(name, kind, shape))
     kv, kg = keras_value_and_grad(tf, getattr(K.losses, name)(reduction=reduction, **kwargs),
                                   y_true, y_pred)

@@ -727,17 +727,3 @@ def test_from_torch_of_wrapper_adds_states_on_request() -> None:
     check(interop.states_to_torch(res[1:], "gru"), h, "added states")
 
 
-@needs_torch
-@pytest.mark.skipif(torch is None or not torch.cuda.is_available(), reason="no CUDA device")
-def test_cuda_module_converts() -> None:  # pragma: no cover - needs a GPU
-    x = data(51)
-    module = torch_module("lstm", 2, True, seed=51).cuda().eval()
-    with torch.no_grad():
-        ref = module(torch.from_numpy(x).cuda())[0].cpu().numpy()
-    check(interop.from_torch(module)(x), ref, "from_torch(cuda module)", atol=1e-4)
-    layer = built(Bidirectional(GRU(U, return_sequences=True)), x)
-    randomize(layer, 51)
-    wrapped = interop.to_torch(layer).cuda()
-    with torch.no_grad():
-        got = wrapped(torch.from_numpy(x).cuda()).cpu().numpy()
-    check(got, layer(x), "to_torch(...).cuda()", atol=1e-4)
