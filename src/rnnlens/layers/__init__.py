@@ -16,6 +16,13 @@ from rnnlens.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Min
                                      maximum, minimum, multiply, subtract)
 from rnnlens.layers.normalization import UnitNormalization
 from rnnlens.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from rnnlens.layers.reshaping import Cropping1D, UpSampling1D, ZeroPadding1D
+from rnnlens.layers.convolutional import (Conv1D, Conv1DTranspose, Convolution1D,
+                                          Convolution1DTranspose, DepthwiseConv1D,
+                                          SeparableConv1D, SeparableConvolution1D)
+from rnnlens.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D,
+                                    GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
+                                    MaxPool1D, MaxPooling1D)
 from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
                                           GaussianDropout, GaussianNoise, SpatialDropout1D,
                                           SpatialDropout2D, SpatialDropout3D)
@@ -56,4 +63,9 @@ __all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate
            "ActivityRegularization",
            "RNN", "LSTM", "GRU", "SimpleRNN", "TimeDistributed", "Bidirectional",
            "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells", "serialize",
-           "deserialize"]
+           "deserialize",
+           "Conv1D", "Convolution1D", "SeparableConv1D", "SeparableConvolution1D",
+           "DepthwiseConv1D", "Conv1DTranspose", "Convolution1DTranspose",
+           "MaxPooling1D", "MaxPool1D", "AveragePooling1D", "AvgPool1D", "GlobalMaxPooling1D",
+           "GlobalMaxPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D",
+           "ZeroPadding1D", "Cropping1D", "UpSampling1D"]

@@ -1,4 +1,5 @@
-"""Reshaping layers, as Keras 3 defines them: RepeatVector, Flatten, Reshape, Permute.
+"""Reshaping layers, as Keras 3 defines them: RepeatVector, Flatten, Reshape, Permute, and
+the 1-D ones around convolutions: ZeroPadding1D, Cropping1D, UpSampling1D.
 
 All keep the batch axis and move values without changing them, so each backward
 pass is the inverse rearrangement of the gradient (RepeatVector sums the copies).
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rnnlens import params as P
+from rnnlens.layers._spatial import PadPair, SpatialLayer, data_format_param, resolve_data_format
 from rnnlens.layers.base import Layer
 
 
@@ -233,3 +235,123 @@ class Permute(Layer):
 
 
 __all__ = ["RepeatVector", "Flatten", "Reshape", "Permute"]
+
+
+# -- 1-D padding, cropping, upsampling (masks: none supported, as in Keras) -------------
+
+
+class ZeroPadding1D(SpatialLayer):
+    """Adds zero steps at both ends of the time axis: (B, T, C) -> (B, a + T + b, C).
+
+    Backward: the gradient of the original steps, ``dy[:, a:a + T]``.
+
+    Args:
+        padding: an int (both ends) or ``(a, b)``: steps added before and after.
+        data_format: "channels_last" (B, T, C) or "channels_first" (B, C, T).
+    """
+
+    padding = PadPair(1)
+    data_format = data_format_param()
+
+    def __post_init__(self) -> None:
+        self.data_format = resolve_data_format(self.data_format)
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        self.check_rank(shape)
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs)[0]
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, int]:
+        self.check_input_shape(tuple(inputs.shape))
+        axis = self.spatial_axes()[0]
+        pads = [(0, 0)] * 3
+        pads[axis] = self.padding
+        return np.pad(inputs, pads), inputs.shape[axis]
+
+    def backward(self, cache: int, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        keep = [slice(None)] * 3
+        keep[self.spatial_axes()[0]] = slice(self.padding[0], self.padding[0] + cache)
+        return np.ascontiguousarray(d_out[tuple(keep)]), {}, []
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        out = list(input_shape)
+        axis = self.spatial_axes()[0]
+        if out[axis] is not None:
+            out[axis] += sum(self.padding)
+        return tuple(out)
+
+
+class Cropping1D(SpatialLayer):
+    """Removes steps at both ends of the time axis: (B, T, C) -> (B, T - a - b, C).
+
+    Backward: ``dy`` padded back with zeros where the cropped steps were.
+
+    Args:
+        cropping: an int (both ends) or ``(a, b)``: steps removed at the start and end;
+            at least one step must remain.
+    """
+
+    cropping = PadPair((1, 1))
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        self.check_rank(shape)
+        self.compute_output_shape(shape)
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs)[0]
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, None]:
+        self.check_input_shape(tuple(inputs.shape))
+        a, b = self.cropping
+        return inputs[:, a:inputs.shape[1] - b], None
+
+    def backward(self, cache: Any, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        return np.pad(d_out, ((0, 0), self.cropping, (0, 0))), {}, []
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        length = input_shape[1]
+        if length is not None:
+            length -= sum(self.cropping)
+            if length <= 0:
+                raise ValueError("`cropping` parameter of `Cropping1D` layer must be smaller "
+                                 f"than the input length. Received: input_shape={input_shape}"
+                                 f", cropping={self.cropping}")
+        return (input_shape[0], length, input_shape[2])
+
+
+class UpSampling1D(SpatialLayer):
+    """Repeats each step ``size`` times: (B, T, C) -> (B, size T, C).
+
+    Backward: the gradients of the copies of each step summed.
+
+    Args:
+        size: the upsampling factor.
+    """
+
+    size = P.Int(2, min=1, cap="max_dim")
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        self.check_rank(shape)
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward(inputs)[0]
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[np.ndarray, None]:
+        self.check_input_shape(tuple(inputs.shape))
+        return np.repeat(inputs, self.size, axis=1), None
+
+    def backward(self, cache: Any, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        b, t, c = d_out.shape
+        return d_out.reshape(b, t // self.size, self.size, c).sum(axis=2), {}, []
+
+    def compute_output_shape(self, input_shape: tuple, **kwargs: Any) -> tuple:
+        length = input_shape[1]
+        return (input_shape[0], None if length is None else length * self.size,
+                input_shape[2])
+
+
+__all__ += ["ZeroPadding1D", "Cropping1D", "UpSampling1D"]
