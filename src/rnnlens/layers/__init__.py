@@ -14,7 +14,8 @@ from rnnlens.layers.core import Dense, Embedding, Identity, InputLayer, Lambda, 
 from rnnlens.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,
                                      Multiply, Subtract, add, average, concatenate, dot,
                                      maximum, minimum, multiply, subtract)
-from rnnlens.layers.normalization import UnitNormalization
+from rnnlens.layers.normalization import (BatchNormalization, LayerNormalization,
+                                           UnitNormalization)
 from rnnlens.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnlens.layers.reshaping import Cropping1D, UpSampling1D, ZeroPadding1D
 from rnnlens.layers.convolutional import (Conv1D, Conv1DTranspose, Convolution1D,
@@ -57,7 +58,8 @@ __all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate
            "Embedding",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
-           "Flatten", "Reshape", "Permute", "UnitNormalization",
+           "Flatten", "Reshape", "Permute", "UnitNormalization", "BatchNormalization",
+           "LayerNormalization",
            "Identity", "Lambda", "Activation", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
            "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
            "ActivityRegularization",
