@@ -100,6 +100,19 @@ def case_masked_merges(k: Any, L: Any, name: str) -> tuple[Any, list]:
     return k.Model(inp, L.SimpleRNN(3)(x)), xs
 
 
+def case_normalization(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Masking -> BatchNormalization -> LSTM -> LayerNormalization (axis list) ->
+    BatchNormalization(axis=1) -> LSTM -> LayerNormalization, at inference. make() draws
+    every weight from U(-0.5, 0.5), moving statistics included, so the batch
+    normalizations take epsilon=0.75 to keep moving_variance + epsilon positive."""
+    inp, xs = _seq(k, L, name)
+    xs[0][0, 3:] = 0.0                                   # padded steps for Masking
+    x = L.BatchNormalization(epsilon=0.75)(L.Masking()(inp))
+    x = L.LayerNormalization(axis=(1, 2))(L.LSTM(4, return_sequences=True)(x))
+    x = L.BatchNormalization(axis=1, epsilon=0.75, center=False)(x)
+    return k.Model(inp, L.LayerNormalization()(L.LSTM(3)(x))), xs
+
+
 #: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
 CASES: dict[str, tuple[Callable, str]] = {
     "lstm_dense": (case_lstm_dense, "LSTM with states and a TimeDistributed Dense head"),
@@ -108,6 +121,7 @@ CASES: dict[str, tuple[Callable, str]] = {
     "everyday_layers": (case_everyday_layers, case_everyday_layers.__doc__),
     "merges": (case_merges, case_merges.__doc__),
     "masked_merges": (case_masked_merges, case_masked_merges.__doc__),
+    "normalization": (case_normalization, case_normalization.__doc__),
 }
 
 
