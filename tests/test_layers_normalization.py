@@ -643,3 +643,28 @@ def test_backward_finite_differences(float64: Any, cls: str, kwargs: dict, shape
                 fd_w[idx] += sign * np.sum(layer.forward(x, training=training,
                                                          mask=mask)[0] * g) / 2e-5
         assert_close(d_w[k], fd_w, atol=2e-4, name=f"{cls} d weight {k}")
+
+
+@pytest.mark.keras
+def test_time_distributed_batch_normalization_trains_step_by_step_like_keras(K):
+    """Keras's TimeDistributed loops over time steps, so a BatchNormalization inside it
+    sees per-step batch statistics and updates its moving averages once per step."""
+    import rnnlens
+
+    def build(m):
+        inp = m.Input((4, 3))
+        x = m.layers.TimeDistributed(m.layers.BatchNormalization())(inp)
+        return m.Model(inp, m.layers.LSTM(2)(x))
+
+    km, rm = build(K), build(rnnlens)
+    rm.set_weights(km.get_weights())
+    rng = np.random.default_rng(0)
+    x = rng.normal(1.0, 2.0, size=(8, 4, 3)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    km.compile(optimizer=K.optimizers.SGD(0.05), loss="mse")
+    rm.compile(optimizer=rnnlens.optimizers.SGD(0.05), loss="mse")
+    kh = km.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+    rh = rm.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(rh, kh, rtol=1e-5)
+    for ours, theirs in zip(rm.get_weights(), km.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -234,6 +234,7 @@ class BatchNormalization(Layer):
     synchronized = P.Bool(False)
 
     supports_masking = True
+    per_step_in_training = True     # TimeDistributed runs it step by step, as Keras's loop
 
     def __post_init__(self) -> None:
         if self.renorm and self.renorm_clipping is None:

@@ -23,8 +23,12 @@ class TimeDistributed(Layer):
     """Applies ``layer`` to each time step of a (B, T, ...) input, same weights.
 
     ``y[:, t] = layer(x[:, t])`` for every t. The steps are folded into the
-    batch (one call on (B*T, ...)), which gives Keras's per-step loop's numbers.
-    The mask passes through unchanged.
+    batch (one call on (B*T, ...)), which gives Keras's per-step loop's numbers
+    for every layer whose output for a sample depends on that sample alone. A
+    layer whose training-mode output depends on the whole batch
+    (``per_step_in_training``, e.g. BatchNormalization: batch statistics,
+    moving averages) runs step by step in training, as Keras's loop runs it,
+    with ``mask[:, t]``. The mask passes through unchanged.
 
     Args:
         layer: the layer to apply, e.g. ``Dense(1)``.
@@ -48,20 +52,31 @@ class TimeDistributed(Layer):
         self.layer.maybe_build((input_shape[0], *input_shape[2:]))
         self.built = True
 
+    def _per_step(self, training: bool) -> bool:
+        return bool(training) and getattr(self.layer, "per_step_in_training", False) \
+            and self.layer.trainable
+
     def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> np.ndarray:
-        batch, steps = inputs.shape[:2]
-        folded = inputs.reshape(batch * steps, *inputs.shape[2:])
-        y = self.layer.call(folded, training=training)
-        return y.reshape(batch, steps, *y.shape[1:])
+        return self.forward(inputs, training=training, mask=mask)[0]
 
     def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
                 ) -> tuple[np.ndarray, tuple]:
         batch, steps = inputs.shape[:2]
+        if self._per_step(training):                     # Keras's loop over time steps
+            outs = [self.layer.forward(inputs[:, t], training=training,
+                                       **({} if mask is None else {"mask": mask[:, t]}))
+                    for t in range(steps)]
+            y = np.stack([o for o, _ in outs], axis=1)   # (B, T, ...)
+            return y, ("steps", [c for _, c in outs])
         folded = inputs.reshape(batch * steps, *inputs.shape[2:])
         y, inner = self.layer.forward(folded, training=training)
         return y.reshape(batch, steps, *y.shape[1:]), (batch, steps, inner)
 
     def backward(self, cache: tuple, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
+        if cache[0] == "steps":
+            results = [self.layer.backward(c, d_out[:, t]) for t, c in enumerate(cache[1])]
+            grads = [sum(g) for g in zip(*(r[2] for r in results))]
+            return np.stack([r[0] for r in results], axis=1), {}, grads
         batch, steps, inner = cache
         d_in, _, grads = self.layer.backward(inner, d_out.reshape(batch * steps,
                                                                   *d_out.shape[2:]))
@@ -159,6 +174,18 @@ class Bidirectional(Layer):
 
     def config_value(self, key: str) -> Any:
         return self.forward_layer if key == "layer" else super().config_value(key)
+
+    def apply_semantics(self, semantics: Any) -> list[str]:
+        """Standalone Keras 2 did not force ``zero_output_for_mask``: at masked steps the
+        forward half carries its last output (the backward half's carry is 0)."""
+        notes = [n for sub in (self.forward_layer, self.backward_layer)
+                 for n in sub.apply_semantics(semantics)]
+        if not semantics.bidirectional_zero_output and self.return_sequences:
+            for sub in (self.forward_layer, self.backward_layer):
+                sub.zero_output_for_mask = False
+            notes.append(f"{self.name}: masked steps carry each direction's last output "
+                         f"({semantics.label}; later Keras outputs 0)")
+        return notes
 
     def _verify(self) -> None:
         fw, bw = self.forward_layer, self.backward_layer
