@@ -124,6 +124,8 @@ def im2col(x: np.ndarray, g: Geometry, op: str) -> np.ndarray:
 def col2im(cols: np.ndarray, g: Geometry, batch: int, channels: int, op: str) -> np.ndarray:
     """The adjoint of ``im2col``: rows added back onto their windows, pads cropped."""
     check_budget(op, "padded output", (batch, *g.padded, channels))
+    if 0 in g.size:                              # an empty output (a transposed conv's)
+        return np.zeros((batch, *g.size, channels), cols.dtype)
     full = np.zeros((batch, *g.padded, channels), cols.dtype)
     per = cols.reshape(batch, *g.out, channels, g.window)
     for j, offsets in enumerate(np.ndindex(*g.kernel)):
@@ -221,6 +223,8 @@ def conv_transposed(x: np.ndarray, kernel: np.ndarray, g: Geometry, op: str
 def conv_transposed_backward(cache: tuple, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(dL/dx, dL/dkernel)`` of ``conv_transposed``: a convolution of dy."""
     x2, w, x_shape, k_shape, g, op = cache
+    if 0 in g.size:                              # an empty output: nothing flowed
+        return np.zeros(x_shape, x2.dtype), np.zeros(k_shape, x2.dtype)
     cols = im2col(dy.astype(x2.dtype, copy=False), g, op)     # (B*prod(o), F*prod(k))
     d_x = (cols @ w).reshape(x_shape)
     d_kernel = kernel_from_matrix(cols.T @ x2, k_shape)

@@ -215,19 +215,20 @@ def conv(inputs: np.ndarray, kernel: np.ndarray, strides: Any = 1, padding: str 
 
 def depthwise_conv_forward(inputs: Any, kernel: Any, strides: Any = 1,
                            padding: str = "valid", data_format: str | None = None,
-                           dilation_rate: Any = 1) -> tuple[np.ndarray, tuple]:
+                           dilation_rate: Any = 1, _op: str = "depthwise_conv"
+                           ) -> tuple[np.ndarray, tuple]:
     """``depthwise_conv`` and its cache: a grouped conv with one group per channel."""
-    a = _Conv("depthwise_conv", inputs, kernel, strides, padding, data_format, dilation_rate,
+    a = _Conv(_op, inputs, kernel, strides, padding, data_format, dilation_rate,
               ("valid", "same"), ranks=(3, 4))
     if a.k_channels != a.in_channels:
-        raise fail("depthwise_conv", "The number of input channels must match the kernel's "
-                   f"input channels. Received: input channels={a.in_channels}, kernel input "
+        raise fail(_op, "The number of input channels must match the kernel's input "
+                   f"channels. Received: input channels={a.in_channels}, kernel input "
                    f"channels={a.k_channels}, data_format='{a.data_format}'.")
     g = a.geometry()
-    _not_empty(a.x, g, "depthwise_conv")
+    _not_empty(a.x, g, _op)
     k = a.kernel
     flat = k.reshape(*k.shape[:-2], 1, k.shape[-2] * k.shape[-1])   # (*k, 1, C*M)
-    y, cache = C.conv(a.x, flat, g, a.in_channels, "depthwise_conv")
+    y, cache = C.conv(a.x, flat, g, a.in_channels, _op)
     return _out(y, a.data_format, a.dtype), (cache, a.data_format, a.compute, k.shape)
 
 
@@ -257,7 +258,7 @@ def separable_conv_forward(inputs: Any, depthwise_kernel: Any, pointwise_kernel:
     df = _data_format(data_format, op)
     p = to_array(pointwise_kernel, op)
     z, d_cache = depthwise_conv_forward(inputs, depthwise_kernel, strides, padding, df,
-                                        dilation_rate)
+                                        dilation_rate, _op=op)
     zl = _last(z, df)
     mid = zl.shape[-1]
     if p.ndim != zl.ndim or any(k != 1 for k in p.shape[:-2]) or p.shape[-2] != mid:
@@ -318,7 +319,7 @@ def transpose_axis(n: int, k: int, s: int, d: int, padding: str,
         back = (m - e) // s + 1 if m >= e else 0
     else:
         back = -(-m // s)
-    if back != n:
+    if back != n and m != 0:                     # TensorFlow gives an empty output for 0
         raise fail(op, f"the output size {m} of spatial axis {axis} (input {n}, kernel {k}, "
                    f"strides {s}, dilation {d}, padding '{padding}', output_padding "
                    f"{output_padding}) does not convolve back to {n}, so TensorFlow refuses "
