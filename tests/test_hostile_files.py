@@ -206,8 +206,12 @@ def test_truncated_zip(box: Box, keep: float) -> None:
 
 
 def test_not_a_zip(box: Box) -> None:
-    box.refused(box.raw("text.keras", b'{"class_name": "Functional", "config": {}}\n'),
-                "not a valid")
+    """A text file is not refused as unsafe: the error says what it is."""
+    from rnnlens.interop.safe_io import NotAModelError
+
+    path = box.raw("text.keras", b'{"class_name": "Functional", "config": {}}\n')
+    with pytest.raises(NotAModelError, match="text.keras is a text file, not a Keras model"):
+        load_model(path)
 
 
 def test_empty_file(box: Box) -> None:

@@ -38,6 +38,13 @@ def hard_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.clip(x + 3.0, 0.0, 6.0) / 6.0
 
 
+def hard_sigmoid_keras2(x: np.ndarray) -> np.ndarray:
+    """Keras 2's ``hard_sigmoid``: ``clip(0.2 * x + 0.5, 0, 1)`` (files saved by Keras 2
+    compute with it; Keras 3 changed the definition)."""
+    out = x * x.dtype.type(0.2) + x.dtype.type(0.5)
+    return np.clip(out, 0.0, 1.0).astype(x.dtype)
+
+
 def relu(x: np.ndarray) -> np.ndarray:
     """``max(x, 0)``."""
     return np.maximum(x, 0.0)
@@ -268,9 +275,17 @@ def is_elementwise(fn: Activation) -> bool:
     return serialize(fn) not in NOT_ELEMENTWISE
 
 
+#: Definitions of older Keras that files saved by it compute with (not Keras 3 names:
+#: ``get`` does not resolve them and the model writer refuses them).
+LEGACY: dict[str, Activation] = {"hard_sigmoid_keras2": hard_sigmoid_keras2}
+
+
 def serialize(fn: Activation) -> str | Activation:
     """Returns the Keras name of a built-in activation (or the callable itself)."""
     for name, known in _ACTIVATIONS.items():
+        if known is fn:
+            return name
+    for name, known in LEGACY.items():
         if known is fn:
             return name
     return fn
@@ -305,6 +320,7 @@ _DERIVATIVES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "tanh": lambda z, y: 1.0 - y * y,
     "sigmoid": lambda z, y: y * (1.0 - y),
     "hard_sigmoid": lambda z, y: (((z > -3.0) & (z < 3.0)) / 6.0).astype(z.dtype),
+    "hard_sigmoid_keras2": lambda z, y: (((z > -2.5) & (z < 2.5)) * 0.2).astype(z.dtype),
     "relu": lambda z, y: (z > 0).astype(z.dtype),
     "relu6": lambda z, y: ((z > 0) & (z < 6)).astype(z.dtype),
     "leaky_relu": lambda z, y: np.where(z > 0, 1.0, 0.2).astype(z.dtype),

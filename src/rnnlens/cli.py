@@ -33,9 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also run the configurations in Keras with the same weights")
     inspect = sub.add_parser(
         "inspect", help="show a Keras model file: layers, shapes, parameters, outputs",
-        description="Loads a .keras or legacy .h5 model safely (nothing in the file is "
-                    "executed) and prints its summary and what each output is.")
+        description="Loads a .keras file, a legacy .h5 model or a tf.keras SavedModel "
+                    "directory safely (nothing in the file is executed) and prints which "
+                    "Keras saved it, the definitions that version computes with, the "
+                    "summary and what each output is.")
     inspect.add_argument("file")
+    inspect.add_argument("--semantics", help="compute with another Keras's definitions: "
+                         "keras3, tf.keras, keras2, or a version such as 2.2.4")
     predict = sub.add_parser(
         "predict", help="run a Keras model file on a .npy / .npz input",
         description="Runs the model on INPUT (.npy for one input, .npz with one array per "
@@ -44,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input")
     predict.add_argument("-o", "--output", help="write the outputs to this .npz")
     predict.add_argument("--batch-size", type=_positive, default=32)
+    predict.add_argument("--semantics", help="as for inspect")
     example = sub.add_parser(
         "example", help="train a worked example for real",
         description="reverse: an encoder-decoder LSTM learns to reverse digit sequences "
@@ -71,8 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             if args.command == "inspect":
-                return inspect_cmd.inspect(args.file)
-            return inspect_cmd.predict(args.file, args.input, args.output, args.batch_size)
+                return inspect_cmd.inspect(args.file, args.semantics)
+            return inspect_cmd.predict(args.file, args.input, args.output, args.batch_size,
+                                       args.semantics)
         except (ValueError, TypeError, ImportError) as err:
             print(f"rnnlens {args.command}: {err}", file=sys.stderr)
             return 1

@@ -44,11 +44,33 @@ def _state_name(layer: Any, k: int) -> str:
     return meaning.get(names[k], names[k]) + direction
 
 
-def inspect(path: str) -> int:
+def describe_file(model: Any) -> list[str]:
+    """Which Keras saved the file, and every definition chosen for that version."""
+    info = getattr(model, "keras_file_info", None)
+    if not info:
+        return []
+    version = info.get("keras_version")
+    version = ".".join(map(str, version)) if version else "unknown"
+    flavor = {"keras3": "Keras 3", "tf.keras": "tf.keras (Keras 2 in TensorFlow)",
+              "keras2": "standalone Keras 2"}.get(info.get("semantics"), "?")
+    lines = [f"Saved by: {flavor}, version {version} ({info.get('source')})."]
+    choices = info.get("choices") or []
+    if choices:
+        lines.append("Computed with that version's definitions:")
+        lines += [f"  - {c}" for c in choices]
+    else:
+        lines.append("No definition this model uses differs from Keras 3.15.1's.")
+    return lines
+
+
+def inspect(path: str, semantics: str | None = None) -> int:
     from rnnlens.models import load_model
     from rnnlens.tour import table
 
-    model = load_model(path)
+    model = load_model(path, semantics=semantics)
+    for line in describe_file(model):
+        print(line)
+    print()
     model.summary()
     print("\nInputs: " + ", ".join(f"{t.name} {t.shape} {t.dtype}" for t in model.inputs))
     print("Outputs:")
@@ -72,10 +94,11 @@ def _load_input(path: str, model: Any) -> Any:
         raise ValueError(f"{path} holds arrays {data.files}; the model's inputs are {names}.")
 
 
-def predict(path: str, input_path: str, output: str | None, batch_size: int) -> int:
+def predict(path: str, input_path: str, output: str | None, batch_size: int,
+            semantics: str | None = None) -> int:
     from rnnlens.models import load_model
 
-    model = load_model(path)
+    model = load_model(path, semantics=semantics)
     x = _load_input(input_path, model)
     verbose = 1 if sys.stdout.isatty() or output else 0
     result = model.predict(x, batch_size=batch_size, verbose=verbose)

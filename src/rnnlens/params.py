@@ -352,12 +352,19 @@ class Activation(Param):
     def check(self, value: Any, owner: Any = None) -> Any:
         from rnnlens import activations
 
+        if any(value is fn for fn in activations.LEGACY.values()):
+            return value                            # a Keras 2 file's own definition
         return activations.get(value)
 
     def dump(self, value: Any) -> Any:
         from rnnlens import activations
 
         name = activations.serialize(value)
+        if name in activations.LEGACY:
+            raise ValueError(f"Cannot write `{self.name}`={name}: this model computes Keras "
+                             "2's hard_sigmoid (clip(0.2 x + 0.5, 0, 1)), which Keras 3 has "
+                             "no name for. Load the file with semantics='keras3' to convert "
+                             "it (its numbers then change), or keep it in its Keras 2 file.")
         if not isinstance(name, str):
             raise ValueError(f"Cannot save activation {value!r} of `{self.name}`: only "
                              "Keras's named activations can be written to a Keras file.")
@@ -370,6 +377,13 @@ class Activation(Param):
         if raw is not None and not isinstance(raw, str):
             raise reader.refuse(f"`{self.name}` is a serialized custom activation "
                                 f"{str(raw)[:80]!r}; only Keras's named activations load.")
+        semantics = getattr(reader, "semantics", None)
+        if raw == "hard_sigmoid" and semantics is not None and semantics.keras2:
+            from rnnlens import activations
+
+            reader.note(f"`{self.name}`='hard_sigmoid' computed as Keras 2's "
+                        "clip(0.2 x + 0.5, 0, 1)")
+            return activations.hard_sigmoid_keras2
         return self.check(raw, None)
 
 

@@ -66,7 +66,8 @@ class RunResult:
 def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
         mask: np.ndarray | None = None, go_backwards: bool = False,
         return_sequences: bool = False, zero_output_for_mask: bool = False,
-        training: bool = False, record: bool = False) -> RunResult:
+        training: bool = False, record: bool = False,
+        initial_output: np.ndarray | None = None) -> RunResult:
     """Runs ``cell`` over the time axis of ``x`` (B, T, F) float32.
 
     Args:
@@ -79,6 +80,10 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
         zero_output_for_mask: masked steps output 0 instead of repeating.
         training: draw dropout masks (once for the whole call).
         record: keep every step's states and gates in ``result.record``.
+        initial_output: what a masked step repeats before any step was used
+            (``y_-1``); zeros by default, as Keras 3 and tf.keras. Standalone
+            Keras <= 2.2.5 repeated the previous *state* h, so files it saved
+            pass ``h0`` here.
     """
     batch, steps, _ = x.shape
     xs = np.ascontiguousarray((x[:, ::-1] if go_backwards else x).transpose(1, 0, 2))
@@ -87,7 +92,10 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
     keep = _time_major_mask(mask, go_backwards)                       # (T, B, 1) or None
     width = cell.output_size
     seq = np.empty((batch, steps, width), FLOATX) if return_sequences else None
-    y = np.zeros((batch, width), FLOATX) if keep is not None else None
+    y = None
+    if keep is not None:
+        y = np.zeros((batch, width), FLOATX) if initial_output is None else \
+            np.array(initial_output, FLOATX, copy=True)
 
     slots, out_index = _slots(cell)
     states_tm1 = list(initial_states) + [np.zeros((batch, s), FLOATX)

@@ -69,6 +69,7 @@ class GRUCell(RecurrentCell):
 
     gate_names = ("z", "r", "hh")
     gate_count = 3
+    keras2_defaults = {"reset_after": False}   # Keras <= 2.1.4 wrote no reset_after
 
     def __post_init__(self) -> None:
         super().__post_init__()

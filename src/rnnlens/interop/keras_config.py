@@ -74,10 +74,19 @@ class _Reader(GraphReader):
     is checked, and sizes are capped by :class:`Limits` before anything exists.
     """
 
-    def __init__(self, source: str, limits: Limits):
+    def __init__(self, source: str, limits: Limits, semantics: Any = None):
+        from rnnlens.interop.semantics import KERAS3
+
         self.source, self.limits = source, limits
+        self.semantics = semantics or KERAS3
+        self.notes: list[str] = []
         self.count = 0
         self.depth = 0
+
+    def note(self, text: str) -> None:
+        """Records a version-dependent choice (shown by ``rnnlens inspect``)."""
+        if text not in self.notes and len(self.notes) < 1000:
+            self.notes.append(text)
 
     def refuse(self, reason: str) -> UnsafeModelError:
         return UnsafeModelError(f"Refusing to load {self.source}: {reason}")
@@ -149,12 +158,15 @@ class _Reader(GraphReader):
         finally:
             self.depth = outer
         try:
-            return cls(**kwargs)
+            layer = cls(**kwargs)
+            for text in layer.apply_semantics(self.semantics):
+                self.note(text)
         except UnsafeModelError:
             raise
         except (ValueError, TypeError) as err:
             raise self.refuse(f"layer '{kwargs.get('name')}' ({cls_name}) has an invalid "
                               f"config: {err}") from None
+        return layer
 
     def arguments(self, cls: type, config: dict) -> dict:
         """The constructor's keywords from a config: declared keys only, each checked."""
@@ -162,6 +174,12 @@ class _Reader(GraphReader):
         if "trainable" in config:
             kwargs["trainable"] = bool(config["trainable"])
         extra = getattr(cls, "accepted_config_keys", ())
+        if self.semantics.keras2:                   # Keras 2 defaults for keys it omitted
+            for key, value in getattr(cls, "keras2_defaults", {}).items():
+                if key not in config:
+                    kwargs[key] = value
+                    self.note(f"'{kwargs['name']}' ({cls.keras_name}): `{key}` absent, "
+                              f"Keras 2's {value!r}")
         nested_first = sorted(config, key=lambda k: not isinstance(cls._params.get(k),
                                                                    P.Nested))
         for key in nested_first:
@@ -219,28 +237,37 @@ def is_op_entry(entry: dict) -> bool:
     return cls != "Concatenate" or (isinstance(config, dict) and "trainable" not in config)
 
 
-def read_model_config(config: Any, source: str, limits: Limits) -> Any:
-    """The rnnlens model a Keras ``config.json`` (already parsed) describes.
+def read_model_config(config: Any, source: str, limits: Limits, semantics: Any = None,
+                      what: str = "config.json") -> Any:
+    """The rnnlens model a Keras model config (already parsed JSON) describes.
 
     While the graph is built, every weight is counted against ``max_params``
     and allocated as zeros (``rnnlens.weights.allocation_budget``): no
     initializer runs, and the file's weights replace the zeros afterwards.
+    ``semantics`` (``rnnlens.interop.semantics``) says which Keras's definitions
+    apply; the choices made are in ``model.keras_file_info``.
     """
     from rnnlens.weights import allocation_budget
 
-    reader = _Reader(source, limits)
+    reader = _Reader(source, limits, semantics)
     if not isinstance(config, dict):
-        raise reader.refuse("config.json is not an object.")
+        raise reader.refuse(f"{what} is not an object.")
     cls = config.get("class_name")
     body = config.get("config")
-    if not isinstance(body, dict):
-        raise reader.refuse("config.json has no model config.")
+    if not isinstance(body, dict) and not (cls == "Sequential" and isinstance(body, list)):
+        raise reader.refuse(f"{what} has no model config.")
     if cls not in ("Functional", "Model", "Sequential"):
         raise reader.refuse(f"model class {cls!r} is not allowed (allowed: Functional, "
                             "Sequential); subclassed models carry code and cannot be loaded.")
     try:
         with allocation_budget(limits.max_params, reader.refuse):
-            return reader.sequential(body) if cls == "Sequential" else reader.functional(body)
+            model = reader.sequential(body) if cls == "Sequential" else \
+                reader.functional(body)
+        model.keras_file_info = {"semantics": reader.semantics.flavor,
+                                 "keras_version": reader.semantics.version,
+                                 "source": reader.semantics.source,
+                                 "choices": list(reader.notes)}
+        return model
     except UnsafeModelError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, IndexError,

@@ -27,6 +27,10 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnlens.interop.keras_config import Limits, UnsafeModelError, read_model_config
+from rnnlens.interop.keras_h5 import read_dataset
+from rnnlens.interop.safe_io import (guarded, not_a_model, open_h5, path_kind, read_file,
+                                     sniff)
+from rnnlens.interop.semantics import detect, named
 from rnnlens.layers.base import snake_case
 
 KERAS_VERSION = "3.15.1"
@@ -62,19 +66,13 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
     return data
 
 
-def _open_archive(path: Any, limits: Limits) -> dict[str, bytes]:
-    """The allowed members of a ``.keras`` zip, after the safety checks."""
+def _archive_members(data: bytes, path: Any, limits: Limits) -> dict[str, bytes]:
+    """The allowed members of a ``.keras`` zip (already read, bounded), checked."""
     try:
-        size = os.path.getsize(path)
-    except OSError as err:
-        raise ValueError(f"Cannot read {os.fspath(path)}: {err.strerror}.") from None
-    if size > limits.max_archive_bytes:
-        raise _refuse(path, f"the file is {size} bytes, over {limits.max_archive_bytes}.")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as err:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise _refuse(path, f"it is not a valid .keras (zip) file ({err}).") from None
-    with archive:
+    with archive, guarded(path, "the zip archive"):
         infos = archive.infolist()
         if len(infos) > limits.max_members:
             raise _refuse(path, f"{len(infos)} zip entries, over {limits.max_members}.")
@@ -84,6 +82,7 @@ def _open_archive(path: Any, limits: Limits) -> dict[str, bytes]:
             if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") \
                     or ":" in name:
                 raise _refuse(path, f"zip entry {name!r} has an absolute or parent path.")
+            name = name.replace("\\", "/")                # tf.keras on Windows
             if name not in _ALLOWED_MEMBERS:
                 continue                                    # assets/ etc.: ignored, unread
             limit = limits.max_config_bytes if name.endswith(".json") else \
@@ -98,6 +97,10 @@ def _open_archive(path: Any, limits: Limits) -> dict[str, bytes]:
     return members
 
 
+def _open_archive(path: Any, limits: Limits) -> dict[str, bytes]:
+    return _archive_members(read_file(path, limits.max_archive_bytes), path, limits)
+
+
 def _parse_json(data: bytes, path: Any, what: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
@@ -105,93 +108,82 @@ def _parse_json(data: bytes, path: Any, what: str) -> Any:
         raise _refuse(path, f"{what} is not valid JSON ({err}).") from None
 
 
-def load_model(path: Any, limits: Limits | None = None) -> Any:
-    """An rnnlens model from a Keras 3 ``.keras`` file or a legacy ``.h5`` model.
+def load_model(path: Any, limits: Limits | None = None, semantics: Any = None) -> Any:
+    """An rnnlens model from a Keras file: ``.keras`` (Keras 3, tf.keras 2.13+), legacy
+    ``.h5`` (Keras 1 - 3), or a tf.keras SavedModel directory.
+
+    The kind is read from the file's bytes, not its name. ``semantics`` overrides the
+    Keras version whose definitions the model computes with (``rnnlens.interop.semantics``).
 
     Raises:
         UnsafeModelError: (a ValueError) naming the file and why it was refused.
+        ValueError: for a file that is simply of another kind (weights only, NumPy,
+            ONNX, text), saying what reads it.
     """
     limits = limits or Limits()
-    if str(path).endswith(".h5") and not str(path).endswith(".weights.h5"):
-        return _load_legacy_h5(path, limits)
-    members = _open_archive(path, limits)
+    if path_kind(path) == "directory":
+        from rnnlens.interop.savedmodel import load_savedmodel
+
+        return load_savedmodel(path, limits, semantics)
+    data = read_file(path, limits.max_archive_bytes)
+    kind = sniff(data)
+    if kind == "hdf5":
+        from rnnlens.interop.keras_legacy import load_legacy_model
+
+        return load_legacy_model(data, path, limits, semantics)
+    if kind != "zip":
+        raise not_a_model(path, kind, data)
+    members = _archive_members(data, path, limits)
+    meta = _parse_json(members["metadata.json"], path, "metadata.json") \
+        if "metadata.json" in members else {}
+    version = meta.get("keras_version") if isinstance(meta, dict) else None
+    chosen = named(semantics) if semantics is not None else detect(version, ".keras "
+                                                                   "metadata.json")
     config = _parse_json(members["config.json"], path, "config.json")
-    model = read_model_config(config, os.fspath(path), limits)
+    model = read_model_config(config, os.fspath(path), limits, chosen)
     _load_weights_bytes(model, members["model.weights.h5"], path, limits)
     return model
 
 
-def load_weights(model: Any, path: Any, limits: Limits | None = None) -> None:
-    """Reads ``.weights.h5`` (or the weights of a ``.keras`` / legacy ``.h5`` file)."""
+def load_weights(model: Any, path: Any, limits: Limits | None = None, by_name: bool = False,
+                 skip_mismatch: bool = False) -> None:
+    """Reads ``.weights.h5`` (Keras 3), a Keras 2 weights file, or the weights of a
+    ``.keras`` / legacy ``.h5`` model into ``model``. ``by_name`` / ``skip_mismatch``
+    apply to the legacy layout, as in Keras 2."""
+    from rnnlens.interop.keras_legacy import load_legacy_weights
+
     limits = limits or Limits()
-    text = str(path)
-    if text.endswith(".keras"):
-        _load_weights_bytes(model, _open_archive(path, limits)["model.weights.h5"], path,
-                            limits)
+    data = read_file(path, limits.max_member_bytes)
+    kind = sniff(data)
+    if kind == "zip":
+        if by_name:
+            raise ValueError("by_name=True applies to legacy .h5 weight files; a .keras "
+                             "file's weights follow the model's structure.")
+        _load_weights_bytes(model, _archive_members(data, path, limits)["model.weights.h5"],
+                            path, limits)
         return
-    size = _file_size(path)
-    if size > limits.max_member_bytes:
-        raise _refuse(path, f"the file is {size} bytes, over {limits.max_member_bytes}.")
-    with open(path, "rb") as fh:
-        data = fh.read()
-    if text.endswith(".h5") and not text.endswith(".weights.h5"):
-        with _h5_file(data, path) as h5:
-            if "model_weights" in h5:
-                _load_legacy_weights(model, h5["model_weights"], path)
-                return
+    if kind != "hdf5":
+        raise not_a_model(path, kind, data)
+    h5 = open_h5(data, path, "the weights file")
+    with guarded(path, "the weights file"), h5:
+        legacy = "layer_names" in h5.attrs or "model_weights" in h5
+        if legacy:
+            group = h5["model_weights"] if "model_weights" in h5 else h5
+            load_legacy_weights(model, group, path, limits, by_name, skip_mismatch)
+            return
+    if by_name:
+        raise ValueError("by_name=True applies to legacy .h5 weight files; this is a "
+                         "Keras 3 .weights.h5 file.")
     _load_weights_bytes(model, data, path, limits)
 
 
-def _file_size(path: Any) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError as err:
-        raise ValueError(f"Cannot read {os.fspath(path)}: {err.strerror}.") from None
-
-
-def _h5_file(data: bytes, path: Any) -> Any:
-    h5py = _h5py()
-    try:
-        return h5py.File(io.BytesIO(data), "r")
-    except (OSError, ValueError) as err:
-        raise _refuse(path, f"the weights are not a valid HDF5 file ({err}).") from None
-
-
 def _load_weights_bytes(model: Any, data: bytes, path: Any, limits: Limits) -> None:
-    with _h5_file(data, path) as h5:
-        arrays = [_read_dataset(h5, h5_path, shape, path)
-                  for h5_path, shape in weight_entries(model)]
+    h5 = open_h5(data, path, "model.weights.h5")
+    entries = weight_entries(model)
+    with guarded(path, "model.weights.h5"), h5:
+        arrays = [read_dataset(h5, h5_path, shape, path, limits.max_params)
+                  for h5_path, shape in entries]
     model.set_weights(arrays)
-
-
-def _read_dataset(h5: Any, h5_path: str, shape: tuple, path: Any) -> np.ndarray:
-    """One weight, after checking links, storage, shape and dtype from the metadata."""
-    h5py = _h5py()
-    node, parent = None, h5
-    try:
-        for part in h5_path.split("/"):
-            link = parent.get(part, getlink=True)
-            if link is None:
-                raise _refuse(path, f"weight {h5_path!r} is missing from the weights file.")
-            if not isinstance(link, h5py.HardLink):
-                raise _refuse(path, f"weight {h5_path!r} goes through a {type(link).__name__}"
-                                    "; only plain groups and datasets are read.")
-            node = parent = parent[part]
-        if not isinstance(node, h5py.Dataset):
-            raise _refuse(path, f"weight {h5_path!r} is not a dataset.")
-        if node.external or node.is_virtual:
-            raise _refuse(path, f"weight {h5_path!r} points at storage outside the file "
-                                "(external or virtual dataset).")
-        if tuple(node.shape) != tuple(shape):
-            raise _refuse(path, f"weight {h5_path!r} has shape {tuple(node.shape)}, but "
-                                f"the config implies {tuple(shape)}.")
-        if node.dtype.kind != "f":
-            raise _refuse(path, f"weight {h5_path!r} has dtype {node.dtype}, expected floats.")
-        return np.asarray(node[()], dtype=np.float32)
-    except UnsafeModelError:
-        raise
-    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
-        raise _refuse(path, f"weight {h5_path!r} cannot be read ({err}).") from None
 
 
 # -- the h5 layout ----------------------------------------------------------------
@@ -259,58 +251,6 @@ def weight_entries(model: Any, prefix: str = "") -> list[tuple[str, tuple]]:
             entries += [(f"{path}/vars/{k}", w.value.shape)
                         for k, w in enumerate(_records_of(owner))]
     return entries
-
-
-# -- legacy .h5 ------------------------------------------------------------------
-
-
-def _load_legacy_h5(path: Any, limits: Limits) -> Any:
-    size = _file_size(path)
-    if size > limits.max_archive_bytes:
-        raise _refuse(path, f"the file is {size} bytes, over {limits.max_archive_bytes}.")
-    with open(path, "rb") as fh:
-        data = fh.read()
-    with _h5_file(data, path) as h5:
-        raw = h5.attrs.get("model_config")
-        if raw is None:
-            raise _refuse(path, "it has no model_config (a weights-only file? use "
-                                "model.load_weights).")
-        raw = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-        if len(raw) > limits.max_config_bytes:
-            raise _refuse(path, f"model_config is over {limits.max_config_bytes} bytes.")
-        model = read_model_config(_parse_json(raw.encode(), path, "model_config"),
-                                  os.fspath(path), limits)
-        _load_legacy_weights(model, h5["model_weights"] if "model_weights" in h5 else h5, path)
-    return model
-
-
-def _load_legacy_weights(model: Any, group: Any, path: Any) -> None:
-    """Legacy layout, matched by position as Keras does: the file's ``layer_names``
-    that hold weights, against the model's layers that have weights."""
-    names = [n.decode() if isinstance(n, bytes) else str(n)
-             for n in group.attrs.get("layer_names", [])]
-    file_layers = []
-    for name in names:
-        sub = group.get(name)
-        weight_names = [] if sub is None else [
-            w.decode() if isinstance(w, bytes) else str(w)
-            for w in sub.attrs.get("weight_names", [])]
-        if weight_names:
-            file_layers.append((name, weight_names))
-    layers = [layer for layer in model.layers if layer.weights]
-    if len(file_layers) != len(layers):
-        listing = ", ".join(f"'{layer.name}'" for layer in layers)
-        raise _refuse(path, f"the file has weights for {len(file_layers)} layers, the model "
-                            f"has {len(layers)} layers with weights ({listing}).")
-    arrays = []
-    for layer, (name, weight_names) in zip(layers, file_layers):
-        shapes = [w.shape for w in layer.weights]
-        if len(weight_names) != len(shapes):
-            raise _refuse(path, f"layer '{layer.name}' needs {len(shapes)} weights, the file's "
-                                f"'{name}' has {len(weight_names)}.")
-        arrays += [_read_dataset(group, f"{name}/{w}", shape, path)
-                   for w, shape in zip(weight_names, shapes)]
-    model.set_weights(arrays)
 
 
 # -- writing ----------------------------------------------------------------------

@@ -158,11 +158,15 @@ class SpatialLayer(Layer):
                              f"Full shape received: {shape}")
 
     def get_config(self) -> dict:
+        """Keras's config in Keras's key order: the base entries (name, trainable, dtype,
+        then activity_regularizer when set, as Keras's ``Layer.get_config`` puts it),
+        ``config_order``, then the other declared arguments."""
         config = drop_keras2_keys(self, super().get_config())
-        if not self.config_order:
-            return config
-        head = [k for k in config if k not in self.config_order]
-        keys = head[:3] + [k for k in self.config_order if k in config] + head[3:]
+        first = ["name", "trainable", "dtype"]
+        if config.get("activity_regularizer") is not None:
+            first.append("activity_regularizer")
+        keys = first + [k for k in self.config_order if k in config]
+        keys += [k for k in config if k not in keys]
         return {k: config[k] for k in keys}
 
 

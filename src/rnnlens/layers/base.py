@@ -306,6 +306,15 @@ class Layer(WeightOwner):
             config["activity_regularizer"] = P.Regularizer().dump(self.activity_regularizer)
         return config
 
+    def apply_semantics(self, semantics: Any) -> list[str]:
+        """Adopts an older Keras's definitions for a layer loaded from its file.
+
+        ``semantics`` is ``rnnlens.interop.semantics.Semantics``; a class whose
+        computation changed between Keras versions overrides this and returns the
+        choices it made (one line each). The default changes nothing.
+        """
+        return []
+
     def config_value(self, key: str) -> Any:
         """The value written for the declared argument ``key`` (its attribute)."""
         return getattr(self, key)

@@ -88,6 +88,7 @@ class Merge(Layer):
     min_inputs = 1
     max_inputs: int | None = None
     uses_masks = False
+    mask_rule = "or"             # Keras >= 3.4; "and" for files of older Keras (apply_semantics)
 
     # -- checks ---------------------------------------------------------------
 
@@ -156,7 +157,8 @@ class Merge(Layer):
         # Keras: lower-rank inputs get axes of size 1 after the batch (expand_dims(x, 1)).
         xs = [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in inputs]
         # Keras reads the masks on the inputs; the expanded copies carry none.
-        masks = _value_masks(mask, xs, self) if self.uses_masks and not reshape else None
+        masks = _value_masks(mask, xs, self) if (self.uses_masks and not reshape
+                                                  and self.mask_rule == "or") else None
         out, cache = self._merge(xs, masks)
         return out, (shapes, [x.shape for x in xs], cache)
 
@@ -172,19 +174,33 @@ class Merge(Layer):
     def _merge_backward(self, cache: Any, d_out: np.ndarray) -> list:
         raise NotImplementedError
 
+    def apply_semantics(self, semantics: Any) -> list[str]:
+        """Keras 2 and Keras 3.0 - 3.3 joined masks with AND and left values alone."""
+        if semantics.merge_masks == "and" and self.mask_rule != "and":
+            self.mask_rule = "and"
+            return [f"{self.name}: masks joined with AND, values not masked "
+                    f"({semantics.label}; Keras >= 3.4 uses OR)"]
+        return []
+
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
-        """``m_1 | ... | m_n`` when every input has a mask, else None (Keras)."""
+        """``m_1 | ... | m_n`` when every input has a mask, else None (Keras >= 3.4);
+        with ``mask_rule = "and"`` (older Keras) the AND of the inputs' masks."""
         if mask is None:
             return None
         if not isinstance(mask, (list, tuple)) or len(mask) != len(inputs):
             raise ValueError(f"{self._kind()}: `mask` should be a list with one entry per "
                              f"input ({len(inputs)}), received {mask!r:.80}.")
-        if any(m is None for m in mask):
+        if self.mask_rule == "and":
+            mask = [m for m in mask if m is not None]
+            if not mask:
+                return None
+        elif any(m is None for m in mask):
             return None
+        join = np.logical_and if self.mask_rule == "and" else np.logical_or
         out = np.asarray(mask[0], bool)
         for m in mask[1:]:
             try:
-                out = np.logical_or(out, np.asarray(m, bool))
+                out = join(out, np.asarray(m, bool))
             except ValueError:
                 raise ValueError(f"{self._kind()}: the input masks have incompatible shapes "
                                  f"{[np.shape(m) for m in mask]}.") from None
@@ -403,7 +419,7 @@ class Concatenate(Merge):
         except ValueError:
             raise ValueError(f"{self._kind()}: the input masks {[np.shape(m) for m in mask]} "
                              "cannot be joined.") from None
-        return np.any(joined, axis=-1)
+        return np.all(joined, axis=-1) if self.mask_rule == "and" else np.any(joined, axis=-1)
 
 
 class _DotAxes(P.Param):

@@ -83,6 +83,16 @@ class RNN(Layer):
     def __post_init__(self) -> None:
         self._states: list[np.ndarray] | None = None
         self._batch: int | None = None
+        self.masked_output_from_state = False   # standalone Keras <= 2.2.5 (apply_semantics)
+
+    def apply_semantics(self, semantics: Any) -> list[str]:
+        """Standalone Keras <= 2.2.5 repeated the previous *state* at masked steps, so
+        leading masked steps output h0 (a non-zero initial state shows it)."""
+        if semantics.masked_output_from_state and isinstance(self.cell, RecurrentCell):
+            self.masked_output_from_state = True
+            return [f"{self.name}: masked steps before the first real step output the "
+                    f"initial state ({semantics.label}; later Keras outputs 0)"]
+        return []
 
     def __getattr__(self, name: str) -> Any:
         # Keras exposes the cell's settings and weights on the layer (layer.units, ...).
@@ -242,6 +252,7 @@ class RNN(Layer):
             return_sequences=self.return_sequences,
             zero_output_for_mask=self.zero_output_for_mask and not quirk,
             training=bool(training), record=keep or recorder is not None,
+            initial_output=states[0] if self.masked_output_from_state else None,
         )
         if quirk:
             result.output *= mask[:, :, None]
@@ -265,6 +276,11 @@ class RNN(Layer):
             d_out: dL/d(output), or ``(d_output, *d_states)`` with return_state;
                 None for an output the loss does not use.
         """
+        if self.masked_output_from_state and cache["mask"] is not None:
+            raise ValueError(
+                f"Layer '{self.name}' computes standalone Keras 2.2's masking (masked steps "
+                "repeat the initial state), which rnnlens does not train. Load the file with "
+                "semantics='keras3' to train it.")
         d_states = None
         if self.return_state:
             d_out, d_states = d_out[0], list(d_out[1:])
@@ -516,6 +532,7 @@ class GRU(RNN):
 
     cell_class = GRUCell
     activity_regularizer = P.Regularizer()
+    keras2_defaults = {"reset_after": False}   # Keras <= 2.1.4 wrote no reset_after
     state_names = ("h",)
 
     def __init__(self, units: int, activation: Any = "tanh",

@@ -5,16 +5,31 @@ from typing import Any
 from rnnlens.models.model import Functional, Model, Sequential
 
 
-def load_model(filepath: Any, limits: Any = None) -> Model:
-    """Loads a Keras 3 ``.keras`` file or a legacy Keras ``.h5`` model, safely.
+def load_model(filepath: Any, limits: Any = None, semantics: Any = None, **kwargs: Any
+               ) -> Model:
+    """Loads a Keras model file, safely: a ``.keras`` file (Keras 3, tf.keras 2.13+), a
+    legacy ``.h5`` model (Keras 1 - 3) or a tf.keras SavedModel directory.
 
     Nothing in the file is executed or imported: only known layer classes are
     built, sizes are checked before allocation (``rnnlens.interop.Limits``),
-    and every refusal is a ``ValueError`` naming the file and the reason.
+    and every refusal is a ``ValueError`` naming the file and the reason. The model
+    computes what the Keras that saved it computed (``model.keras_file_info`` lists
+    the version-dependent choices); ``semantics="keras3"`` (or ``"tf.keras"``,
+    ``"keras2"``, a version such as ``"2.2.4"``) overrides the file's version.
+
+    Args:
+        filepath: the file or SavedModel directory.
+        limits: size caps (``rnnlens.interop.Limits``).
+        semantics: which Keras's definitions to compute with (default: the file's).
+        compile, custom_objects, safe_mode: see ``rnnlens.saving.load_model``.
     """
+    if kwargs:
+        from rnnlens.saving import load_model as _saving_load
+
+        return _saving_load(filepath, limits=limits, semantics=semantics, **kwargs)
     from rnnlens.interop.keras_format import load_model as _load
 
-    return _load(filepath, limits)
+    return _load(filepath, limits, semantics)
 
 
 def save_model(model: Model, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:

@@ -345,11 +345,23 @@ class Model(Layer):
 
         save_weights(self, filepath)
 
-    def load_weights(self, filepath: Any) -> None:
-        """Reads ``.weights.h5`` (or the weights inside a ``.keras`` / legacy ``.h5``)."""
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, by_name: bool = False,
+                     **kwargs: Any) -> None:
+        """Reads weights into this model: a Keras 3 ``.weights.h5``, a Keras 2 weights
+        file, or the weights inside a ``.keras`` / legacy ``.h5`` model.
+
+        Args:
+            filepath: the file.
+            skip_mismatch: skip layers whose weights do not fit (legacy files), with
+                a warning, instead of failing.
+            by_name: match layers by name instead of by position (legacy files, as
+                Keras 2's ``load_weights(by_name=True)``).
+        """
         from rnnlens.interop.keras_format import load_weights
 
-        load_weights(self, filepath)
+        if kwargs:
+            raise ValueError(f"Unrecognized arguments to load_weights: {sorted(kwargs)}")
+        load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
     # -- Keras-style training (rnnlens.training does the work) -----------------
 

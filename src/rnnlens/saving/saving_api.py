@@ -94,11 +94,16 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, zipped: bool |
 
 
 def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None,
-               compile: bool = True, safe_mode: bool = True) -> Any:
-    """Loads a Keras 3 ``.keras`` file or a legacy ``.h5`` model, safely.
+               compile: bool = True, safe_mode: bool = True, limits: Any = None,
+               semantics: Any = None) -> Any:
+    """Loads a Keras model file safely (see ``rnnlens.models.load_model``).
 
     Args:
-        filepath: the file (``.keras``, ``.h5``).
+        filepath: a ``.keras`` file, a legacy ``.h5`` model or a SavedModel directory
+            (the kind is read from the file, not its name).
+        limits: size caps (``rnnlens.interop.Limits``).
+        semantics: which Keras's definitions the model computes with (default: the
+            version that saved the file).
         custom_objects: ``{name: class or function}``, active while loading (see the
             module docstring: custom layer classes are refused by the reader for now).
         compile: compile from the file's ``compile_config`` (``.keras`` files).
@@ -109,18 +114,12 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None,
     """
     path = _path(filepath)
     objects = reg._check_objects(custom_objects)
-    if not path.endswith((".keras", ".h5", ".hdf5")):
-        raise ValueError(f"File format not supported: filepath={path}. rnnlens loads Keras "
-                         "3 `.keras` files and legacy `.h5` files.")
-    if path.endswith(".hdf5"):
-        raise ValueError(f"Cannot load {path}: rnnlens reads legacy HDF5 models named "
-                         "*.h5; rename the file.")
     from rnnlens.interop.keras_format import UnsafeModelError
     from rnnlens.interop.keras_format import load_model as _load
 
     with reg.CustomObjectScope({**objects, **reg._scope_dict()}):
         try:
-            model = _load(path)
+            model = _load(path, limits, semantics)
         except UnsafeModelError as err:
             note = _custom_class_note(str(err), objects)
             if not note:
