@@ -113,6 +113,43 @@ def case_normalization(k: Any, L: Any, name: str) -> tuple[Any, list]:
     return k.Model(inp, L.LayerNormalization()(L.LSTM(3)(x))), xs
 
 
+def case_convolutions(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Conv1D (causal, dilated, relu) -> SeparableConv1D (strided, same) ->
+    DepthwiseConv1D -> Conv1DTranspose (output_padding) -> grouped Conv1D -> LSTM."""
+    inp = k.Input((12, 3))
+    xs = [_rng(name + "x").normal(size=(4, 12, 3)).astype(np.float32)]
+    x = L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu")(inp)
+    x = L.SeparableConv1D(5, 3, depth_multiplier=2, strides=2, padding="same")(x)
+    x = L.DepthwiseConv1D(2, depth_multiplier=2, activation="tanh")(x)      # (B, 5, 10)
+    x = L.Conv1DTranspose(4, 3, strides=2, output_padding=1)(x)             # (B, 12, 4)
+    x = L.Conv1D(6, 3, groups=2, strides=2, padding="same")(x)
+    return k.Model(inp, L.LSTM(3)(x)), xs
+
+
+def case_pooling(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Embedding(mask_zero) -> Conv1D (drops the mask) -> MaxPooling1D / AveragePooling1D
+    -> LSTM -> GlobalMaxPooling1D, with GlobalAveragePooling1D of the masked embeddings and
+    of a GRU's masked sequence (means over the unmasked steps)."""
+    inp, xs = _ids(k, name)
+    e = L.Embedding(9, 4, mask_zero=True)(inp)
+    x = L.Conv1D(4, 2, padding="same")(e)
+    x = L.MaxPooling1D(2, padding="same")(x)
+    x = L.AveragePooling1D(2, strides=1, padding="same")(x)
+    a = L.GlobalMaxPooling1D()(L.LSTM(3, return_sequences=True)(x))
+    b = L.GlobalAveragePooling1D()(e)
+    c = L.GlobalAveragePooling1D()(L.GRU(3, return_sequences=True)(e))
+    return k.Model(inp, L.Dense(2)(L.Concatenate()([a, b, c]))), xs
+
+
+def case_padding_1d(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """ZeroPadding1D -> Cropping1D -> UpSampling1D around recurrent layers."""
+    inp, xs = _seq(k, L, name)
+    x = L.ZeroPadding1D((1, 2))(inp)
+    x = L.Cropping1D((2, 1))(L.SimpleRNN(3, return_sequences=True)(x))
+    x = L.UpSampling1D(2)(x)
+    return k.Model(inp, L.GRU(2)(x)), xs
+
+
 #: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
 CASES: dict[str, tuple[Callable, str]] = {
     "lstm_dense": (case_lstm_dense, "LSTM with states and a TimeDistributed Dense head"),
@@ -122,6 +159,9 @@ CASES: dict[str, tuple[Callable, str]] = {
     "merges": (case_merges, case_merges.__doc__),
     "masked_merges": (case_masked_merges, case_masked_merges.__doc__),
     "normalization": (case_normalization, case_normalization.__doc__),
+    "convolutions": (case_convolutions, case_convolutions.__doc__),
+    "pooling": (case_pooling, case_pooling.__doc__),
+    "padding_1d": (case_padding_1d, case_padding_1d.__doc__),
 }
 
 
