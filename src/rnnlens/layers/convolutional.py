@@ -20,6 +20,11 @@ over the batch and spatial axes, then the op's own backward (``conv_backward`` &
 
 Masks: none of these layers supports masking (as in Keras 3): an incoming mask stops here.
 
+Where Keras 3.15.1 on TensorFlow is wrong, rnnlens computes the formula above: with
+``data_format="channels_first"`` and an output whose last spatial size equals its channel
+count, Keras's ``ops.add(outputs, bias)`` becomes ``tf.nn.bias_add`` along the last axis,
+adding the bias along time instead of the channels.
+
 Shape legend: B batch, T steps, C input channels, F filters, M depth multiplier.
 """
 
