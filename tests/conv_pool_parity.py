@@ -93,6 +93,17 @@ def embedding_pools(lib: Any) -> Any:
     return lib.Model(i, L.Dense(2)(L.Concatenate()([a, b, c, d])))
 
 
+def time_distributed(lib: Any) -> Any:
+    """The CNN-LSTM of time-series tutorials: TimeDistributed(Conv1D / MaxPooling1D /
+    Flatten) over sub-sequences, then a Bidirectional LSTM."""
+    L = lib.layers
+    i = lib.Input((4, 6, 2))
+    x = L.TimeDistributed(L.Conv1D(5, 3, activation="relu"))(i)
+    x = L.TimeDistributed(L.MaxPooling1D(2))(x)
+    x = L.TimeDistributed(L.Flatten())(x)
+    return lib.Model(i, L.Dense(1)(L.Bidirectional(L.LSTM(3))(x)))
+
+
 def sequential(lib: Any) -> Any:
     L = lib.layers
     return lib.Sequential([lib.Input((10, 3)), L.Conv1D(6, 3, activation="relu"),
@@ -108,8 +119,10 @@ MODELS: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
     "masking_conv": (masking_conv, lambda: padded((6, 8, 3), 5)),
     "embedding_pools": (embedding_pools, lambda: ids((6, 8), 9, 6)),       # no empty row
     "sequential": (sequential, lambda: floats((6, 10, 3), 7)),
+    "time_distributed": (time_distributed, lambda: floats((6, 4, 6, 2), 8)),
 }
 
 #: Models tf_keras can build and save to .h5 (all of them but the masked Conv1D ones:
 #: Keras 2 refuses a mask into a layer without masking support).
-KERAS2_MODELS = ["conv_stack", "pool_stack", "transpose_same", "sequential"]
+KERAS2_MODELS = ["conv_stack", "pool_stack", "transpose_same", "sequential",
+                 "time_distributed"]
