@@ -165,10 +165,11 @@ def load_weights(model: Any, path: Any, limits: Limits | None = None, by_name: b
     if kind != "hdf5":
         raise not_a_model(path, kind, data)
     h5 = open_h5(data, path, "the weights file")
-    with guarded(path, "the weights file"), h5:
-        legacy = "layer_names" in h5.attrs or "model_weights" in h5
+    with h5:
+        with guarded(path, "the weights file"):
+            legacy = "layer_names" in h5.attrs or "model_weights" in h5
+            group = (h5["model_weights"] if "model_weights" in h5 else h5) if legacy else None
         if legacy:
-            group = h5["model_weights"] if "model_weights" in h5 else h5
             load_legacy_weights(model, group, path, limits, by_name, skip_mismatch)
             return
     if by_name:
@@ -193,9 +194,7 @@ def _names(items: list[Any]) -> Iterator[tuple[str, Any]]:
     """Keras's list naming: snake_case class name, ``_1``, ``_2`` for repeats."""
     seen: dict[str, int] = {}
     for item in items:
-        base = snake_case(type(item).__name__)
-        if base == "functional" and type(item).__name__ == "Functional":
-            base = "functional"
+        base = snake_case(getattr(item, "saved_as", type(item)).__name__)
         n = seen.get(base, 0)
         seen[base] = n + 1
         yield (base if n == 0 else f"{base}_{n}"), item

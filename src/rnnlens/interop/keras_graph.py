@@ -41,10 +41,13 @@ class GraphReader:
     # -- Keras 2 leftovers in layer configs ------------------------------------
 
     def legacy_key(self, cls: type, key: str, raw: Any, layer: Any) -> bool:
-        """True for a Keras 2 key that is read elsewhere or changes nothing."""
-        if key not in KERAS2_KEYS or key in cls._params:
+        """True for a Keras 2 key that is read elsewhere or changes nothing (the global
+        ``KERAS2_KEYS`` and a class's own ``keras2_keys``: key -> the only accepted
+        value, None for any)."""
+        known = {**KERAS2_KEYS, **getattr(cls, "keras2_keys", {})}
+        if key not in known or key in cls._params:
             return False
-        fixed = KERAS2_KEYS[key]
+        fixed = known[key]
         if fixed is not None and raw != fixed:
             raise self.refuse(f"layer '{layer}' ({cls.keras_name}) has {key}={raw!r}: "
                               f"rnnlens does not support {_SEMANTIC_KEYS.get(key, key)}.")
@@ -108,8 +111,15 @@ class GraphReader:
         return name, entry.get("class_name")
 
     def _replay(self, queue: list, made: dict, outputs_of: dict) -> None:
-        """Calls each layer on its inbound nodes; a node waits until its inputs exist."""
-        done = {name: 0 for name, _ in queue}
+        """Calls each layer on its inbound nodes; a node waits until its inputs exist.
+
+        Keras 2 counted a nested model's own construction as its node 0, so its first
+        call in the file is node 1 (tf.keras's ``_should_skip_first_node``).
+        """
+        from rnnlens.models import Model
+
+        done = {name: int(self.semantics.keras2 and isinstance(made[name], Model)
+                          and made[name].built) for name, _ in queue}
         while any(nodes for _, nodes in queue):
             progress, waiting = False, None
             for name, nodes in queue:
@@ -213,6 +223,8 @@ class GraphReader:
                 raise self.refuse(str(err)) from None
         if not isinstance(refs, list) or not refs:
             raise self.refuse("the model's inputs or outputs are missing.")
+        if self.semantics.keras2 and depth == 0 and len(refs) == 1:
+            return self.refs(refs[0], outputs_of, depth + 1)   # Keras 2 unnests one tensor
         return [self.refs(r, outputs_of, depth + 1) for r in refs]
 
     # -- Sequential ------------------------------------------------------------

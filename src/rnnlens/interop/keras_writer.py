@@ -28,7 +28,8 @@ def layer_entry(layer: Any) -> dict:
         raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}' of type "
                          f"{cls.__name__}: only rnnlens's built-in layers have a Keras config "
                          "that Keras can load.")
-    entry = {"module": cls.keras_module, "class_name": cls.keras_name,
+    saved = getattr(layer, "saved_as", cls)                  # CuDNNLSTM -> LSTM
+    entry = {"module": saved.keras_module, "class_name": saved.keras_name,
              "config": layer.get_config(), "registered_name": cls.keras_name if op else None}
     shape = _build_shape(layer)
     if shape is not None and not op:

@@ -29,6 +29,7 @@ from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout,
                                           SpatialDropout2D, SpatialDropout3D)
 from rnnlens.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnlens.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from rnnlens.layers.cudnn import CuDNNGRU, CuDNNLSTM
 from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
 
 
@@ -54,7 +55,8 @@ def deserialize(config: Any) -> Layer:
     return cls.from_config(dict(config.get("config") or {}))
 
 
-__all__ = ["Input", "Layer", "InputLayer", "Dense", "RepeatVector", "Concatenate", "Masking",
+__all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "RepeatVector",
+           "Concatenate", "Masking",
            "Embedding",
            "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",

@@ -300,7 +300,7 @@ class Layer(WeightOwner):
     def get_config(self) -> dict:
         """Keras 3.15.1's config: the base entries, then each declared argument."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy()}
-        for key, param in type(self)._params.items():
+        for key, param in getattr(self, "saved_as", type(self))._params.items():
             config[key] = param.dump(self.config_value(key))
         if "activity_regularizer" not in config and self.activity_regularizer is not None:
             config["activity_regularizer"] = P.Regularizer().dump(self.activity_regularizer)

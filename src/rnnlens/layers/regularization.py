@@ -178,6 +178,7 @@ class _SpatialDropout(Dropout):
 
     noise_shape = None
     ndim = 3
+    keras2_keys = {"noise_shape": None}      # tf.keras wrote noise_shape: null here
     #: the declared arguments in Keras's signature order.
     _signature: tuple[str, ...] = ("rate", "seed")
 
