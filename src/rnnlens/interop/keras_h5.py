@@ -95,14 +95,17 @@ def attr_text(obj: Any, key: str, path: Any, limit: int) -> str | None:
             return None
         if isinstance(raw, np.ndarray) and raw.shape == ():
             raw = raw[()]
+        if isinstance(raw, np.void):
+            raw = bytes(raw)
         if isinstance(raw, bytes):
             if len(raw) > limit:
                 raise refuse(path, f"attribute {key!r} is over {limit} bytes.")
             return raw.decode("utf-8")
-        text = str(raw)
-        if len(text) > limit:
+        if not isinstance(raw, str):
+            raise refuse(path, f"attribute {key!r} is not text ({type(raw).__name__}).")
+        if len(raw) > limit:
             raise refuse(path, f"attribute {key!r} is over {limit} bytes.")
-        return text
+        return raw
 
 
 __all__ = ["read_dataset", "attr_strings", "attr_text"]

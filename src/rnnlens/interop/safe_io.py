@@ -76,10 +76,11 @@ def read_file(path: Any, limit: int, what: str = "the file") -> bytes:
         raise refuse(path, f"{what} is a directory, not a file.") from None
     except OSError as err:
         raise ValueError(f"Cannot read {os.fspath(path)}: {err.strerror}.") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise refuse(path, f"{what} is not a regular file ({_mode_name(st.st_mode)}).")
     with os.fdopen(fd, "rb", buffering=0) as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise refuse(path, f"{what} is not a regular file ({_mode_name(st.st_mode)}).")
         if st.st_size > limit:
             raise refuse(path, f"{what} is {st.st_size} bytes, over the limit of {limit}.")
         chunks, total = [], 0
@@ -141,7 +142,7 @@ def guarded(path: Any, what: str) -> Iterator[None]:
     """Any error inside becomes an ``UnsafeModelError`` naming the file and ``what``."""
     try:
         yield
-    except (UnsafeModelError, MemoryError, KeyboardInterrupt):
+    except (UnsafeModelError, NotAModelError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as err:        # noqa: BLE001 - corrupt HDF5 raises every kind of error
         raise refuse(path, f"{what} is corrupt ({type(err).__name__}: "
