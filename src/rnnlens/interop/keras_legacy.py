@@ -15,7 +15,7 @@ import json
 import warnings
 from typing import Any
 
-from rnnlens.interop.keras_config import Limits, read_model_config
+from rnnlens.interop.keras_config import Limits, UnsafeModelError, read_model_config
 from rnnlens.interop.keras_h5 import attr_strings, attr_text, read_dataset
 from rnnlens.interop.safe_io import NotAModelError, guarded, open_h5, refuse
 from rnnlens.interop.semantics import detect, named
@@ -43,7 +43,12 @@ def load_legacy_model(data: bytes, path: Any, limits: Limits, semantics: Any = N
             raise refuse(path, f"model_config is not valid JSON ({err}).") from None
         model = read_model_config(config, str(path), limits, chosen, what="model_config")
         group = h5["model_weights"] if "model_weights" in h5 else h5
-        load_legacy_weights(model, group, path, limits)
+        try:
+            load_legacy_weights(model, group, path, limits)
+        except (UnsafeModelError, NotAModelError):
+            raise
+        except ValueError as err:
+            raise refuse(path, f"its weights do not fit its own config ({err})") from None
     return model
 
 
