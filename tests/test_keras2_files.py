@@ -257,3 +257,36 @@ def test_load_weights_by_name_and_skip_mismatch(k2: Any, tmp_path: Path) -> None
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="architectures differ"):
         rnnlens.Sequential([rnnlens.Input((5, 3)), L.LSTM(4)]).load_weights(path)
+
+
+def test_windows_written_keras_file(tmp_path: Path) -> None:
+    """tf.keras 2.15 on Windows joined weight paths with backslashes (one HDF5 group named
+    ``layers\\lstm\\cell`` holding ``vars``); Keras 3 cannot read such files, rnnlens can."""
+    import io
+    import zipfile
+
+    import h5py
+
+    import rnnlens
+
+    inp = rnnlens.Input((5, 3))
+    model = rnnlens.Model(inp, rnnlens.layers.Dense(2)(rnnlens.layers.LSTM(4)(inp)))
+    model.save(tmp_path / "linux.keras")
+    with zipfile.ZipFile(tmp_path / "linux.keras") as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    source = h5py.File(io.BytesIO(members["model.weights.h5"]), "r")
+    out = io.BytesIO()
+    with h5py.File(out, "w") as h5:
+        def copy(name: str, obj: Any) -> None:
+            if isinstance(obj, h5py.Dataset):
+                group, _, leaf = name.rpartition("/vars/")
+                h5.require_group(group.replace("/", "\\")).require_group("vars") \
+                    .create_dataset(leaf, data=obj[()])
+        source.visititems(copy)
+    members["model.weights.h5"] = out.getvalue()
+    with zipfile.ZipFile(tmp_path / "windows.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    x = _seq()
+    np.testing.assert_array_equal(load_model(tmp_path / "windows.keras").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
