@@ -1,0 +1,118 @@
+"""Core layers: Dense, TimeDistributed, Activation, Identity and the regularization layers.
+
+* ``Dense``: ``activation(x @ kernel + bias)`` (MatMul, Add), on inputs of any rank.
+* ``TimeDistributed(layer)``: around Dense, the same MatMul on the (B, T, ...) input;
+  around any other exported non-recurrent layer, the steps folded into the batch
+  (``Reshape`` to (B*T, ...)), the layer's own emitter, and the output unfolded
+  (``Reshape`` to (B, T, ...) with the sizes read by ``Shape``), as rnnlens runs it.
+* ``Activation``: every activation of :mod:`rnnlens.interop.onnx.activations`.
+* ``Identity``, ``Dropout``, ``SpatialDropout1D/2D/3D``, ``GaussianNoise``,
+  ``GaussianDropout``, ``AlphaDropout``, ``ActivityRegularization``: the identity at
+  inference, so no node at all. Called with ``training=True`` where the noise would act
+  (rate or stddev > 0), they are refused: random noise has no fixed ONNX form.
+* ``Masking`` and ``Embedding`` are refused (masks are not exported).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnlens.interop.onnx import activations as acts
+from rnnlens.interop.onnx.export import INT64_MAX, Call, Value
+from rnnlens.layers.activations import Activation
+from rnnlens.layers.core import Dense, Embedding, Identity, Masking
+from rnnlens.layers.recurrent import RNN
+from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
+                                          GaussianDropout, GaussianNoise, SpatialDropout1D,
+                                          SpatialDropout2D, SpatialDropout3D)
+from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
+
+
+def dense(ex: Any, layer: Any, x: str, call: Call) -> str:
+    """``activation(x @ kernel + bias)``; the activation from Dense's list."""
+    name = acts.check(layer.activation, f"Layer '{call.hint}'", acts.DENSE)
+    kernel = ex.weight(layer, "kernel", lambda: layer.kernel)
+    y = ex.one("MatMul", [x, kernel], call.hint)
+    if layer.use_bias:
+        y = ex.one("Add", [y, ex.weight(layer, "bias", lambda: layer.bias)], call.hint)
+    return acts.emit(ex, name, y, call.hint)
+
+
+def _dense(ex: Any, call: Call) -> list[str]:
+    return [dense(ex, call.layer, call.x.name, call)]
+
+
+def _activation(ex: Any, call: Call) -> list[str]:
+    name = acts.check(call.layer.activation, call.where)
+    return [acts.emit(ex, name, call.x.name, call.hint, last_dim=call.x.shape[-1])]
+
+
+def _identity(ex: Any, call: Call) -> list[str]:
+    return [v.name for v in call.inputs]
+
+
+def _regularization(ex: Any, call: Call) -> list[str]:
+    """The identity; refused in training mode where the layer would add noise."""
+    layer = call.layer
+    if call.training and layer._active():
+        setting = ", ".join(f"{k}={getattr(layer, k)}" for k in ("rate", "stddev")
+                            if hasattr(layer, k))
+        raise ValueError(f"{call.where} is called with training=True and {setting}; ONNX "
+                         "export does not support training-mode noise (random numbers). Call "
+                         "the layer without training=True (it is the identity at inference).")
+    return [call.x.name]
+
+
+def _time_distributed(ex: Any, call: Call) -> list[str]:
+    """The inner layer on (B*T, ...) and the result back to (B, T, ...)."""
+    from rnnlens.models.model import Model
+
+    td, inner = call.layer, call.layer.layer
+    if type(inner) is Dense:
+        return [dense(ex, inner, call.x.name, call)]
+    if isinstance(inner, (RNN, Bidirectional, Model)) or type(inner) not in ex.table \
+            or type(inner) in REFUSED:
+        raise ValueError(
+            f"Layer '{td.name}' is TimeDistributed({type(inner).__name__}); ONNX export "
+            "supports TimeDistributed around the non-recurrent layers it exports (Dense, "
+            "Conv1D, pooling, normalization, reshaping, ...).")
+    x, hint = call.x, call.hint
+    rest = ex.shape_of(x.name, 2, INT64_MAX, hint)                      # [*rest]
+    folded = ex.one("Reshape", [x.name, ex.one("Concat", [ex.ints([-1]), rest], hint,
+                                                  axis=0)], hint)       # (B*T, *rest)
+    inner_shape = (None, *x.shape[2:])
+    inner_call = Call(inner, [Value(folded, inner_shape)], {}, call.training, hint,
+                      [tuple(inner.compute_output_shape(inner_shape))])
+    y = ex.emit(inner_call)[0]
+    batch_steps = ex.shape_of(x.name, 0, 2, hint)                       # [B, T]
+    out_rest = ex.shape_of(y, 1, INT64_MAX, hint)
+    shape = ex.one("Concat", [batch_steps, out_rest], hint, axis=0)
+    return [ex.one("Reshape", [y, shape], hint)]                        # (B, T, *out)
+
+
+def _refuse_mask_layer(ex: Any, call: Call) -> list[str]:
+    from rnnlens.interop.onnx.export import exported_names
+
+    kind = type(call.layer)
+    why = "emits a mask" if kind is Masking else "maps integer ids (and may emit a mask)"
+    raise ValueError(
+        f"Layer '{call.hint}' ({kind.__name__}) {why}; ONNX export does not support "
+        f"{kind.__name__} layers or masks. Supported: {', '.join(exported_names())}.")
+
+
+#: Layers in the tables only to be refused with their own message.
+REFUSED = {Masking: _refuse_mask_layer, Embedding: _refuse_mask_layer}
+
+_REGULARIZATION = (Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
+                   GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization)
+
+EMITTERS = {
+    Dense: _dense,
+    TimeDistributed: _time_distributed,
+    Activation: _activation,
+    Identity: _identity,
+    **{cls: _regularization for cls in _REGULARIZATION},
+    **REFUSED,
+}
+
+__all__ = ["EMITTERS", "REFUSED", "dense"]
