@@ -109,8 +109,9 @@ class _Budget:
     more than ``limit`` values in all.
     """
 
-    def __init__(self, limit: int, refuse: Any):
+    def __init__(self, limit: int, refuse: Any, zeros: bool = True):
         self.limit, self.refuse, self.used = int(limit), refuse, 0
+        self.zeros = zeros          # False: count, then initialize (model_from_json)
 
     def take(self, shape: tuple, owner: str) -> None:
         self.used += int(np.prod(shape, dtype=object))
@@ -124,10 +125,11 @@ _BUDGETS: list[_Budget] = []
 
 
 class allocation_budget:
-    """``with allocation_budget(limit, refuse):`` weights are counted, zero-filled."""
+    """``with allocation_budget(limit, refuse):`` weights are counted, zero-filled (or
+    initialized as usual with ``zeros=False``)."""
 
-    def __init__(self, limit: int, refuse: Any):
-        self.budget = _Budget(limit, refuse)
+    def __init__(self, limit: int, refuse: Any, zeros: bool = True):
+        self.budget = _Budget(limit, refuse, zeros)
 
     def __enter__(self) -> _Budget:
         _BUDGETS.append(self.budget)
@@ -237,7 +239,7 @@ class WeightOwner:
         if dtype is not None and np.dtype(dtype).kind != "f":
             raise ValueError(f"add_weight of '{owner}' received dtype={dtype!r} for weight "
                              f"'{name}'; rnnlens weights are floats ({FLOATX.dtype}).")
-        if _BUDGETS:
+        if _BUDGETS and _BUDGETS[-1].zeros:
             value = np.zeros(shape, FLOATX)
         else:
             init = initializers.get("glorot_uniform" if initializer is None else initializer)

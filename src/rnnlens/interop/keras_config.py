@@ -238,14 +238,15 @@ def is_op_entry(entry: dict) -> bool:
 
 
 def read_model_config(config: Any, source: str, limits: Limits, semantics: Any = None,
-                      what: str = "config.json") -> Any:
+                      what: str = "config.json", initialize: bool = False) -> Any:
     """The rnnlens model a Keras model config (already parsed JSON) describes.
 
     While the graph is built, every weight is counted against ``max_params``
     and allocated as zeros (``rnnlens.weights.allocation_budget``): no
     initializer runs, and the file's weights replace the zeros afterwards.
     ``semantics`` (``rnnlens.interop.semantics``) says which Keras's definitions
-    apply; the choices made are in ``model.keras_file_info``.
+    apply; the choices made are in ``model.keras_file_info``. With ``initialize`` the
+    weights are initialized as the config says (``model_from_json``), still counted.
     """
     from rnnlens.weights import allocation_budget
 
@@ -260,7 +261,7 @@ def read_model_config(config: Any, source: str, limits: Limits, semantics: Any =
         raise reader.refuse(f"model class {cls!r} is not allowed (allowed: Functional, "
                             "Sequential); subclassed models carry code and cannot be loaded.")
     try:
-        with allocation_budget(limits.max_params, reader.refuse):
+        with allocation_budget(limits.max_params, reader.refuse, zeros=not initialize):
             model = reader.sequential(body) if cls == "Sequential" else \
                 reader.functional(body)
         model.keras_file_info = {"semantics": reader.semantics.flavor,

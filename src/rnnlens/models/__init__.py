@@ -39,4 +39,20 @@ def save_model(model: Model, filepath: Any, overwrite: bool = True, **kwargs: An
     _save(model, filepath, overwrite=overwrite, **kwargs)
 
 
-__all__ = ["Model", "Functional", "Sequential", "load_model", "save_model"]
+def model_from_json(json_string: str, custom_objects: Any = None) -> Model:
+    """A new model (fresh weights) from ``model.to_json()`` (rnnlens's or Keras's)."""
+    from rnnlens.models.cloning import model_from_json as _from_json
+
+    return _from_json(json_string, custom_objects)
+
+
+def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = None,
+                call_function: Any = None, recursive: bool = False, **kwargs: Any) -> Model:
+    """The same graph with new layers and fresh weights (``keras.models.clone_model``)."""
+    from rnnlens.models.cloning import clone_model as _clone
+
+    return _clone(model, input_tensors, clone_function, call_function, recursive, **kwargs)
+
+
+__all__ = ["Model", "Functional", "Sequential", "load_model", "save_model", "model_from_json",
+           "clone_model"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 import numpy as np
@@ -438,7 +439,24 @@ class Model(Layer):
         (print_fn or print)(text)
 
     def get_config(self) -> dict:
-        return {"name": self.name, "layers": [lyr.get_config() for lyr in self.layers]}
+        """Keras 3's model config (the ``config`` of ``to_json``)."""
+        from rnnlens.interop.keras_writer import model_config
+
+        return model_config(self)["config"]
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Any = None) -> "Model":
+        """A new model (fresh weights) from ``get_config()`` or Keras's."""
+        from rnnlens.models.cloning import model_from_json
+
+        kind = "Sequential" if issubclass(cls, Sequential) else "Functional"
+        return model_from_json(json.dumps({"class_name": kind, "config": config}))
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as Keras 3's JSON (``keras.models.model_from_json`` reads it)."""
+        from rnnlens.models.cloning import to_json
+
+        return to_json(self, **kwargs)
 
 
 def _accumulate(grads: dict[int, Any], target: Any, d: Any) -> None:
