@@ -74,3 +74,38 @@ def test_bad_arguments_get_clear_errors(layers: dict, x, rows, reset, max_slots)
         assert str(err) and "Stream" in str(err) or "rows" in str(err) or "reset" in str(err)
         return
     assert out.shape[1] == 3 and stream.size <= stream.max_slots
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "srnn"])
+def test_set_states_continues_from_given_states(layers: dict, kind: str) -> None:
+    """Slots started from ``set_states`` step exactly as the layer with initial_state."""
+    layer = layers[kind]
+    rng = np.random.default_rng(1)
+    units = layer.cell.units
+    n_states = 2 if kind == "lstm" else 1
+    init = [rng.normal(size=(3, units)).astype(np.float32) for _ in range(n_states)]
+    x = rng.normal(size=(3, 4, F)).astype(np.float32)
+    stream = Stream(layer)
+    stream.set_states([5, 0, 2], init if n_states > 1 else init[0])
+    for t in range(4):
+        out = stream.step(x[:, t], rows=[5, 0, 2])
+    whole = layer(x, initial_state=init)
+    np.testing.assert_allclose(out, whole, rtol=0, atol=1e-6)
+
+
+def test_set_states_errors_name_the_problem(layers: dict) -> None:
+    stream = Stream(layers["lstm"])
+    with pytest.raises(ValueError, match="keeps 2 states"):
+        stream.set_states([0], [np.zeros((1, 4))])
+    with pytest.raises(ValueError, match=r"shape \(2, 4\)"):
+        stream.set_states([0, 1], [np.zeros((2, 4)), np.zeros((2, 3))])
+    with pytest.raises(TypeError, match="not numeric"):
+        stream.set_states([0], [np.zeros((1, 4)), "abc"])
+
+
+def test_trace_without_recurrent_layer_says_so() -> None:
+    model = rnnlens.models.Sequential([rnnlens.layers.Input((3,)), rnnlens.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no recurrent layer.*dense"):
+        rnnlens.trace(model, np.zeros((1, 3), np.float32))
+    with pytest.raises(TypeError, match="model or a layer"):
+        rnnlens.trace(42, np.zeros((1, 3)))

@@ -107,6 +107,38 @@ class Stream:
             store[idx] = value
         return out
 
+    def set_states(self, slots: Any, states: Any) -> None:
+        """Starts ``slots`` from given states, e.g. an encoder's ``[h, c]`` for a decoder.
+
+        Args:
+            slots: slot indices (new slots are created).
+            states: one (len(slots), s) array per state, in the layer's order (LSTM:
+                ``[h, c]``; a GRU or SimpleRNN takes ``[h]`` or just ``h``).
+
+        Example::
+
+            >>> _, h, c = encoder(x)                       # (B, u) each
+            >>> stream.set_states(range(B), [h, c])        # decoder slots start there
+        """
+        idx = self._rows(list(np.asarray(slots).reshape(-1)), len(np.asarray(slots).reshape(-1)))
+        states = [states] if isinstance(states, np.ndarray) else list(states)
+        if len(states) != len(self.states):
+            raise ValueError(f"Layer '{self.layer.name}' keeps {len(self.states)} states per "
+                             f"slot, set_states received {len(states)}.")
+        arrays = []
+        for k, (value, store) in enumerate(zip(states, self.states)):
+            try:
+                arr = np.asarray(value, dtype=FLOATX)
+            except (TypeError, ValueError):
+                raise TypeError(f"set_states: state {k} is not numeric.") from None
+            if arr.shape != (len(idx), store.shape[1]):
+                raise ValueError(f"set_states: state {k} should have shape ({len(idx)}, "
+                                 f"{store.shape[1]}) (slots, size), received {arr.shape}.")
+            arrays.append(arr)
+        self._grow(int(idx.max()) + 1)
+        for store, arr in zip(self.states, arrays):
+            store[idx] = arr
+
     def reset(self, slots: Any = None) -> None:
         """Zeros the states of ``slots`` (indices or a bool mask); all if None."""
         if slots is None:

@@ -144,6 +144,7 @@ def trace(model_or_layer: Any, x: Any, **call_kwargs: Any) -> Trace:
         ``{layer name: LayerTrace}``; a layer called twice appears as ``name``
         and ``name_call_1``.
     """
+    _check_recurrent(model_or_layer)
     recorder = Recorder()
     token = _ACTIVE.set(recorder)
     try:
@@ -151,3 +152,36 @@ def trace(model_or_layer: Any, x: Any, **call_kwargs: Any) -> Trace:
     finally:
         _ACTIVE.reset(token)
     return Trace(recorder.traces)
+
+
+def _recurrent_layers(obj: Any, seen: set | None = None) -> list:
+    """The recurrent layers inside ``obj`` (itself, sublayers, a model's layers)."""
+    from rnnlens.layers.recurrent import RNN
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, RNN):
+        return [obj]
+    found = []
+    for sub in list(getattr(obj, "layers", []) or []) + (obj._sublayers()
+                                                        if hasattr(obj, "_sublayers") else []):
+        found += _recurrent_layers(sub, seen)
+    return found
+
+
+def _check_recurrent(obj: Any) -> None:
+    """``trace`` records recurrent layers; a model or layer without one gets an error."""
+    if not callable(obj):
+        raise TypeError(f"trace expects a model or a layer, received {type(obj).__name__}.")
+    if _recurrent_layers(obj):
+        return
+    layers = getattr(obj, "layers", None)
+    listing = ("; its layers are " + ", ".join(f"{lyr.name} ({type(lyr).__name__})"
+                                               for lyr in layers)) if layers else ""
+    raise ValueError(
+        f"{type(obj).__name__} '{getattr(obj, 'name', obj)}' has no recurrent layer, so trace "
+        f"has nothing to record{listing}. trace records the steps of LSTM, GRU, SimpleRNN, "
+        "RNN (any cell), Bidirectional and ConvLSTM layers; to see other layers' outputs, "
+        "build a Model whose outputs are their tensors.")
