@@ -11,14 +11,13 @@ import numpy as np
 
 def describe_outputs(model: Any) -> list[list[str]]:
     """One row per model output: name, shape, and whether it is a sequence or a state."""
-    from rnnlens.layers import RNN, Bidirectional, TimeDistributed
+    from rnnlens.layers import RNN, Bidirectional
     from rnnlens.layers.base import format_shape
 
     rows = []
     for k, t in enumerate(model.outputs):
         layer, index = t.layer, t.tensor_index
-        kind = "sequence: one output per step" if isinstance(layer, TimeDistributed) \
-            else "tensor"
+        kind = "sequence: one output per step" if _per_step(t, {}) else "tensor"
         if isinstance(layer, (RNN, Bidirectional)):
             n_heads = 2 if isinstance(layer, Bidirectional) and layer.merge_mode is None else 1
             if index < n_heads:
@@ -28,6 +27,38 @@ def describe_outputs(model: Any) -> list[list[str]]:
                 kind = "state: " + _state_name(layer, index - n_heads)
         rows.append([f"output {k}", f"{layer.name}[{index}]", format_shape(t.shape), kind])
     return rows
+
+
+def _per_step(t: Any, memo: dict) -> bool:
+    """Whether symbolic tensor ``t`` holds one value per time step of a sequence.
+
+    Sources are recurrent layers with ``return_sequences`` and ``TimeDistributed``; a
+    layer whose output keeps the rank and axis 1 of a per-step input (``Dense`` on
+    (B, T, u), ``Activation``, ``Concatenate``, ...) passes it on; nested models are
+    followed to their own outputs.
+    """
+    from rnnlens.layers import RNN, Bidirectional, InputLayer, TimeDistributed
+
+    key = id(t)
+    if key in memo:
+        return memo[key]
+    memo[key] = False                                   # cycles cannot occur; be safe
+    layer = t.layer
+    if isinstance(layer, (RNN, Bidirectional)):
+        n_heads = 2 if isinstance(layer, Bidirectional) and layer.merge_mode is None else 1
+        found = bool(layer.return_sequences) and t.tensor_index < n_heads
+    elif isinstance(layer, TimeDistributed):
+        found = True
+    elif isinstance(layer, InputLayer):
+        found = False
+    elif hasattr(layer, "outputs") and getattr(layer, "layers", None) is not None:
+        inner = list(layer.outputs or [])
+        found = t.tensor_index < len(inner) and _per_step(inner[t.tensor_index], memo)
+    else:
+        found = any(_per_step(src, memo) and src.ndim == t.ndim and t.ndim >= 3
+                    and src.shape[1] == t.shape[1] for src in t.node.input_tensors)
+    memo[key] = found
+    return found
 
 
 def _state_name(layer: Any, k: int) -> str:
