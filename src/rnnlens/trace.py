@@ -29,6 +29,13 @@ Example::
     ...                  + t["lstm"].gates["i"] * t["lstm"].gates["g"]))
     True
 
+Layers that are not recurrent may add named arrays of their own to the running
+recorder (``Recorder.add_extra``); they are in ``Trace.extras`` by layer name. The
+attention layers add their weights, so for an attention encoder-decoder::
+
+    t = rnnlens.trace(model, [source, decoder_input])
+    t.extras["attention"]["attention_scores"]    # (B, Tq, Tv): decoder step -> source step
+
 Recording is off unless ``trace`` is running: plain calls and ``predict``
 only pay one ``is None`` check per layer call.
 """
@@ -99,10 +106,23 @@ class LayerTrace:
 
 
 class Recorder:
-    """Collects a :class:`LayerTrace` per recurrent layer call."""
+    """Collects a :class:`LayerTrace` per recurrent layer call, and the named arrays
+    other layers add (``add_extra``)."""
 
     def __init__(self) -> None:
         self.traces: dict[str, LayerTrace] = {}
+        self.extras: dict[str, dict[str, np.ndarray]] = {}
+
+    def add_extra(self, layer: Any, name: str, array: Any) -> None:
+        """Records ``array`` as ``extras[layer.name][name]``.
+
+        A layer called more than once gets ``name_call_1``, ``name_call_2``, ... for its
+        later calls (the first entry that does not hold ``name`` yet), as ``traces``.
+        """
+        key, n = layer.name, 1
+        while name in self.extras.get(key, {}):
+            key, n = f"{layer.name}_call_{n}", n + 1
+        self.extras.setdefault(key, {})[name] = np.array(array, copy=True)
 
     def add(self, layer: Any, result: Any) -> None:
         rec = result.record
@@ -125,7 +145,16 @@ class Recorder:
 
 
 class Trace(dict):
-    """A ``{layer name: LayerTrace}`` mapping, in call order."""
+    """A ``{layer name: LayerTrace}`` mapping, in call order.
+
+    Attributes:
+        extras: ``{layer name: {array name: array}}`` added by non-recurrent layers
+            (the attention layers' ``attention_scores``), in call order.
+    """
+
+    def __init__(self, traces: Any = (), extras: dict | None = None):
+        super().__init__(traces)
+        self.extras: dict[str, dict[str, np.ndarray]] = dict(extras or {})
 
     def __repr__(self) -> str:
         return "Trace(" + ", ".join(f"{k}: {v!r}" for k, v in self.items()) + ")"
@@ -142,7 +171,7 @@ def trace(model_or_layer: Any, x: Any, **call_kwargs: Any) -> Trace:
 
     Returns:
         ``{layer name: LayerTrace}``; a layer called twice appears as ``name``
-        and ``name_call_1``.
+        and ``name_call_1``. ``.extras`` holds the attention layers' weights.
     """
     _check_recurrent(model_or_layer)
     recorder = Recorder()
@@ -151,7 +180,7 @@ def trace(model_or_layer: Any, x: Any, **call_kwargs: Any) -> Trace:
         model_or_layer(x, **call_kwargs)
     finally:
         _ACTIVE.reset(token)
-    return Trace(recorder.traces)
+    return Trace(recorder.traces, recorder.extras)
 
 
 def _recurrent_layers(obj: Any, seen: set | None = None) -> list:
@@ -162,7 +191,7 @@ def _recurrent_layers(obj: Any, seen: set | None = None) -> list:
     if id(obj) in seen:
         return []
     seen.add(id(obj))
-    if isinstance(obj, RNN):
+    if isinstance(obj, RNN) or getattr(obj, "traced_extras", ()):
         return [obj]
     found = []
     for sub in list(getattr(obj, "layers", []) or []) + (obj._sublayers()
@@ -183,5 +212,6 @@ def _check_recurrent(obj: Any) -> None:
     raise ValueError(
         f"{type(obj).__name__} '{getattr(obj, 'name', obj)}' has no recurrent layer, so trace "
         f"has nothing to record{listing}. trace records the steps of LSTM, GRU, SimpleRNN, "
-        "RNN (any cell), Bidirectional and ConvLSTM layers; to see other layers' outputs, "
-        "build a Model whose outputs are their tensors.")
+        "RNN (any cell), Bidirectional and ConvLSTM layers, and the weights of the "
+        "attention layers; to see other layers' outputs, build a Model whose outputs are "
+        "their tensors.")

@@ -31,6 +31,7 @@ from rnnlens.cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnlens.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnlens.layers.cudnn import CuDNNGRU, CuDNNLSTM
 from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
+from rnnlens.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 
 
 def serialize(layer: Layer) -> dict:
@@ -72,4 +73,5 @@ __all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "Re
            "DepthwiseConv1D", "Conv1DTranspose", "Convolution1DTranspose",
            "MaxPooling1D", "MaxPool1D", "AveragePooling1D", "AvgPool1D", "GlobalMaxPooling1D",
            "GlobalMaxPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D",
-           "ZeroPadding1D", "Cropping1D", "UpSampling1D"]
+           "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+           "Attention", "AdditiveAttention", "MultiHeadAttention"]
