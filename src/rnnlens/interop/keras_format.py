@@ -20,6 +20,7 @@ import datetime
 import io
 import json
 import os
+import warnings
 import zipfile
 import zlib
 from typing import Any, Iterator
@@ -160,7 +161,7 @@ def load_weights(model: Any, path: Any, limits: Limits | None = None, by_name: b
             raise ValueError("by_name=True applies to legacy .h5 weight files; a .keras "
                              "file's weights follow the model's structure.")
         _load_weights_bytes(model, _archive_members(data, path, limits)["model.weights.h5"],
-                            path, limits)
+                            path, limits, fit_check=True, skip_mismatch=skip_mismatch)
         return
     if kind != "hdf5":
         raise not_a_model(path, kind, data)
@@ -175,19 +176,97 @@ def load_weights(model: Any, path: Any, limits: Limits | None = None, by_name: b
     if by_name:
         raise ValueError("by_name=True applies to legacy .h5 weight files; this is a "
                          "Keras 3 .weights.h5 file.")
-    _load_weights_bytes(model, data, path, limits)
+    _load_weights_bytes(model, data, path, limits, fit_check=True,
+                        skip_mismatch=skip_mismatch)
 
 
-def _load_weights_bytes(model: Any, data: bytes, path: Any, limits: Limits) -> None:
+def _load_weights_bytes(model: Any, data: bytes, path: Any, limits: Limits,
+                        fit_check: bool = False, skip_mismatch: bool = False) -> None:
+    """Reads the Keras 3 weights layout into ``model``.
+
+    ``fit_check`` (``load_weights``): a file from another architecture raises a
+    ValueError naming the layers that differ (or, with ``skip_mismatch``, those
+    layers keep their weights, with a warning), before any weight is set. Without
+    it (``load_model``), weights that do not fit the file's own config are a refusal.
+    """
     h5 = open_h5(data, path, "model.weights.h5")
     entries = weight_entries(model)
-    with guarded(path, "model.weights.h5"), h5:
-        arrays = [read_dataset(h5, h5_path, shape, path, limits.max_params)
-                  for h5_path, shape in entries]
+    skipped: set[str] = set()
+    with h5:
+        if fit_check:
+            with guarded(path, "model.weights.h5"):
+                problems, message = _fit_report(model, h5, entries, path)
+            if problems and not skip_mismatch:
+                raise ValueError(message + "\nLoad the file into a model built like the one "
+                                 "that saved it, or pass skip_mismatch=True to load only the "
+                                 "layers that fit.")
+            if problems:
+                warnings.warn(message + "\nThose layers keep their weights "
+                              "(skip_mismatch=True).", stacklevel=4)
+                skipped = set(problems)
+        with guarded(path, "model.weights.h5"):
+            arrays = [None if _layer_key(p) in skipped else
+                      read_dataset(h5, p, shape, path, limits.max_params)
+                      for p, shape in entries]
+    if skipped:
+        arrays = [cur if new is None else new for new, cur in zip(arrays, model.get_weights())]
     model.set_weights(arrays)
 
 
-# -- the h5 layout ----------------------------------------------------------------
+def _layer_key(h5_path: str) -> str:
+    """``layers/lstm/cell/vars/0`` -> ``layers/lstm`` (the top-level layer's group)."""
+    return "/".join(h5_path.split("/")[:2])
+
+
+def _file_weights(h5: Any, limit: int = 100_000) -> dict[str, tuple]:
+    """Every ``.../vars/k`` dataset in the file and its shape (Windows names unified)."""
+    h5py = _h5py()
+    found: dict[str, tuple] = {}
+
+    def visit(name: str, obj: Any) -> None:
+        if len(found) > limit:
+            raise ValueError(f"the file holds over {limit} weights")
+        if isinstance(obj, h5py.Dataset) and "/vars/" in "/" + name.replace("\\", "/"):
+            found[name.replace("\\", "/")] = tuple(int(d) for d in obj.shape)
+
+    h5.visititems(visit)
+    return found
+
+
+def _fit_report(model: Any, h5: Any, entries: list, path: Any) -> tuple[dict, str]:
+    """``({layer group: problem}, message)`` for the layers whose weights do not fit."""
+    in_file = _file_weights(h5)
+    layers: dict[str, list] = {}
+    for h5_path, shape in entries:
+        layers.setdefault(_layer_key(h5_path), []).append((h5_path, tuple(shape)))
+    by_group = {f"layers/{name}": layer for name, layer in _names(model.layers)}
+    problems: dict[str, str] = {}
+    for key, wanted in layers.items():
+        group = {p: s for p, s in in_file.items() if _layer_key(p) == key}
+        layer = by_group.get(key)
+        name = (f"layer '{layer.name}' ({type(layer).__name__}, group '{key.split('/')[1]}')"
+                if layer is not None else f"group '{key}'")
+        if not group:
+            problems[key] = f"{name} has no weights in the file"
+        elif len(group) != len(wanted):
+            problems[key] = (f"{name} has {len(wanted)} weights in the model, "
+                             f"{len(group)} in the file")
+        else:
+            for p, s in wanted:
+                if group.get(p) != s:
+                    problems[key] = (f"{name}: weight {p.split('/', 2)[2]} has shape {s} in "
+                                     f"the model, {group.get(p, 'none')} in the file")
+                    break
+    if not problems:
+        return {}, ""
+    unused = sorted({_layer_key(p).split("/")[1] for p in in_file} -
+                    {k.split("/")[1] for k in layers})
+    lines = "\n".join(f"  - {text}" for text in problems.values())
+    held = (f"\nThe file holds layers the model does not have: {', '.join(unused)}."
+            if unused else "")
+    return problems, (f"The weights in {os.fspath(path)} do not fit model '{model.name}' "
+                      f"(Keras names each layer's group after its class, in order: lstm, "
+                      f"lstm_1, dense, ...):\n{lines}{held}")
 
 
 def _names(items: list[Any]) -> Iterator[tuple[str, Any]]:
