@@ -12,12 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from _onnx_support import op_types, refuses, register_summary, roundtrip  # noqa: E402
+from _onnx_support import (compare, op_types, refuses, register_summary,  # noqa: E402
+                           roundtrip, session)
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -128,7 +130,6 @@ def test_conv1d_transpose(tmp_path: Path, k: int, s: int, d: int, padding: str,
 @HYPOTHESIS
 def test_pooling(tmp_path: Path, k: int, s: Any, padding: str, data_format: str,
                  dynamic: bool, average: bool) -> None:
-    assume(not (dynamic and padding == "same" and (s or k) > k))    # refused (see below)
     cls = AveragePooling1D if average else MaxPooling1D
     proto = _around_lstm(lambda: cls(k, strides=s, padding=padding, data_format=data_format),
                          data_format, dynamic, tmp_path)
@@ -147,11 +148,23 @@ def test_pooling_same_known_steps(k: int, s: int, steps: int, tmp_path: Path) ->
     roundtrip(Model(x, [a, LSTM(2)(b)]), tmp_path)
 
 
-def test_refuses_same_pooling_with_large_strides_on_unknown_steps(tmp_path: Path) -> None:
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("k,s", [(2, 3), (1, 2), (3, 5), (1, 4)])
+def test_pooling_same_large_strides_unknown_steps(k: int, s: int, average: bool,
+                                                  tmp_path: Path) -> None:
+    """strides > pool_size, "same", unknown steps: pads computed from Shape (ONNX Runtime's
+    SAME_UPPER pooling refuses them); every length from 1 to 9 against rnnlens."""
     x = Input((None, 3))
-    y = MaxPooling1D(2, strides=3, padding="same", name="wide")(LSTM(4, return_sequences=True)(x))
-    refuses(Model(x, y), tmp_path, "Layer 'wide' (MaxPooling1D)", "strides=3 > pool_size=2",
-            "fixed number of steps")
+    cls = AveragePooling1D if average else MaxPooling1D
+    y = cls(k, strides=s, padding="same", name="wide")(LSTM(4, return_sequences=True)(x))
+    model = Model(x, [y, LSTM(2)(y)])
+    proto = roundtrip(model, tmp_path, steps=(5, 7))
+    assert "Pad" in op_types(proto)
+    sess = session(tmp_path / "model.onnx")
+    for steps in range(1, 10):
+        data = np.random.default_rng(steps).normal(size=(2, steps, 3)).astype(np.float32)
+        compare(sess.run(None, {x.name: data}), list(model.predict(data)), ["wide", "lstm"],
+                f"wide_pool_{steps}")
 
 
 @pytest.mark.parametrize("keepdims", [False, True])

@@ -22,8 +22,9 @@ after. With a known number of steps n the pads are written out; with an unknown 
 ``auto_pad="SAME_UPPER"`` (which is the same rule) when d = 1, fixed pads when s = 1
 (the total is then ``e - 1`` for every n), and for s > 1 with d > 1 the kernel is
 written dilated (zeros between taps) so that SAME_UPPER applies. Pooling with "same",
-an unknown n and a stride larger than the window is refused: ONNX Runtime's SAME_UPPER
-pooling rejects the negative pads that case computes.
+an unknown n and a stride larger than the window, where ONNX Runtime's SAME_UPPER
+pooling rejects the negative pads it computes, reads n with ``Shape`` and pads
+explicitly (see ``_padded_pool``).
 
 A transposed convolution's output size (Keras's) does not depend on n through its pads:
 the pads of the convolution mapping the output back to the input (``same``) are fixed,
@@ -176,22 +177,47 @@ def _transpose(ex: Any, call: Call) -> list[str]:
 def _pool(ex: Any, call: Call) -> list[str]:
     layer = call.layer
     k, s, n = layer.pool_size[0], layer.strides[0], _steps(call)
+    average = type(layer) is AveragePooling1D
+    x = _first(ex, call)
+    if layer.padding == "same" and n is None and s > k:
+        return [_back(ex, call, _padded_pool(ex, call, x, k, s, average))]
     if layer.padding == "valid":
         attrs: dict[str, Any] = {"pads": [0, 0]}
     elif n is not None:
         attrs = {"pads": _same_pads(n, k, s)}
-    elif s <= k:
-        attrs = {"auto_pad": "SAME_UPPER"}
     else:
-        raise ValueError(
-            f"{call.where} uses padding='same' with strides={s} > pool_size={k} on inputs "
-            "whose number of steps is unknown; ONNX Runtime's SAME_UPPER pooling cannot "
-            "express it. Give the model's Input a fixed number of steps.")
-    if type(layer) is AveragePooling1D:
+        attrs = {"auto_pad": "SAME_UPPER"}           # s <= k: the pads are never negative
+    if average:
         attrs["count_include_pad"] = 0
-    op_type = "MaxPool" if type(layer) is MaxPooling1D else "AveragePool"
-    y = ex.one(op_type, [_first(ex, call)], call.hint, kernel_shape=[k], strides=[s], **attrs)
+    y = ex.one("AveragePool" if average else "MaxPool", [x], call.hint, kernel_shape=[k],
+               strides=[s], **attrs)
     return [_back(ex, call, y)]
+
+
+def _padded_pool(ex: Any, call: Call, x: str, k: int, s: int, average: bool) -> str:
+    """"same" pooling of (B, C, T) with T unknown and s > k, where ONNX Runtime's SAME_UPPER
+    computes negative pads: TensorFlow's pads from Shape, a Pad, then "valid" windows.
+    Max pads with -inf; average divides the window sums by the real steps' share,
+    ``AveragePool(pad(x)) / AveragePool(pad(ones))`` (= sum / count)."""
+    hint = call.hint
+    n = ex.shape_of(x, 2, 3, hint)                                      # [T]
+    out = ex.one("Div", [ex.one("Add", [n, ex.ints([s - 1])], hint), ex.ints([s])], hint)
+    reach = ex.one("Add", [ex.one("Mul", [ex.one("Sub", [out, ex.ints([1])], hint),
+                                          ex.ints([s])], hint), ex.ints([k])], hint)
+    total = ex.one("Max", [ex.one("Sub", [reach, n], hint), ex.ints([0])], hint)
+    lo = ex.one("Div", [total, ex.ints([2])], hint)
+    hi = ex.one("Sub", [total, lo], hint)
+    pads = ex.one("Concat", [ex.ints([0, 0]), lo, ex.ints([0, 0]), hi], hint, axis=0)
+    window = {"kernel_shape": [k], "strides": [s]}
+    if not average:
+        padded = ex.one("Pad", [x, pads, ex.scalar(float("-inf"))], hint, mode="constant")
+        return ex.one("MaxPool", [padded], hint, **window)
+    padded = ex.one("Pad", [x, pads, ex.scalar(0.0)], hint, mode="constant")
+    ones = ex.one("ConstantOfShape", [ex.one("Concat", [ex.ints([1, 1]), n], hint, axis=0)],
+                  hint, value=ex.onnx.numpy_helper.from_array(np.ones(1, np.float32)))
+    share = ex.one("AveragePool", [ex.one("Pad", [ones, pads, ex.scalar(0.0)], hint,
+                                          mode="constant")], hint, **window)
+    return ex.one("Div", [ex.one("AveragePool", [padded], hint, **window), share], hint)
 
 
 def _global_pool(ex: Any, call: Call) -> list[str]:
