@@ -111,7 +111,9 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
     node = Node(layer, args, kwargs)
     layer._inbound_nodes.append(node)
     out_shapes = layer.compute_output_shape(shape)
-    node.output_structure = _make_outputs(layer, node, out_shapes, "float32")
+    dtype = getattr(layer, "output_dtype", None)              # preprocessing layers
+    node.output_structure = _make_outputs(layer, node, out_shapes,
+                                          dtype if isinstance(dtype, str) else "float32")
     return node.output_structure
 
 
@@ -123,7 +125,8 @@ def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None,
         shape: the shape of one sample, e.g. ``(3, 1)`` for 3 steps of 1 feature;
             None for a dimension of any size (e.g. variable timesteps).
         batch_size: fix the batch size (stateful layers need it).
-        dtype: ``"float32"`` by default; ``"bool"``/``"int32"`` for masks or ids.
+        dtype: ``"float32"`` by default; ``"bool"``/``"int32"`` for masks or ids;
+            ``"string"`` for text (preprocessing layers).
         name: the input's name (default ``input_layer``, ``input_layer_1``, ...).
         batch_shape: alternatively the full shape including the batch.
     """
@@ -141,7 +144,7 @@ def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None,
     if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
                                    or batch_size <= 0):
         raise ValueError(f"Received batch_size={batch_size!r}, expected a positive integer.")
-    dtype = "float32" if dtype is None else str(np.dtype(dtype))
+    dtype = "float32" if dtype is None else _dtype_name(dtype)
     layer = InputLayer(tuple(shape), batch_size=batch_size, name=name)
     node = Node(layer, (), {})
     layer._inbound_nodes.append(node)
@@ -149,6 +152,17 @@ def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None,
     node.outputs.append(tensor)
     node.output_structure = tensor
     return tensor
+
+
+def _dtype_name(dtype: Any) -> str:
+    """Keras's dtype name: ``"string"`` for text (``str``, ``"string"``), else NumPy's."""
+    if dtype in (str, bytes) or (isinstance(dtype, str) and dtype in ("string", "str")):
+        return "string"
+    try:
+        return str(np.dtype(dtype))
+    except TypeError:
+        raise TypeError(f"Received dtype={dtype!r} for Input; expected a NumPy dtype name "
+                        "or 'string'.") from None
 
 
 # -- graph ordering (Keras's map_graph) ---------------------------------------

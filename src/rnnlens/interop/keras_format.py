@@ -143,6 +143,7 @@ def load_model(path: Any, limits: Limits | None = None, semantics: Any = None) -
     config = _parse_json(members["config.json"], path, "config.json")
     model = read_model_config(config, os.fspath(path), limits, chosen)
     _load_weights_bytes(model, members["model.weights.h5"], path, limits)
+    _load_assets(model, data, path, limits)
     return model
 
 
@@ -208,9 +209,67 @@ def _load_weights_bytes(model: Any, data: bytes, path: Any, limits: Limits,
             arrays = [None if _layer_key(p) in skipped else
                       read_dataset(h5, p, shape, path, limits.max_params)
                       for p, shape in entries]
+            extras = [(owner, {k: read_dataset(h5, f"{h5_path}/vars/{k}", None, path,
+                                               limits.max_params) for k in keys})
+                      for h5_path, owner, keys in _stateful(model, "extra_variables_to_load")]
     if skipped:
         arrays = [cur if new is None else new for new, cur in zip(arrays, model.get_weights())]
     model.set_weights(arrays)
+    for owner, values in extras:
+        _apply_state(owner, "load_extra_variables", values, path)
+
+
+# -- layer state outside the weights: Keras's save_own_variables / save_assets ---------
+#
+# A layer (preprocessing) may keep state that is not a weight: variables under its own
+# names (``vars/idf_weights``) and text files under ``assets/<layer path>/``. It declares
+# them with ``extra_variables_to_load()`` / ``assets_to_load()`` (names), reads them with
+# ``load_extra_variables(dict)`` / ``load_assets(dict of str)`` and writes them from
+# ``save_extra_variables()`` / ``save_assets()``. Only the declared members are read, with
+# the same size limits; asset files are UTF-8 text and nothing in them is executed.
+
+
+def _stateful(model: Any, hook: str) -> list[tuple[str, Any, Any]]:
+    """``(path, owner, hook result)`` for every layer of ``model`` that has ``hook``."""
+    found = []
+    for name, layer in _names(model.layers):
+        for path, owner in _walk(layer, f"layers/{name}", set()):
+            method = getattr(owner, hook, None)
+            if callable(method):
+                result = method()
+                if result:
+                    found.append((path, owner, result))
+    return found
+
+
+def _apply_state(owner: Any, hook: str, values: dict, path: Any) -> None:
+    try:
+        getattr(owner, hook)(values)
+    except (ValueError, TypeError, KeyError) as err:
+        raise _refuse(path, f"layer '{getattr(owner, 'name', '?')}' cannot use its saved "
+                            f"state: {err}") from None
+
+
+def _load_assets(model: Any, data: bytes, path: Any, limits: Limits) -> None:
+    """Reads the declared ``assets/<layer path>/<name>`` members (UTF-8 text)."""
+    wanted = _stateful(model, "assets_to_load")
+    if not wanted:
+        return
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    with archive, guarded(path, "the zip archive"):
+        infos = {info.filename.replace("\\", "/"): info for info in archive.infolist()}
+        for layer_path, owner, names in wanted:
+            files = {}
+            for name in names:
+                info = infos.get(f"assets/{layer_path}/{name}")
+                if info is None:
+                    continue
+                raw = _read_member(archive, info, limits.max_member_bytes, path)
+                try:
+                    files[name] = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _refuse(path, f"asset {info.filename!r} is not UTF-8 text.") from None
+            _apply_state(owner, "load_assets", files, path)
 
 
 def _layer_key(h5_path: str) -> str:
@@ -350,6 +409,9 @@ def _weights_bytes(model: Any) -> bytes:
         _write_groups(h5, model, "")
         for (h5_path, _), value in zip(weight_entries(model), model.get_weights()):
             h5.create_dataset(h5_path, data=np.asarray(value, dtype=np.float32))
+        for h5_path, _, values in _stateful(model, "save_extra_variables"):
+            for key, value in values.items():
+                h5.create_dataset(f"{h5_path}/vars/{key}", data=np.asarray(value))
         h5.create_group("vars").attrs["name"] = model.name
     return buf.getvalue()
 
@@ -370,11 +432,15 @@ def save_model(model: Any, path: Any) -> None:
                          "(or save_weights for .weights.h5).")
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    assets = _stateful(model, "save_assets")               # refuses unsavable layers first
     config = model_config(model)
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("metadata.json", json.dumps(metadata))
         archive.writestr("config.json", json.dumps(config))
         archive.writestr("model.weights.h5", _weights_bytes(model))
+        for layer_path, _, files in assets:
+            for name, text in files.items():
+                archive.writestr(f"assets/{layer_path}/{name}", text.encode("utf-8"))
 
 
 __all__ = ["Limits", "UnsafeModelError", "load_model", "load_weights", "save_model",

@@ -58,7 +58,7 @@ class GraphReader:
         shape = self.shape(shape, f"input '{config.get('name')}'")
         dtype = config.get("dtype", "float32")
         dtype = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
-        if dtype not in ("float32", "int32", "int64", "bool", "float64", "float16"):
+        if dtype not in ("float32", "int32", "int64", "bool", "float64", "float16", "string"):
             raise self.refuse(f"input dtype {dtype!r} is not supported.")
         if dtype in ("float64", "float16"):
             dtype = "float32"

@@ -64,8 +64,8 @@ def read_dataset(h5: Any, h5_path: str, shape: tuple | None, path: Any,
         if int(np.prod(found, dtype=object)) > max_values:
             raise refuse(path, f"weight {h5_path!r} of shape {found} is over the parameter "
                                f"limit of {max_values}.")
-        if node.dtype.kind != "f":
-            raise refuse(path, f"weight {h5_path!r} has dtype {node.dtype}, expected floats.")
+        if node.dtype.kind not in "fiu":          # Keras's int64 counters load as floats
+            raise refuse(path, f"weight {h5_path!r} has dtype {node.dtype}, expected numbers.")
         return np.asarray(node[()], dtype=np.float32)
 
 
