@@ -59,7 +59,7 @@ def encode(x: np.ndarray, mode: str, depth: int, dtype: Any,
         return one_hot(x, depth, dtype)
     base = "count" if mode == "tf_idf" else mode
     if x.ndim <= 2:
-        rows = x.reshape(-1, x.shape[-1]) if x.ndim == 2 else x[None]
+        rows = x if x.ndim == 2 else x[None]
         out = _bincount_rows(rows, depth, base == "multi_hot", dtype)
         out = out[0] if x.ndim == 1 else out                        # (depth,) / (B, depth)
     else:

@@ -151,6 +151,7 @@ class _IndexLookup(Layer):
         self._frozen_vocab_size = self.vocabulary_size_arg
         self._tokens: list = []
         self._index: dict = {}
+        self._initialized = False             # Keras's lookup table starts uninitialized
         self._idf: np.ndarray | None = None
         if self.output_mode == "tf_idf":
             if self._has_input_vocabulary and self.idf_weights is None:
@@ -298,6 +299,7 @@ class _IndexLookup(Layer):
                              "\"keys and values cannot be empty tensors\"). Adapt on data "
                              "with tokens, raise max_tokens, or pass a vocabulary.")
         start = self._token_start_index()
+        self._initialized = True
         self._tokens = list(tokens)
         self._index = {t: start + i for i, t in enumerate(self._tokens)}
 
@@ -416,8 +418,16 @@ class _IndexLookup(Layer):
         dtype = np.float32 if self.output_mode == "tf_idf" else np.int64
         return C.encode(ids, self.output_mode, self._depth(), dtype, self._idf)
 
+    def require_table(self) -> None:
+        """Keras's "Table not initialized": no vocabulary was ever set or learned."""
+        if not self._initialized:
+            raise ValueError(f"Layer '{self.name}' has no vocabulary yet (Keras: \"Table not "
+                             "initialized\"): call adapt() on data with tokens, pass "
+                             "`vocabulary`, or call set_vocabulary().")
+
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """The int64 index of every key (the mask gets 0 or Keras's dropped value)."""
+        self.require_table()
         start = self._oov_start_index()
         default = start if self.num_oov_indices == 1 else -1
         flat = keys.reshape(-1).tolist()
@@ -444,6 +454,7 @@ class _IndexLookup(Layer):
         return _hashes.hash_bucket(data, n, None if self.salt is None else tuple(self.salt))
 
     def _invert(self, ids: np.ndarray) -> np.ndarray:
+        self.require_table()
         start, size = self._token_start_index(), self.vocabulary_size()
         flat = ids.reshape(-1).tolist()
         tokens, oov, mask = self._tokens, self.oov_token, self.mask_token

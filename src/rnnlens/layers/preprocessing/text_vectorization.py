@@ -240,6 +240,7 @@ class TextVectorization(Layer):
     def call(self, inputs: Any, training: bool = False, mask: Any = None) -> np.ndarray:
         tokens, depth = self._preprocess(inputs)
         lookup = self._lookup_layer
+        lookup.require_table()
         if self.output_mode == "one_hot" and depth > 1:
             raise ValueError("TextVectorization(output_mode='one_hot') with a `split` gives "
                              "a ragged tensor in Keras, which rnnlens does not return; use "
