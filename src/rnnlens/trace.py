@@ -9,6 +9,8 @@ returns, for each recurrent layer (by name), a :class:`LayerTrace`:
   ``g``, ``o``),
 * ``mask``  (B, T) bool, or None,
 
+(ConvLSTM layers: ``h``, ``c`` and each gate are feature maps (B, T, *O, F), or
+(B, T, F, *O) for ``channels_first``, so ``c = f * c_prev + i * g`` elementwise)
 in the same step order as the layer's ``return_sequences`` output (so for
 ``go_backwards=True`` index 0 is the step that consumed ``x[:, -1]``). At a
 masked step ``h`` and ``c`` repeat the previous state, which is what the
@@ -126,16 +128,19 @@ class Recorder:
 
     def add(self, layer: Any, result: Any) -> None:
         rec = result.record
-        to_bt = (lambda a: np.ascontiguousarray(a.transpose(1, 0, 2)))  # (T,B,u) -> (B,T,u)
-        states = [to_bt(s) for s in rec.states]
+        # ConvLSTM cells keep flat states and name them as feature maps (B, *O, F)
+        maps = layer.cell.feature_maps if hasattr(type(layer.cell), "feature_maps") \
+            else (lambda a: a)
+        to_bt = (lambda a: np.ascontiguousarray(np.swapaxes(a, 0, 1)))  # (T,B,..)->(B,T,..)
+        states = [to_bt(maps(s)) for s in rec.states]
         gates = {k: to_bt(v) for k, v in layer.cell.gate_views(rec.gates).items()}
-        has_c = type(layer.cell).__name__ == "LSTMCell"
+        has_c = type(layer.cell).__name__ in ("LSTMCell", "ConvLSTMCell")
         out_index = getattr(layer.cell, "output_index", 0)
         item = LayerTrace(
             layer=layer.name, h=states[out_index], c=states[1] if has_c else None,
             states=states,
             gates=gates, mask=None if rec.mask is None else np.ascontiguousarray(rec.mask.T),
-            initial_states=rec.initial_states, output=result.output,
+            initial_states=[maps(s) for s in rec.initial_states], output=result.output,
             go_backwards=layer.go_backwards, output_index=out_index,
         )
         key, n = layer.name, 1

@@ -5,6 +5,7 @@ from rnnlens.cells.gru import GRUCell
 from rnnlens.cells.lstm import LSTMCell
 from rnnlens.cells.generic import CellAdapter, StackedRNNCells
 from rnnlens.cells.simple_rnn import SimpleRNNCell
+from rnnlens.cells.conv_lstm import ConvLSTMCell
 
 __all__ = ["RecurrentCell", "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells",
-           "CellAdapter"]
+           "CellAdapter", "ConvLSTMCell"]
