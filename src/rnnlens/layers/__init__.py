@@ -34,6 +34,7 @@ from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
 from rnnlens.layers.preprocessing import (Discretization, Hashing, IntegerLookup,
                                           Normalization, StringLookup, TextVectorization)
 from rnnlens.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from rnnlens.layers.convolutional_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 
 
 def serialize(layer: Layer) -> dict:
@@ -78,4 +79,5 @@ __all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "Re
            "ZeroPadding1D", "Cropping1D", "UpSampling1D",
            "Attention", "AdditiveAttention", "MultiHeadAttention",
            "TextVectorization", "StringLookup", "IntegerLookup", "Hashing", "Normalization",
-           "Discretization"]
+           "Discretization",
+           "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
