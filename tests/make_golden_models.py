@@ -53,21 +53,6 @@ def case_lstm_dense(k: Any, L: Any, name: str) -> tuple[Any, list]:
     return k.Model(inp, [L.TimeDistributed(L.Dense(2))(seq), h, c]), xs
 
 
-def case_conv_lstm(k: Any, L: Any, name: str) -> tuple[Any, list]:
-    """Keras's next-frame video model in small: ConvLSTM2D (same, sequences) ->
-    BatchNormalization -> ConvLSTM2D (strided, backwards, states) -> ConvLSTM1D (dilated,
-    channels_first) over the rows of its sequence."""
-    inp = k.Input((4, 6, 5, 2))
-    xs = [_rng(name + "x").normal(size=(3, 4, 6, 5, 2)).astype(np.float32)]
-    x = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True)(inp)
-    x = L.BatchNormalization(epsilon=0.75)(x)                 # the variance is U(-0.5, 0.5)
-    seq, h, c = L.ConvLSTM2D(2, 2, strides=2, go_backwards=True, return_sequences=True,
-                             return_state=True)(x)                            # (4, 3, 2, 2)
-    out = L.ConvLSTM1D(2, 2, dilation_rate=2, padding="same",
-                       data_format="channels_first")(L.Reshape((4, 3, 4))(seq))
-    return k.Model(inp, [out, h, c]), xs
-
-
 def case_masked_bidirectional(k: Any, L: Any, name: str) -> tuple[Any, list]:
     inp, xs = _ids(k, name)
     x = L.Embedding(9, 3, mask_zero=True)(inp)
@@ -165,10 +150,58 @@ def case_padding_1d(k: Any, L: Any, name: str) -> tuple[Any, list]:
     return k.Model(inp, L.GRU(2)(x)), xs
 
 
+def _image(k: Any, name: str, shape: tuple) -> tuple[Any, list]:
+    """Input images (B=3, *shape), mask-free."""
+    return k.Input(shape), [_rng(name + "x").normal(size=(3, *shape)).astype(np.float32)]
+
+
+def case_ocr_cnn_lstm(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """The keras.io captcha OCR model, small: Conv2D (same, relu) / MaxPooling2D twice,
+    Reshape to (width steps, features), Dense, Dropout, Bidirectional LSTM, softmax."""
+    inp, xs = _image(k, name, (16, 8, 1))
+    x = L.MaxPooling2D((2, 2))(L.Conv2D(4, (3, 3), activation="relu", padding="same")(inp))
+    x = L.MaxPooling2D((2, 2))(L.Conv2D(4, (3, 3), activation="relu", padding="same")(x))
+    x = L.Dropout(0.2)(L.Dense(8, activation="relu")(L.Reshape((4, 2 * 4))(x)))
+    x = L.Bidirectional(L.LSTM(4, return_sequences=True, dropout=0.25))(x)
+    return k.Model(inp, L.Dense(5, activation="softmax")(x)), xs
+
+
+def case_convolutions_2d(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """ZeroPadding2D -> grouped strided Conv2D -> SeparableConv2D -> DepthwiseConv2D
+    (dilated) -> Conv2DTranspose (output_padding) -> MaxPooling2D / AveragePooling2D ->
+    UpSampling2D (bilinear, nearest) -> Cropping2D -> global pools and an LSTM over rows."""
+    inp, xs = _image(k, name, (9, 10, 2))
+    x = L.ZeroPadding2D(((1, 2), (0, 1)))(inp)                              # (12, 11)
+    x = L.Conv2D(4, 3, strides=(2, 1), groups=2, activation="relu")(x)      # (5, 9)
+    x = L.SeparableConv2D(4, 2, padding="same", depth_multiplier=2)(x)
+    x = L.DepthwiseConv2D((2, 2), dilation_rate=(1, 2), activation="tanh")(x)  # (4, 7)
+    x = L.Conv2DTranspose(3, 3, strides=2, output_padding=1)(x)             # (10, 16)
+    x = L.AveragePooling2D(2, padding="same")(L.MaxPooling2D(2, strides=1)(x))  # (5, 8)
+    x = L.UpSampling2D((2, 1), interpolation="bilinear")(x)                 # (10, 8)
+    x = L.Cropping2D(((1, 1), (2, 0)))(L.UpSampling2D((1, 2))(x))           # (8, 14)
+    g = L.Concatenate()([L.GlobalMaxPooling2D()(x), L.GlobalAveragePooling2D()(x)])
+    seq = L.GRU(3)(L.Reshape((8, 14 * 3))(x))
+    return k.Model(inp, L.Dense(2)(L.Concatenate()([g, seq]))), xs
+
+
+def case_volumes_channels_first(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """channels_first 3-D layers: Conv3D, ZeroPadding3D, MaxPooling3D, Conv3DTranspose,
+    AveragePooling3D, Cropping3D, UpSampling3D, global 3-D pools."""
+    inp, xs = _image(k, name, (2, 4, 5, 6))
+    cf = "channels_first"
+    x = L.Conv3D(3, 2, padding="same", data_format=cf, activation="relu")(inp)
+    x = L.MaxPooling3D(2, padding="same", data_format=cf)(L.ZeroPadding3D(1, data_format=cf)(x))
+    x = L.Conv3DTranspose(2, 2, strides=(1, 2, 1), data_format=cf)(x)       # (4, 8, 5)
+    x = L.AveragePooling3D((1, 2, 2), data_format=cf)(x)                    # (4, 4, 2)
+    x = L.UpSampling3D((1, 1, 2), data_format=cf)(L.Cropping3D(((1, 0), 1, 0),
+                                                               data_format=cf)(x))
+    g = [L.GlobalMaxPooling3D(data_format=cf)(x), L.GlobalAveragePooling3D(data_format=cf)(x)]
+    return k.Model(inp, L.Dense(2)(L.Concatenate()(g))), xs
+
+
 #: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
 CASES: dict[str, tuple[Callable, str]] = {
     "lstm_dense": (case_lstm_dense, "LSTM with states and a TimeDistributed Dense head"),
-    "conv_lstm": (case_conv_lstm, case_conv_lstm.__doc__),
     "masked_bidirectional": (case_masked_bidirectional,
                              "Embedding(mask_zero) -> Bidirectional(GRU, sum) -> LSTM"),
     "everyday_layers": (case_everyday_layers, case_everyday_layers.__doc__),
@@ -178,6 +211,10 @@ CASES: dict[str, tuple[Callable, str]] = {
     "convolutions": (case_convolutions, case_convolutions.__doc__),
     "pooling": (case_pooling, case_pooling.__doc__),
     "padding_1d": (case_padding_1d, case_padding_1d.__doc__),
+    "ocr_cnn_lstm": (case_ocr_cnn_lstm, case_ocr_cnn_lstm.__doc__),
+    "convolutions_2d": (case_convolutions_2d, case_convolutions_2d.__doc__),
+    "volumes_channels_first": (case_volumes_channels_first,
+                               case_volumes_channels_first.__doc__),
 }
 
 

@@ -18,12 +18,24 @@ from rnnlens.layers.normalization import (BatchNormalization, LayerNormalization
                                            UnitNormalization)
 from rnnlens.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnlens.layers.reshaping import Cropping1D, UpSampling1D, ZeroPadding1D
+from rnnlens.layers.spatial_reshaping import (Cropping2D, Cropping3D, UpSampling2D,
+                                              UpSampling3D, ZeroPadding2D, ZeroPadding3D)
 from rnnlens.layers.convolutional import (Conv1D, Conv1DTranspose, Convolution1D,
                                           Convolution1DTranspose, DepthwiseConv1D,
                                           SeparableConv1D, SeparableConvolution1D)
+from rnnlens.layers.convolutional import (Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose,
+                                          Convolution2D, Convolution2DTranspose,
+                                          Convolution3D, Convolution3DTranspose,
+                                          DepthwiseConv2D, SeparableConv2D,
+                                          SeparableConvolution2D)
 from rnnlens.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D,
                                     GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
                                     MaxPool1D, MaxPooling1D)
+from rnnlens.layers.pooling import (AveragePooling2D, AveragePooling3D, AvgPool2D, AvgPool3D,
+                                    GlobalAveragePooling2D, GlobalAveragePooling3D,
+                                    GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool2D,
+                                    GlobalMaxPool3D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+                                    MaxPool2D, MaxPool3D, MaxPooling2D, MaxPooling3D)
 from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
                                           GaussianDropout, GaussianNoise, SpatialDropout1D,
                                           SpatialDropout2D, SpatialDropout3D)
@@ -34,7 +46,6 @@ from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
 from rnnlens.layers.preprocessing import (Discretization, Hashing, IntegerLookup,
                                           Normalization, StringLookup, TextVectorization)
 from rnnlens.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
-from rnnlens.layers.convolutional_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 
 
 def serialize(layer: Layer) -> dict:
@@ -80,4 +91,12 @@ __all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "Re
            "Attention", "AdditiveAttention", "MultiHeadAttention",
            "TextVectorization", "StringLookup", "IntegerLookup", "Hashing", "Normalization",
            "Discretization",
-           "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
+           "Conv2D", "Conv3D", "Convolution2D", "Convolution3D", "SeparableConv2D",
+           "SeparableConvolution2D", "DepthwiseConv2D", "Conv2DTranspose", "Conv3DTranspose",
+           "Convolution2DTranspose", "Convolution3DTranspose",
+           "MaxPooling2D", "MaxPool2D", "MaxPooling3D", "MaxPool3D", "AveragePooling2D",
+           "AvgPool2D", "AveragePooling3D", "AvgPool3D", "GlobalMaxPooling2D",
+           "GlobalMaxPool2D", "GlobalMaxPooling3D", "GlobalMaxPool3D",
+           "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalAveragePooling3D",
+           "GlobalAvgPool3D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
+           "UpSampling2D", "UpSampling3D"]

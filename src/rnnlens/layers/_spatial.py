@@ -1,5 +1,6 @@
-"""What the convolution, pooling and 1-D reshaping layers share: their declared argument
-types, the data format, the checks of spatial inputs, and Keras's config key order.
+"""What the convolution, pooling, padding, cropping and upsampling layers share: their
+declared argument types, the data format, the checks of spatial inputs, and Keras's config
+key order.
 
 A spatial layer has a class attribute ``rank`` (1 for ``Conv1D``, 2 for ``Conv2D``, ...):
 its inputs are ``(B, *spatial, C)`` (``data_format="channels_last"``) or
@@ -81,6 +82,51 @@ class PadPair(SpatialTuple):
         if out is None or len(out) != 2:
             raise self.fail(value, owner)
         return out
+
+
+class PadPairs(P.IntTuple):
+    """``ZeroPadding2D/3D.padding``, ``Cropping2D/3D.cropping``: an int (every side), a tuple
+    of ``rank`` ints (symmetric per axis) or of ``rank`` pairs ``(before, after)``, all
+    non-negative; kept (and written) as ``rank`` pairs, as Keras keeps it."""
+
+    def __init__(self, rank: int, default: Any, doc: str = ""):
+        super().__init__(default, min=0, doc=doc)
+        self.rank = rank
+
+    @property
+    def expected(self) -> str:
+        n = self.rank
+        return (f"a non-negative integer, a tuple of {n} non-negative integers, or a tuple "
+                f"of {n} tuples of 2 non-negative integers")
+
+    def validate(self, value: Any, owner: Any) -> tuple:
+        if _is_int(value):
+            if value < 0:
+                raise self.fail(value, owner)
+            return ((int(value),) * 2,) * self.rank
+        if not isinstance(value, (list, tuple)) or len(value) != self.rank:
+            raise self.fail(value, owner)                       # Keras: a ValueError
+        pairs = []
+        for item in value:
+            if _is_int(item) and item >= 0:
+                pairs.append((int(item),) * 2)
+            elif isinstance(item, (list, tuple)) and len(item) == 2 and all(
+                    _is_int(v) and v >= 0 for v in item):
+                pairs.append((int(item[0]), int(item[1])))
+            else:
+                raise self.fail(value, owner)
+        return tuple(pairs)
+
+    def dump(self, value: Any) -> Any:
+        return tuple(tuple(pair) for pair in value)
+
+    def load(self, raw: Any, reader: Any) -> Any:
+        value = self.check(raw, None)
+        for pair in value:
+            for item in pair:
+                if self.cap is not None:
+                    reader.cap(item, self.cap, self.name)
+        return value
 
 
 def output_length(n: int | None, k: int, s: int, d: int, padding: str) -> int | None:
@@ -196,5 +242,5 @@ def drop_keras2_keys(layer: Layer, config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in hidden}
 
 
-__all__ = ["SpatialTuple", "PadPair", "output_length", "data_format_param", "resolve_data_format",
-           "SpatialLayer", "Keras2Key", "drop_keras2_keys"]
+__all__ = ["SpatialTuple", "PadPair", "PadPairs", "output_length", "data_format_param",
+           "resolve_data_format", "SpatialLayer", "Keras2Key", "drop_keras2_keys"]

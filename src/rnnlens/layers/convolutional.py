@@ -1,6 +1,7 @@
-"""Convolution layers, as Keras 3 defines them: Conv1D, SeparableConv1D, DepthwiseConv1D,
-Conv1DTranspose (and Keras's aliases Convolution1D, SeparableConvolution1D,
-Convolution1DTranspose).
+"""Convolution layers, as Keras 3 defines them: Conv1D / Conv2D / Conv3D, SeparableConv1D /
+SeparableConv2D, DepthwiseConv1D / DepthwiseConv2D, Conv1DTranspose / Conv2DTranspose /
+Conv3DTranspose (and Keras's aliases Convolution1D, Convolution2D, ...,
+SeparableConvolution2D, Convolution3DTranspose).
 
 Each family has a base class over N spatial dimensions (``BaseConv``, ``BaseSeparableConv``,
 ``BaseDepthwiseConv``, ``BaseConvTranspose``); a concrete class only sets ``rank``, so
@@ -25,7 +26,9 @@ Where Keras 3.15.1 on TensorFlow is wrong, rnnlens computes the formula above: w
 count, Keras's ``ops.add(outputs, bias)`` becomes ``tf.nn.bias_add`` along the last axis,
 adding the bias along time instead of the channels.
 
-Shape legend: B batch, T steps, C input channels, F filters, M depth multiplier.
+Shape legend: B batch, T steps, C input channels, F filters, M depth multiplier; o and j
+(output position, kernel tap) are multi-indices over the 2 or 3 spatial axes of the 2-D / 3-D
+layers, with ``o s + j d`` taken axis by axis.
 """
 
 from __future__ import annotations
@@ -447,14 +450,73 @@ class Conv1DTranspose(BaseConvTranspose):
     rank = 1
 
 
+class Conv2D(BaseConv):
+    """2-D convolution over images (B, H, W, C) -> (B, H', W', filters); see
+    :class:`BaseConv` ("causal" padding is 1-D only)."""
+
+    rank = 2
+
+
+class Conv3D(BaseConv):
+    """3-D convolution over volumes (B, D, H, W, C) -> (B, D', H', W', filters); see
+    :class:`BaseConv`."""
+
+    rank = 3
+
+
+class DepthwiseConv2D(BaseDepthwiseConv):
+    """2-D depthwise convolution; see :class:`BaseDepthwiseConv`."""
+
+    rank = 2
+
+
+class SeparableConv2D(BaseSeparableConv):
+    """2-D separable convolution; see :class:`BaseSeparableConv`."""
+
+    rank = 2
+
+
+class Conv2DTranspose(BaseConvTranspose):
+    """2-D transposed convolution; see :class:`BaseConvTranspose`."""
+
+    rank = 2
+
+
+class Conv3DTranspose(BaseConvTranspose):
+    """3-D transposed convolution; see :class:`BaseConvTranspose`. Keras's signature puts
+    ``data_format`` before ``output_padding`` here (its config does not)."""
+
+    rank = 3
+    config_order = ("filters", "kernel_size", "strides", "padding", "output_padding",
+                    "data_format")
+
+    @classmethod
+    def _declared_params(cls) -> dict:
+        params = super()._declared_params()
+        keys = list(params)
+        keys.remove("data_format")
+        keys.insert(keys.index("output_padding"), "data_format")
+        return {k: params[k] for k in keys}
+
+
 #: Keras's other names for the same classes (files may name them too).
 Convolution1D = Conv1D
 SeparableConvolution1D = SeparableConv1D
 Convolution1DTranspose = Conv1DTranspose
-for _alias, _cls in (("Convolution1D", Conv1D), ("SeparableConvolution1D", SeparableConv1D),
-                     ("Convolution1DTranspose", Conv1DTranspose)):
+Convolution2D = Conv2D
+Convolution3D = Conv3D
+SeparableConvolution2D = SeparableConv2D
+Convolution2DTranspose = Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+ALIASES = {"Convolution1D": Conv1D, "SeparableConvolution1D": SeparableConv1D,
+           "Convolution1DTranspose": Conv1DTranspose, "Convolution2D": Conv2D,
+           "Convolution3D": Conv3D, "SeparableConvolution2D": SeparableConv2D,
+           "Convolution2DTranspose": Conv2DTranspose,
+           "Convolution3DTranspose": Conv3DTranspose}
+for _alias, _cls in ALIASES.items():
     REGISTRY.setdefault(_alias, _cls)
 
 __all__ = ["BaseConv", "BaseDepthwiseConv", "BaseSeparableConv", "BaseConvTranspose",
            "Conv1D", "DepthwiseConv1D", "SeparableConv1D", "Conv1DTranspose",
-           "Convolution1D", "SeparableConvolution1D", "Convolution1DTranspose"]
+           "Conv2D", "Conv3D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose",
+           "Conv3DTranspose", *ALIASES]

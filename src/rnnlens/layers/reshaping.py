@@ -1,5 +1,6 @@
 """Reshaping layers, as Keras 3 defines them: RepeatVector, Flatten, Reshape, Permute, and
-the 1-D ones around convolutions: ZeroPadding1D, Cropping1D, UpSampling1D.
+the 1-D ones around convolutions: ZeroPadding1D, Cropping1D, UpSampling1D (the 2-D / 3-D
+ones, in ``spatial_reshaping``, are re-exported here).
 
 All keep the batch axis and move values without changing them, so each backward
 pass is the inverse rearrangement of the gradient (RepeatVector sums the copies).
@@ -355,3 +356,12 @@ class UpSampling1D(SpatialLayer):
 
 
 __all__ += ["ZeroPadding1D", "Cropping1D", "UpSampling1D"]
+
+# The 2-D / 3-D ones live in ``spatial_reshaping`` (this module's size); Keras's layout has
+# them here, so they are importable from here too.
+from rnnlens.layers.spatial_reshaping import (Cropping2D, Cropping3D,  # noqa: E402
+                                              UpSampling2D, UpSampling3D, ZeroPadding2D,
+                                              ZeroPadding3D)
+
+__all__ += ["ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D", "UpSampling2D",
+            "UpSampling3D"]

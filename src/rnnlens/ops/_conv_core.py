@@ -14,7 +14,8 @@ dilations ``d``, pads ``(p_lo, p_hi)`` and output sizes ``o``. With the effectiv
     "causal": p_lo = e - 1, p_hi = 0
 
 ``im2col`` gathers every window of the padded input into one row of a matrix
-``X (B*prod(o), C*prod(k))`` (``numpy.lib.stride_tricks.sliding_window_view``, one copy),
+``X (B*prod(o), C*prod(k))`` (one strided copy per kernel tap; ``windows`` is the same
+as a ``numpy.lib.stride_tricks.sliding_window_view``),
 with the columns in ``(c, j_1, ..., j_N)`` order, so a convolution is one matmul
 ``Y = X W`` with ``W (C*prod(k), F)`` the kernel ``(*k, C, F)`` with its channel axis moved
 first. ``col2im`` is its adjoint: it adds every row back onto the window it came from
@@ -111,14 +112,28 @@ def windows(xp: np.ndarray, g: Geometry) -> np.ndarray:
     return view[index]
 
 
+def tap_slices(g: Geometry, offsets: tuple) -> tuple:
+    """The strided slices of the padded input that kernel tap ``offsets`` (j_1, ..., j_N)
+    reads for every output position: ``o s + j d`` along each axis."""
+    return tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                 for j, d, o, s in zip(offsets, g.dilation, g.out, g.strides))
+
+
 def im2col(x: np.ndarray, g: Geometry, op: str) -> np.ndarray:
-    """The windows of ``x`` (B, *n, C) as rows: (B*prod(o), C*prod(k))."""
+    """The windows of ``x`` (B, *n, C) as rows: (B*prod(o), C*prod(k)).
+
+    Filled one kernel tap at a time (``prod(k)`` strided copies with the channels
+    contiguous), which copies memory in larger runs than reshaping ``windows``."""
     batch, channels = x.shape[0], x.shape[-1]
     check_budget(op, "padded input", (batch, *g.padded, channels))
     check_budget(op, "im2col matrix", (batch, *g.out, channels, g.window))
     if 0 in g.out:
         return np.zeros((batch * math.prod(g.out), channels * g.window), x.dtype)
-    return windows(pad(x, g), g).reshape(-1, channels * g.window)
+    xp = pad(x, g)
+    cols = np.empty((batch, *g.out, channels, g.window), x.dtype)     # (B, *o, C, K)
+    for j, offsets in enumerate(np.ndindex(*g.kernel)):
+        cols[..., j] = xp[(slice(None), *tap_slices(g, offsets))]
+    return cols.reshape(-1, channels * g.window)
 
 
 def col2im(cols: np.ndarray, g: Geometry, batch: int, channels: int, op: str) -> np.ndarray:
@@ -129,9 +144,7 @@ def col2im(cols: np.ndarray, g: Geometry, batch: int, channels: int, op: str) ->
     full = np.zeros((batch, *g.padded, channels), cols.dtype)
     per = cols.reshape(batch, *g.out, channels, g.window)
     for j, offsets in enumerate(np.ndindex(*g.kernel)):
-        spots = tuple(slice(i * d, i * d + (o - 1) * s + 1, s) for i, d, o, s in
-                      zip(offsets, g.dilation, g.out, g.strides))
-        full[(slice(None), *spots)] += per[..., j]
+        full[(slice(None), *tap_slices(g, offsets))] += per[..., j]
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(g.pads, g.size))
     return np.ascontiguousarray(full[(slice(None), *crop)])
 
@@ -232,6 +245,6 @@ def conv_transposed_backward(cache: tuple, dy: np.ndarray) -> tuple[np.ndarray, 
 
 
 __all__ = ["MAX_ELEMENTS", "Geometry", "same_pads", "geometry", "check_budget", "pad",
-           "windows", "im2col", "col2im", "kernel_matrix", "kernel_from_matrix", "gemm",
-           "gemm_t", "gemm_w", "conv", "conv_backward", "conv_transposed",
+           "windows", "tap_slices", "im2col", "col2im", "kernel_matrix", "kernel_from_matrix",
+           "gemm", "gemm_t", "gemm_w", "conv", "conv_backward", "conv_transposed",
            "conv_transposed_backward"]

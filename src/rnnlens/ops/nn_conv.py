@@ -22,7 +22,8 @@ hand (the layers train through them):
 
     conv:            dW = X^T dY,   dx = col2im(dY W^T)
     conv_transpose:  dx = conv(dy),  dW = im2col(dy)^T x
-    max_pool:        dy goes to the first maximum of each window (TensorFlow's MaxPoolGrad)
+    max_pool:        dy goes to the first maximum of each window (TensorFlow's MaxPoolGrad);
+                     with 3 spatial axes to every entry within 1e-5 of it (MaxPool3DGrad)
     average_pool:    dy / count spread over the window's real entries
 
 Dtypes: the result has ``result_type(inputs, kernel)``; float16 computes in float32 and
@@ -42,6 +43,10 @@ from rnnlens.ops._dispatch import cast_array, fail, keras_op, to_array
 from rnnlens.ops._dtypes import result_type
 
 _FORMATS = ("channels_last", "channels_first")
+
+#: TensorFlow's MaxPool3DGrad (CPU) sends a window's gradient to every entry with
+#: ``|x - max| < 1e-5`` (an absolute tolerance, whatever the dtype).
+MAX_POOL_3D_TOLERANCE = 1e-5
 
 
 # -- arguments ------------------------------------------------------------------------
@@ -417,18 +422,27 @@ def max_pool_forward(inputs: Any, pool_size: Any, strides: Any = None,
 
 
 def max_pool_backward(cache: tuple, d_out: Any) -> np.ndarray:
-    """``dL/d inputs``: each window's gradient goes to its first maximum (in row-major
-    window order, padding excluded), as TensorFlow's MaxPoolGrad."""
+    """``dL/d inputs``: with 1 or 2 spatial axes each window's gradient goes to its first
+    maximum (in row-major window order, padding excluded), as TensorFlow's MaxPoolGrad;
+    with 3, as TensorFlow's MaxPool3DGrad on CPU, to every real entry within
+    ``MAX_POOL_3D_TOLERANCE`` (1e-5) of the window's maximum, each getting the whole of it
+    (ties are counted more than once)."""
     xp, x, g, df, y = cache
     dy = _last(np.asarray(d_out), df).astype(x.dtype, copy=False)
     if xp is None:
         return np.ascontiguousarray(_back(np.zeros_like(x), df))
     n, k = len(g.size), g.window
     win = C.windows(xp, g)                                                # (B, *o, C, *k)
-    hit = (win == y[(...,) + (None,) * n]) & _valid(g)
-    first = hit.reshape(*hit.shape[:-n], k).argmax(axis=-1)               # (B, *o, C)
-    spread = np.zeros((*first.shape, k), dy.dtype)
-    np.put_along_axis(spread, first[..., None], dy[..., None], axis=-1)
+    top = y[(...,) + (None,) * n]
+    if n == 3:                                    # TensorFlow's MaxPool3DGrad (CPU)
+        near = (np.abs(win - top) < MAX_POOL_3D_TOLERANCE) & _valid(g)
+        spread = np.where(near, dy[(...,) + (None,) * n], 0).astype(dy.dtype, copy=False)
+        spread = spread.reshape(*spread.shape[:-n], k)
+    else:
+        hit = (win == top) & _valid(g)
+        first = hit.reshape(*hit.shape[:-n], k).argmax(axis=-1)           # (B, *o, C)
+        spread = np.zeros((*first.shape, k), dy.dtype)
+        np.put_along_axis(spread, first[..., None], dy[..., None], axis=-1)
     d_x = C.col2im(spread.reshape(-1, x.shape[-1] * k), g, x.shape[0], x.shape[-1],
                    "max_pool")
     return np.ascontiguousarray(_back(d_x, df))
@@ -481,5 +495,5 @@ __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv", "max_po
            "conv_transpose_backward", "depthwise_conv_forward", "depthwise_conv_backward",
            "separable_conv_forward", "separable_conv_backward", "max_pool_forward",
            "max_pool_backward", "average_pool_forward", "average_pool_backward",
-           "spatial_tuple", "transpose_output_size", "transpose_axis"]
+           "spatial_tuple", "transpose_output_size", "transpose_axis", "MAX_POOL_3D_TOLERANCE"]
 

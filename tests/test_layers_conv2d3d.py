@@ -1,0 +1,623 @@
+"""2-D and 3-D convolution, pooling, padding, cropping and upsampling layers against live
+Keras 3.15.1 (TensorFlow) and, for their files, tf_keras 2.21 (Keras 2).
+
+* values: eager calls over a table of arguments and hypothesis over kernel sizes, strides,
+  dilations, paddings, groups, depth multipliers, output paddings, data formats and odd
+  sizes (Conv2D / Conv3D / SeparableConv2D / DepthwiseConv2D / Conv2DTranspose /
+  Conv3DTranspose, the 2-D / 3-D windowed and global pooling, ZeroPadding / Cropping /
+  UpSampling 2-D (nearest and bilinear) and 3-D); ``compute_output_shape`` and symbolic
+  shapes with unknown sizes; the aliases (Convolution2D, MaxPool3D, GlobalAvgPool2D, ...);
+* masks: a Masking mask on an image is dropped by every 2-D layer, GlobalAveragePooling2D
+  included (Keras 3 averages only in 1-D);
+* training: ``rnnlens.training.gradients`` against ``tf.GradientTape`` on every weight of
+  models (the keras.io OCR model among them), ``Model.backward`` on the inputs per layer
+  (ties in the max pools: TensorFlow's MaxPoolGrad sends a 2-D window's gradient to its
+  first maximum, MaxPool3DGrad to every entry within 1e-5 of it), a ``fit`` history;
+  backward passes against central differences in float64;
+* ``get_config()`` equal to Keras's key for key, ``from_config`` both ways; ``.keras`` /
+  ``.h5`` files both ways with Keras 3; tf_keras ``.h5`` files load; ``summary()`` equal;
+* errors: where Keras refuses, rnnlens raises the same exception type; a fuzz of arguments
+  and inputs accepts only results or ValueError / TypeError from rnnlens;
+* speed: Conv2D & co. on (8, 32, 32, 16) inputs with 3x3 kernels within a bound.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rnnlens
+from conv2d3d_parity import KERAS2_MODELS, MODELS, compare, image, pair
+from merge_reshape_parity import (assert_raised_by_rnnlens, build_pair, check_rel,
+                                  check_weight_grads, files_both_ways, floats, leaves,
+                                  load_keras, np_mask, our_input_grads, plain_config,
+                                  summary_text, tape_input_grads)
+from oracle import assert_close
+from rnnlens import layers as RL
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*does not support masking",
+                                        "ignore:.*HDF5 file", "ignore:.*destroy the mask")
+
+
+@pytest.fixture(scope="module")
+def K() -> Any:
+    return load_keras()
+
+
+CF = {"data_format": "channels_first"}
+# (class, kwargs, channels-last input shape)
+EAGER: list[tuple[str, dict, tuple]] = [
+    ("Conv2D", dict(filters=3, kernel_size=3), (2, 7, 8, 4)),
+    ("Conv2D", dict(filters=4, kernel_size=(3, 2), strides=(2, 1), padding="same",
+                    activation="relu"), (2, 7, 9, 4)),
+    ("Conv2D", dict(filters=6, kernel_size=2, groups=2, dilation_rate=(2, 3),
+                    use_bias=False), (2, 7, 8, 4)),
+    ("Conv2D", dict(filters=4, kernel_size=3, groups=4, padding="same", **CF), (2, 6, 5, 4)),
+    ("Conv2D", dict(filters=2, kernel_size=(1, 4), strides=3, **CF), (2, 8, 9, 3)),
+    ("Conv3D", dict(filters=3, kernel_size=2), (2, 4, 5, 6, 2)),
+    ("Conv3D", dict(filters=4, kernel_size=(3, 1, 2), strides=(1, 2, 2), padding="same",
+                    groups=2, activation="tanh"), (2, 5, 6, 7, 4)),
+    ("Conv3D", dict(filters=2, kernel_size=2, dilation_rate=(2, 1, 2), **CF), (2, 5, 4, 6, 3)),
+    ("SeparableConv2D", dict(filters=3, kernel_size=2), (2, 6, 7, 3)),
+    ("SeparableConv2D", dict(filters=5, kernel_size=3, strides=2, dilation_rate=1,
+                             padding="same", depth_multiplier=3), (2, 7, 8, 3)),
+    ("SeparableConv2D", dict(filters=2, kernel_size=(3, 2), dilation_rate=2,
+                             activation="sigmoid", **CF), (2, 8, 7, 3)),
+    ("DepthwiseConv2D", dict(kernel_size=3), (2, 6, 7, 3)),
+    ("DepthwiseConv2D", dict(kernel_size=(2, 3), strides=2, dilation_rate=(1, 2),
+                             padding="same", depth_multiplier=2), (2, 7, 9, 3)),
+    ("DepthwiseConv2D", dict(kernel_size=2, depth_multiplier=2, use_bias=False, **CF),
+     (2, 5, 6, 3)),
+    ("Conv2DTranspose", dict(filters=3, kernel_size=3), (2, 4, 5, 3)),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=(4, 3), strides=(2, 3),
+                             padding="same"), (2, 4, 5, 3)),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=3, output_padding=(2, 1)),
+     (2, 3, 4, 3)),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=3, dilation_rate=2, padding="same", **CF),
+     (2, 4, 5, 3)),
+    ("Conv3DTranspose", dict(filters=2, kernel_size=2, strides=2), (2, 2, 3, 4, 3)),
+    ("Conv3DTranspose", dict(filters=3, kernel_size=(3, 2, 1), strides=(1, 2, 2),
+                             padding="same", output_padding=(0, 1, 0), **CF), (2, 3, 3, 4, 2)),
+    ("MaxPooling2D", dict(), (2, 7, 8, 3)),
+    ("MaxPooling2D", dict(pool_size=3, strides=(1, 2), padding="same"), (2, 7, 8, 3)),
+    ("MaxPooling2D", dict(pool_size=(2, 3), **CF), (2, 7, 8, 3)),
+    ("MaxPooling3D", dict(), (2, 4, 5, 6, 3)),
+    ("MaxPooling3D", dict(pool_size=(3, 2, 2), strides=1, padding="same", **CF),
+     (2, 4, 5, 6, 3)),
+    ("AveragePooling2D", dict(pool_size=2), (2, 7, 8, 3)),
+    ("AveragePooling2D", dict(pool_size=3, strides=2, padding="same", **CF), (2, 7, 8, 3)),
+    ("AveragePooling3D", dict(pool_size=(2, 3, 2), strides=(1, 2, 2), padding="same"),
+     (2, 4, 5, 6, 3)),
+    ("AveragePooling3D", dict(pool_size=2, **CF), (2, 4, 5, 6, 3)),
+    ("GlobalMaxPooling2D", dict(), (2, 4, 5, 3)),
+    ("GlobalMaxPooling2D", dict(keepdims=True, **CF), (2, 4, 5, 3)),
+    ("GlobalAveragePooling2D", dict(), (2, 4, 5, 3)),
+    ("GlobalAveragePooling2D", dict(keepdims=True), (2, 4, 5, 3)),
+    ("GlobalMaxPooling3D", dict(keepdims=True), (2, 3, 4, 5, 2)),
+    ("GlobalAveragePooling3D", CF, (2, 3, 4, 5, 2)),
+    ("ZeroPadding2D", dict(), (2, 4, 5, 3)),
+    ("ZeroPadding2D", dict(padding=(2, 0)), (2, 4, 5, 3)),
+    ("ZeroPadding2D", dict(padding=((1, 2), (3, 0)), **CF), (2, 4, 5, 3)),
+    ("ZeroPadding3D", dict(), (2, 3, 4, 5, 2)),
+    ("ZeroPadding3D", dict(padding=((0, 1), 2, (3, 0)), **CF), (2, 3, 4, 5, 2)),
+    ("Cropping2D", dict(), (2, 4, 5, 3)),
+    ("Cropping2D", dict(cropping=1), (2, 4, 5, 3)),
+    ("Cropping2D", dict(cropping=((0, 2), (3, 1)), **CF), (2, 4, 5, 3)),
+    ("Cropping3D", dict(), (2, 3, 4, 5, 2)),
+    ("Cropping3D", dict(cropping=(0, (1, 2), 1), **CF), (2, 3, 4, 5, 2)),
+    ("UpSampling2D", dict(), (2, 4, 5, 3)),
+    ("UpSampling2D", dict(size=(3, 1), **CF), (2, 4, 5, 3)),
+    ("UpSampling2D", dict(size=(2, 3), interpolation="bilinear"), (2, 4, 5, 3)),
+    ("UpSampling2D", dict(size=3, interpolation="Bilinear", **CF), (2, 3, 2, 4)),
+    ("UpSampling2D", dict(size=(1, 4), interpolation="bilinear"), (2, 1, 1, 2)),
+    ("UpSampling2D", dict(size=(2, 2), interpolation="area"), (2, 3, 5, 2)),
+    ("UpSampling3D", dict(), (2, 3, 4, 2, 2)),
+    ("UpSampling3D", dict(size=(1, 3, 2), **CF), (2, 3, 4, 2, 2)),
+    ("Convolution2D", dict(filters=2, kernel_size=2), (2, 5, 4, 3)),
+    ("Convolution3D", dict(filters=2, kernel_size=2), (2, 3, 4, 5, 2)),
+    ("SeparableConvolution2D", dict(filters=2, kernel_size=2), (2, 5, 4, 3)),
+    ("Convolution2DTranspose", dict(filters=2, kernel_size=2, strides=2), (2, 3, 4, 2)),
+    ("Convolution3DTranspose", dict(filters=2, kernel_size=2), (2, 3, 2, 3, 2)),
+    ("MaxPool2D", dict(pool_size=3), (2, 7, 6, 2)), ("MaxPool3D", dict(), (2, 4, 4, 4, 2)),
+    ("AvgPool2D", dict(pool_size=2, padding="same"), (2, 5, 5, 2)),
+    ("AvgPool3D", dict(pool_size=2), (2, 4, 4, 4, 2)),
+    ("GlobalMaxPool2D", dict(), (2, 3, 4, 2)), ("GlobalMaxPool3D", dict(), (2, 3, 4, 2, 2)),
+    ("GlobalAvgPool2D", dict(), (2, 3, 4, 2)), ("GlobalAvgPool3D", dict(), (2, 3, 4, 2, 2)),
+]
+_IDS = [f"{c}{k}{s}" for c, k, s in EAGER]
+
+
+def _input(kwargs: dict, shape: tuple, seed: int) -> np.ndarray:
+    return image(shape, seed, kwargs.get("data_format") == "channels_first")
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", EAGER, ids=_IDS)
+def test_eager_values(K: Any, parity: Any, cls: str, kwargs: dict, shape: tuple) -> None:
+    compare(K, parity, cls, kwargs, _input(kwargs, shape, len(cls)), seed=len(_IDS[0]))
+
+
+_FORMATS = st.sampled_from(["channels_last", "channels_first"])
+
+
+@settings(max_examples=70, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cls=st.sampled_from(["Conv2D", "Conv3D", "SeparableConv2D", "DepthwiseConv2D",
+                            "Conv2DTranspose", "Conv3DTranspose"]),
+       data=st.data(), pad=st.sampled_from(["valid", "same"]), df=_FORMATS,
+       groups=st.integers(1, 3), channels=st.integers(1, 4), seed=st.integers(0, 99))
+def test_hypothesis_convolutions(K: Any, parity: Any, cls: str, data: Any, pad: str, df: str,
+                                 groups: int, channels: int, seed: int) -> None:
+    rank = 3 if "3D" in cls else 2
+    ints = lambda lo, hi: st.tuples(*[st.integers(lo, hi)] * rank)  # noqa: E731
+    k, s, d = data.draw(ints(1, 4)), data.draw(ints(1, 3)), data.draw(ints(1, 3))
+    size = data.draw(ints(1, 9 if rank == 2 else 6))
+    kwargs: dict = dict(kernel_size=k, strides=s, dilation_rate=d, padding=pad, data_format=df)
+    if cls in ("Conv2D", "Conv3D"):
+        kwargs.update(filters=2 * groups, groups=groups)
+        channels *= groups
+    elif cls in ("SeparableConv2D", "DepthwiseConv2D"):
+        kwargs["depth_multiplier"] = groups
+        if cls == "SeparableConv2D":
+            kwargs["filters"] = 3
+    else:
+        kwargs["filters"] = groups
+        if data.draw(st.booleans()):
+            kwargs["output_padding"] = tuple(data.draw(st.integers(0, v - 1)) for v in s)
+    x = image((2, *size, channels), seed, df == "channels_first")
+    compare(K, parity, cls, kwargs, x, seed)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cls=st.sampled_from(["MaxPooling2D", "AveragePooling2D", "MaxPooling3D",
+                            "AveragePooling3D"]),
+       data=st.data(), pad=st.sampled_from(["valid", "same"]), df=_FORMATS,
+       seed=st.integers(0, 99))
+def test_hypothesis_pooling(K: Any, parity: Any, cls: str, data: Any, pad: str, df: str,
+                            seed: int) -> None:
+    rank = 3 if "3D" in cls else 2
+    ints = lambda lo, hi: st.tuples(*[st.integers(lo, hi)] * rank)  # noqa: E731
+    k, size = data.draw(ints(1, 4)), data.draw(ints(1, 8 if rank == 2 else 5))
+    s = data.draw(st.one_of(st.none(), ints(1, 3)))
+    x = image((2, *size, 3), seed, df == "channels_first")
+    kwargs = dict(pool_size=k, strides=s, padding=pad, data_format=df)
+    if pad == "valid" and any(a > n for a, n in zip(k, size)):
+        # TensorFlow's kernels fail (or crash the process) on windows that do not fit;
+        # Keras's symbolic shape refuses them: so does rnnlens.
+        with pytest.raises(ValueError, match="zero or negative"):
+            getattr(RL, cls)(**kwargs)(x)
+        return
+    compare(K, parity, cls, kwargs, x)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cls=st.sampled_from(["ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
+                            "UpSampling2D", "UpSampling3D", "GlobalMaxPooling2D",
+                            "GlobalAveragePooling3D"]),
+       data=st.data(), df=_FORMATS, seed=st.integers(0, 99))
+def test_hypothesis_rearrangements(K: Any, parity: Any, cls: str, data: Any, df: str,
+                                   seed: int) -> None:
+    rank = 3 if "3D" in cls else 2
+    size = data.draw(st.tuples(*[st.integers(1, 6)] * rank))
+    pairs = st.tuples(*[st.tuples(st.integers(0, 3), st.integers(0, 3))] * rank)
+    kwargs: dict = dict(data_format=df)
+    if cls.startswith("ZeroPadding"):
+        kwargs["padding"] = data.draw(st.one_of(st.integers(0, 2), pairs))
+    elif cls.startswith("Cropping"):
+        kwargs["cropping"] = data.draw(st.one_of(st.integers(0, 2), pairs))
+    elif cls.startswith("UpSampling"):
+        kwargs["size"] = data.draw(st.tuples(*[st.integers(1, 4)] * rank))
+        if rank == 2:
+            kwargs["interpolation"] = data.draw(st.sampled_from(["nearest", "bilinear"]))
+    else:
+        kwargs["keepdims"] = data.draw(st.booleans())
+    compare(K, parity, cls, kwargs, image((2, *size, 3), seed, df == "channels_first"))
+
+
+def test_channels_first_bias_where_keras_is_wrong(K: Any) -> None:
+    """rnnlens adds the bias along the channels; Keras along the last axis there."""
+    x = image((2, 6, 5, 3), 2, channels_first=True)                # (B, 3, 6, 5)
+    for cls, kwargs in [("Conv2D", dict(filters=4, kernel_size=(3, 2))),
+                        ("SeparableConv2D", dict(filters=4, kernel_size=(3, 2))),
+                        ("Conv2DTranspose", dict(filters=6, kernel_size=(1, 2)))]:
+        kl, rl = pair(K, cls, dict(kwargs, data_format="channels_first"), x)
+        theirs, ours = np.asarray(kl(x)), rl(x)
+        bias = rl.weights[-1]
+        assert ours.shape[1] == ours.shape[-1] == bias.size
+        plain = ours - bias[None, :, None, None]
+        np.testing.assert_allclose(theirs, plain + bias[None, None, None, :], atol=1e-5)
+
+
+OUTPUT_SHAPES = [
+    ("Conv2D", dict(filters=3, kernel_size=3, strides=2), (None, None, 9, 4)),
+    ("Conv3D", dict(filters=3, kernel_size=2, padding="same", **CF), (5, 4, None, 6, None)),
+    ("SeparableConv2D", dict(filters=3, kernel_size=2), (None, 7, None, 4)),
+    ("DepthwiseConv2D", dict(kernel_size=2, depth_multiplier=3), (None, None, None, 4)),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=2), (None, None, 5, 4)),
+    ("Conv3DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same",
+                             output_padding=1), (None, 3, None, 5, 4)),
+    ("MaxPooling2D", dict(pool_size=3, padding="same"), (None, None, 7, 4)),
+    ("AveragePooling3D", dict(pool_size=2, **CF), (2, 4, 9, None, 5)),
+    ("GlobalMaxPooling3D", dict(keepdims=True, **CF), (None, 4, None, None, None)),
+    ("GlobalAveragePooling2D", dict(), (None, None, None, 4)),
+    ("ZeroPadding2D", dict(padding=((1, 2), (0, 3))), (None, None, 5, 4)),
+    ("ZeroPadding3D", dict(padding=1, **CF), (None, 4, 6, None, 2)),
+    ("Cropping2D", dict(cropping=((1, 2), (0, 1))), (None, 9, None, 4)),
+    ("Cropping3D", dict(**CF), (None, 4, None, 5, 3)),
+    ("UpSampling2D", dict(size=(3, 2), interpolation="bilinear"), (None, None, 3, 4)),
+    ("UpSampling3D", dict(size=(1, 2, 3), **CF), (None, 2, 3, None, 5)),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", OUTPUT_SHAPES,
+                         ids=[f"{c}{k}{s}" for c, k, s in OUTPUT_SHAPES])
+def test_compute_output_shape(K: Any, cls: str, kwargs: dict, shape: tuple) -> None:
+    theirs = tuple(getattr(K.layers, cls)(**kwargs).compute_output_shape(shape))
+    assert getattr(RL, cls)(**kwargs).compute_output_shape(shape) == theirs
+    sym = getattr(RL, cls)(**kwargs)(rnnlens.Input(batch_shape=shape))
+    assert sym.shape == tuple(getattr(K.layers, cls)(**kwargs)(
+        K.Input(batch_shape=shape)).shape)
+
+
+# ---------------------------------------------------------------------------- masks
+def test_masks_are_dropped(K: Any, parity: Any) -> None:
+    """A Masking mask on an image stops at every 2-D layer (Keras 3 averages the unmasked
+    steps only in GlobalAveragePooling1D)."""
+    x = MODELS["masked_image"][1]()
+    for cls, kwargs in [("Conv2D", dict(filters=2, kernel_size=2)),
+                        ("MaxPooling2D", dict()), ("GlobalAveragePooling2D", dict()),
+                        ("UpSampling2D", dict()), ("ZeroPadding2D", dict()),
+                        ("Cropping2D", dict(cropping=1)), ("DepthwiseConv2D", dict(
+                            kernel_size=2))]:
+        kl, rl = pair(K, cls, kwargs, x, seed=1)
+        ko, ro = kl(K.layers.Masking()(x)), rl(RL.Masking()(x))
+        parity(ro, np.asarray(ko), name=f"{cls} after Masking")
+        assert np_mask(ko) is None and np_mask(ro) is None
+
+
+# ---------------------------------------------------------------------------- models
+@pytest.mark.parametrize("case", list(MODELS))
+def test_models_predict_and_weight_gradients(K: Any, parity: Any, case: str) -> None:
+    build, make = MODELS[case]
+    km, rm = build_pair(K, build, seed=2)
+    x = make()
+    parity(leaves(rm.predict(x, batch_size=2)), leaves(km.predict(x, batch_size=2, verbose=0)),
+           name=f"{case} predict")
+    parity(leaves(rm(x)), leaves(km(x)), name=f"{case} model(x)")
+    check_weight_grads(K, parity, km, rm, x, case)
+
+
+INPUT_GRADS = [(c, k, s) for c, k, s in EAGER
+               if not (c.startswith("Convolution") or "Pool2D" in c or "Pool3D" in c
+                       or k.get("interpolation") == "area")]
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", INPUT_GRADS,
+                         ids=[f"{c}{k}{s}" for c, k, s in INPUT_GRADS])
+def test_input_gradients(K: Any, parity: Any, cls: str, kwargs: dict, shape: tuple) -> None:
+    """Model.backward on the input against the tape; the max pools see ties."""
+    x = floats(shape, 13)
+    x[0, :2] = 1.5                                   # ties for the max pools
+    x[1, 1:3] = np.where(x[1, 1:3] > 0.5, 0.0, x[1, 1:3])  # a few more, near other values
+    x = np.ascontiguousarray(np.moveaxis(x, -1, 1)) if kwargs.get("data_format") else x
+    models = []
+    for lib in (K, rnnlens):
+        i = lib.Input(x.shape[1:])
+        models.append(lib.Model(i, getattr(lib.layers, cls)(**kwargs)(i)))
+    km, rm = models
+    weights = [floats(w.shape, 5, 0.5) for w in km.get_weights()]
+    km.set_weights(weights)
+    rm.set_weights(weights)
+    d_out = floats(np.shape(km(x)), 14)
+    (expected,), (ours,) = tape_input_grads(km, [x], d_out), our_input_grads(rm, [x], d_out)
+    check_rel(parity, ours, expected, f"{cls}{kwargs} d input", rtol=1e-5)
+
+
+def test_max_pool_3d_gradient_rule(K: Any, parity: Any) -> None:
+    """TensorFlow's MaxPool3DGrad gives the whole gradient to every entry within 1e-5 of
+    the window's maximum (ReLU zeros: all of them), MaxPoolGrad (2-D) to the first."""
+    x = np.zeros((1, 2, 2, 2, 1), np.float32)
+    x[0, 1, 1, 1, 0] = -1.0
+    x[0, 0, 1, 0, 0] = 5e-6
+    for cls, xx in (("MaxPooling3D", x), ("MaxPooling2D", x[:, 0])):
+        km, rm = (lib.Sequential([lib.Input(xx.shape[1:]), getattr(lib.layers, cls)()])
+                  for lib in (K, rnnlens))
+        d_out = np.ones((1, *(1,) * (xx.ndim - 2), 1), np.float32)
+        (expected,), (ours,) = tape_input_grads(km, [xx], d_out), our_input_grads(
+            rm, [xx], d_out)
+        parity(ours, expected, name=f"{cls} ties")
+        assert (ours.sum() == 7.0) if cls == "MaxPooling3D" else (ours.sum() == 1.0)
+
+
+def test_area_upsampling_trains_as_nearest(K: Any) -> None:
+    """TensorFlow has no gradient for ResizeArea (Keras cannot train through it); for the
+    integer factors of UpSampling2D its values are the nearest repeats, and so are rnnlens's
+    gradients."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    x = floats((2, 3, 4, 2), 17)
+    t = tf.constant(x)
+    with pytest.raises(LookupError, match="ResizeArea"), tf.GradientTape() as tape:
+        tape.watch(t)
+        tape.gradient(K.layers.UpSampling2D(interpolation="area")(t), t)
+    area, nearest = RL.UpSampling2D(interpolation="area"), RL.UpSampling2D()
+    d_out = floats((2, 6, 8, 2), 18)
+    for layer in (area, nearest):
+        layer.d_x = layer.backward(layer.forward(x)[1], d_out)[0]
+    np.testing.assert_array_equal(area.d_x, nearest.d_x)
+    assert not np.array_equal(area.d_x, np.zeros_like(x))
+
+
+def test_fit_history(K: Any, parity: Any) -> None:
+    build, _ = MODELS["ocr_deterministic"]
+    km, rm = build_pair(K, build, seed=4)
+    x = floats((8, 32, 16, 1), 15)
+    y = np.random.default_rng(16).integers(0, 11, (8, 8))
+    for model, lib in ((km, K), (rm, rnnlens)):               # SGD: Adam's m / sqrt(v)
+        model.compile(optimizer=lib.optimizers.SGD(0.1, momentum=0.9),  # turns float noise
+                      loss="sparse_categorical_crossentropy")  # in ~0 gradients into steps
+    k_hist = km.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+    r_hist = rm.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+    check_rel(parity, r_hist["loss"], k_hist["loss"], "fit loss", rtol=1e-5)
+    for k, (ours, theirs) in enumerate(zip(rm.get_weights(), km.get_weights())):
+        check_rel(parity, ours, theirs, f"weight {k} after fit")      # as gradients: 1e-4
+
+
+FD_CASES = [(c, k, s) for c, k, s in INPUT_GRADS
+            if "activation" not in k and "Global" not in c and "MaxPool" not in c]
+
+
+@pytest.mark.parametrize("cls,kwargs,shape", FD_CASES,
+                         ids=[f"{c}{k}{s}" for c, k, s in FD_CASES])
+def test_backward_finite_differences(cls: str, kwargs: dict, shape: tuple) -> None:
+    """Every backward (input and weights) against central differences in float64."""
+    from rnnlens.backend import floatx, set_floatx  # noqa: PLC0415
+
+    before = floatx()
+    set_floatx("float64")
+    try:
+        rng = np.random.default_rng(len(cls))
+        x = rng.normal(size=(1, *shape[1:]))
+        if kwargs.get("data_format"):
+            x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
+        layer = getattr(RL, cls)(**kwargs)
+        layer.maybe_build(x.shape)
+        out, cache = layer.forward(x)
+        g = rng.normal(size=out.shape)
+        d_x, _, d_w = layer.backward(cache, g)
+        for target, grad, name in [(x, d_x, "input")] + [
+                (w, d, f"weight {k}") for k, (w, d) in enumerate(zip(layer.weights, d_w))]:
+            flat, fd = target.reshape(-1), np.zeros(target.size)
+            for idx in range(flat.size):
+                old = flat[idx]
+                flat[idx] = old + 1e-6
+                plus = np.sum(layer.forward(x)[0] * g)
+                flat[idx] = old - 1e-6
+                minus = np.sum(layer.forward(x)[0] * g)
+                flat[idx] = old
+                fd[idx] = (plus - minus) / 2e-6
+            assert_close(grad, fd.reshape(target.shape), atol=1e-5, name=f"{cls} d {name}")
+    finally:
+        set_floatx(before)
+
+
+# ---------------------------------------------------------------------------- configs, files
+CONFIGS = [(c, k) for c, k, _ in EAGER] + [
+    ("Conv2D", dict(filters=2, kernel_size=[2, 3], padding="SAME", name="c", trainable=False,
+                    kernel_initializer="he_normal", bias_regularizer={"class_name": "L1",
+                                                                      "config": {"l1": 0.1}},
+                    activity_regularizer={"class_name": "L2", "config": {"l2": 0.2}})),
+    ("Conv3DTranspose", dict(filters=2, kernel_size=2, strides=2, output_padding=[1, 0, 1],
+                             kernel_constraint={"class_name": "NonNeg", "config": {}})),
+    ("SeparableConv2D", dict(filters=2, kernel_size=2, depthwise_initializer="ones",
+                             pointwise_regularizer={"class_name": "L2",
+                                                    "config": {"l2": 0.3}})),
+    ("DepthwiseConv2D", dict(kernel_size=2, depthwise_constraint={"class_name": "NonNeg",
+                                                                  "config": {}})),
+    ("MaxPooling2D", dict(pool_size=[3, 2], strides=[1, 2], data_format="Channels_Last")),
+    ("ZeroPadding2D", dict(padding=[[1, 2], 3])), ("Cropping3D", dict(cropping=[1, 2, 0])),
+    ("UpSampling2D", dict(size=[1, 2], interpolation="AREA")),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=[f"{c}{k}" for c, k in CONFIGS])
+def test_get_config(K: Any, cls: str, kwargs: dict) -> None:
+    K.backend.clear_session()
+    rnnlens.utils.clear_session()
+    theirs = getattr(K.layers, cls)(**kwargs).get_config()
+    ours = getattr(RL, cls)(**kwargs).get_config()
+    assert ours == theirs
+    assert list(ours) == list(theirs)
+    assert getattr(RL, cls).from_config(ours).get_config() == theirs
+    assert getattr(K.layers, cls).from_config(ours).get_config() == theirs
+    again = RL.deserialize(RL.serialize(getattr(RL, cls).from_config(plain_config(theirs))))
+    assert plain_config(again.get_config()) == plain_config(theirs)
+
+
+def test_positional_signatures(K: Any) -> None:
+    """Positional arguments bind as in Keras (Conv3DTranspose puts data_format before
+    output_padding, Conv2DTranspose after)."""
+    for cls, args in [("Conv3DTranspose", (2, 2, 2, "valid", "channels_first", 1)),
+                      ("Conv2DTranspose", (2, 2, 2, "valid", 1, "channels_first")),
+                      ("DepthwiseConv2D", (3, 1, "same", 2)), ("ZeroPadding3D", (2,)),
+                      ("SeparableConv2D", (2, 3, 1, "same", None, 1, 2)),
+                      ("UpSampling2D", ((1, 2), None, "bilinear")),
+                      ("AveragePooling3D", (2, 1, "same"))]:
+        K.backend.clear_session()
+        rnnlens.utils.clear_session()
+        assert getattr(RL, cls)(*args).get_config() == getattr(K.layers, cls)(
+            *args).get_config()
+
+
+@pytest.mark.parametrize("case", ["conv_zoo_2d", "conv_zoo_channels_first", "volumes",
+                                  "sequential_cnn", "ocr"])
+def test_files_both_ways(K: Any, parity: Any, tmp_path: Path, case: str) -> None:
+    build, make = MODELS[case]
+    km, rm = build_pair(K, build, seed=5)
+    files_both_ways(K, parity, km, rm, make(), tmp_path, case)
+
+
+@pytest.fixture(scope="module")
+def tfk(K: Any) -> Any:
+    return pytest.importorskip("tf_keras")
+
+
+@pytest.mark.parametrize("case", KERAS2_MODELS)
+def test_tf_keras_h5_files_load(tfk: Any, parity: Any, tmp_path: Path, case: str) -> None:
+    """tf_keras's configs (groups=1 and SeparableConv2D's unused kernel_* keys, no
+    dilation_rate for Conv3DTranspose) load and predict as tf_keras."""
+    build, make = MODELS[case]
+    x, path = make(), tmp_path / "k2.h5"
+    model = build(tfk)
+    rng = np.random.default_rng(6)
+    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    model.save(str(path))
+    loaded = rnnlens.models.load_model(path)
+    for ours, theirs in zip(leaves(loaded.predict(x)), leaves(model.predict(x, verbose=0))):
+        check_rel(parity, ours, theirs, f"tf_keras {case}", rtol=1e-5)
+    assert loaded.count_params() == model.count_params()
+
+
+@pytest.mark.parametrize("graph", [MODELS["ocr"][0], MODELS["sequential_cnn"][0],
+                                   MODELS["conv_zoo_channels_first"][0]])
+def test_summary_equals_keras(K: Any, graph: Callable[[Any], Any]) -> None:
+    km, rm = build_pair(K, graph)
+    k_text, r_text = summary_text(km), summary_text(rm)
+    assert r_text == k_text, f"\n{r_text}\n--- keras ---\n{k_text}"
+
+
+# ---------------------------------------------------------------------------- errors
+def _bad(lib: Any) -> dict[str, Callable[[], Any]]:
+    L = lib.layers
+    x = np.ones((2, 6, 5, 4), np.float32)
+    return {
+        "conv2d causal": lambda: L.Conv2D(2, 2, padding="causal"),
+        "conv2d kernel triple": lambda: L.Conv2D(2, (2, 2, 2)),
+        "conv2d kernel 0": lambda: L.Conv2D(2, (2, 0)),
+        "conv2d strides 0": lambda: L.Conv2D(2, 2, strides=(1, 0)),
+        "conv2d groups filters": lambda: L.Conv2D(3, 2, groups=2),
+        "conv2d stride and dilation": lambda: L.Conv2D(2, 2, strides=2, dilation_rate=2),
+        "conv2d groups channels": lambda: L.Conv2D(2, 2, groups=2)(np.ones((2, 5, 5, 3))),
+        "conv2d too small": lambda: L.Conv2D(2, 6)(x),
+        "conv2d too small symbolic": lambda: L.Conv2D(2, (3, 6))(lib.Input((6, 5, 4))),
+        "conv2d rank 3": lambda: L.Conv2D(2, 2)(lib.Input((6, 4))),
+        "conv3d rank 4": lambda: L.Conv3D(2, 2)(lib.Input((6, 5, 4))),
+        "conv3d kernel pair": lambda: L.Conv3D(2, (2, 2)),
+        "conv2d channels changed": lambda: [c := L.Conv2D(2, 2), c(x),
+                                            c(np.ones((2, 6, 5, 3), np.float32))],
+        "depthwise causal": lambda: L.DepthwiseConv2D(2, padding="causal"),
+        "separable filters 0": lambda: L.SeparableConv2D(0, 2),
+        "transpose output_padding": lambda: L.Conv2DTranspose(2, 3, strides=(2, 1),
+                                                              output_padding=(1, 1)),
+        "transpose3d stride and dilation": lambda: L.Conv3DTranspose(2, 3, strides=2,
+                                                                     dilation_rate=2),
+        "pool2d size triple": lambda: L.MaxPooling2D((2, 2, 2)),
+        "pool3d size 0": lambda: L.AveragePooling3D(0),
+        "pool2d padding": lambda: L.MaxPooling2D(2, padding="causal")(lib.Input((6, 5, 4))),
+        "pool2d too small symbolic": lambda: L.MaxPooling2D(7)(lib.Input((6, 5, 4))),
+        "pool3d rank": lambda: L.MaxPooling3D()(lib.Input((6, 4, 2))),
+        "global2d rank": lambda: L.GlobalAveragePooling2D()(lib.Input((6, 4))),
+        "zeropad2d triple": lambda: L.ZeroPadding2D((1, 2, 3)),
+        "zeropad2d bad pair": lambda: L.ZeroPadding2D(((1, 2, 3), 1)),
+        "zeropad3d pair": lambda: L.ZeroPadding3D((1, 2)),
+        "zeropad2d negative pair": lambda: L.ZeroPadding2D(((1, -1), 1)),
+        "zeropad2d float": lambda: L.ZeroPadding2D(1.5),
+        "crop2d negative": lambda: L.Cropping2D(-1),
+        "crop2d too much": lambda: L.Cropping2D(((3, 3), 0))(x),
+        "crop3d too much symbolic": lambda: L.Cropping3D(2)(lib.Input((4, 5, 6, 2))),
+        "crop2d none": lambda: L.Cropping2D(None),
+        "upsampling2d 0": lambda: L.UpSampling2D(0),
+        "upsampling3d pair": lambda: L.UpSampling3D((2, 2)),
+        "upsampling2d rank": lambda: L.UpSampling2D()(lib.Input((6, 4))),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad(rnnlens)))
+def test_errors_like_keras(K: Any, case: str) -> None:
+    """Where Keras refuses, rnnlens refuses with the same exception type."""
+    with pytest.raises((ValueError, TypeError)) as theirs:
+        _bad(K)[case]()
+    with pytest.raises(theirs.type) as ours:
+        _bad(rnnlens)[case]()
+    assert_raised_by_rnnlens(ours.value)
+
+
+def test_unimplemented_interpolations_refused(K: Any) -> None:
+    """Keras's other resize methods are refused by name (Keras would compute them)."""
+    for method in ("bicubic", "lanczos3", "lanczos5"):
+        K.layers.UpSampling2D(interpolation=method)
+        with pytest.raises(ValueError, match="not implemented in rnnlens"):
+            RL.UpSampling2D(interpolation=method)
+    with pytest.raises(ValueError, match="interpolation"):
+        RL.UpSampling2D(interpolation="cubic")
+
+
+_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.floats(-1, 4),
+                  st.text(max_size=3), st.lists(st.integers(-1, 4), max_size=4),
+                  st.lists(st.lists(st.integers(-1, 3), max_size=3), max_size=3),
+                  st.sampled_from(["same", "valid", "bilinear", "channels_first"]))
+_CLASSES = ["Conv2D", "Conv3D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose",
+            "Conv3DTranspose", "MaxPooling2D", "AveragePooling3D", "GlobalMaxPooling3D",
+            "GlobalAveragePooling2D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D",
+            "Cropping3D", "UpSampling2D", "UpSampling3D"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cls=st.sampled_from(_CLASSES), args=st.lists(_JUNK, max_size=4),
+       shape=st.lists(st.integers(0, 5), max_size=5))
+def test_fuzz_bad_arguments_and_inputs(cls: str, args: list, shape: list) -> None:
+    """Random arguments and inputs: a result or a ValueError / TypeError from rnnlens."""
+    try:
+        layer = getattr(RL, cls)(*args)
+    except (ValueError, TypeError) as err:
+        assert_raised_by_rnnlens(err)
+        return
+    try:
+        out = layer(np.ones(shape, np.float32))
+    except (ValueError, TypeError) as err:
+        assert_raised_by_rnnlens(err)
+        return
+    assert isinstance(out, np.ndarray) and len(shape) == layer.rank + 2
+    assert np.isfinite(out).all() or 0 in shape
+
+
+# ---------------------------------------------------------------------------- speed
+def _best_ms(fn: Callable[[], Any], repeat: int = 7) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times) * 1e3
+
+
+SPEED = [("Conv2D", dict(filters=16, kernel_size=3, padding="same", activation="relu")),
+         ("SeparableConv2D", dict(filters=16, kernel_size=3, padding="same")),
+         ("DepthwiseConv2D", dict(kernel_size=3, padding="same")),
+         ("Conv2DTranspose", dict(filters=16, kernel_size=3, strides=2, padding="same")),
+         ("MaxPooling2D", dict()), ("AveragePooling2D", dict(pool_size=3, strides=1)),
+         ("UpSampling2D", dict(interpolation="bilinear"))]
+
+
+@pytest.mark.parametrize("cls,kwargs", SPEED, ids=[c for c, _ in SPEED])
+def test_speed_on_8x32x32x16(K: Any, cls: str, kwargs: dict) -> None:
+    """Forward and forward + backward on (8, 32, 32, 16) take milliseconds (im2col + one
+    matmul): under 150 ms each, a bound loose enough for a loaded two-core machine; the
+    timings against Keras's are printed (``pytest -s``)."""
+    x = floats((8, 32, 32, 16), 50)
+    _, rl = pair(K, cls, kwargs, x)
+    y, cache = rl.forward(x)
+    d_out = np.ones_like(y)
+
+    def both() -> None:
+        rl.backward(rl.forward(x)[1], d_out)
+
+    fwd, total = _best_ms(lambda: rl(x)), _best_ms(both)
+    print(f"\n{cls}: rnnlens forward {fwd:.2f} ms, forward + backward {total:.2f} ms")
+    assert fwd < 150 and total < 150
