@@ -53,6 +53,21 @@ def case_lstm_dense(k: Any, L: Any, name: str) -> tuple[Any, list]:
     return k.Model(inp, [L.TimeDistributed(L.Dense(2))(seq), h, c]), xs
 
 
+def case_conv_lstm(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Keras's next-frame video model in small: ConvLSTM2D (same, sequences) ->
+    BatchNormalization -> ConvLSTM2D (strided, backwards, states) -> ConvLSTM1D (dilated,
+    channels_first) over the rows of its sequence."""
+    inp = k.Input((4, 6, 5, 2))
+    xs = [_rng(name + "x").normal(size=(3, 4, 6, 5, 2)).astype(np.float32)]
+    x = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True)(inp)
+    x = L.BatchNormalization(epsilon=0.75)(x)                 # the variance is U(-0.5, 0.5)
+    seq, h, c = L.ConvLSTM2D(2, 2, strides=2, go_backwards=True, return_sequences=True,
+                             return_state=True)(x)                            # (4, 3, 2, 2)
+    out = L.ConvLSTM1D(2, 2, dilation_rate=2, padding="same",
+                       data_format="channels_first")(L.Reshape((4, 3, 4))(seq))
+    return k.Model(inp, [out, h, c]), xs
+
+
 def case_masked_bidirectional(k: Any, L: Any, name: str) -> tuple[Any, list]:
     inp, xs = _ids(k, name)
     x = L.Embedding(9, 3, mask_zero=True)(inp)
@@ -202,6 +217,7 @@ def case_volumes_channels_first(k: Any, L: Any, name: str) -> tuple[Any, list]:
 #: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
 CASES: dict[str, tuple[Callable, str]] = {
     "lstm_dense": (case_lstm_dense, "LSTM with states and a TimeDistributed Dense head"),
+    "conv_lstm": (case_conv_lstm, case_conv_lstm.__doc__),
     "masked_bidirectional": (case_masked_bidirectional,
                              "Embedding(mask_zero) -> Bidirectional(GRU, sum) -> LSTM"),
     "everyday_layers": (case_everyday_layers, case_everyday_layers.__doc__),

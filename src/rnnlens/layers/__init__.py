@@ -46,6 +46,7 @@ from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
 from rnnlens.layers.preprocessing import (Discretization, Hashing, IntegerLookup,
                                           Normalization, StringLookup, TextVectorization)
 from rnnlens.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from rnnlens.layers.convolutional_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 
 
 def serialize(layer: Layer) -> dict:
@@ -91,6 +92,7 @@ __all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "Re
            "Attention", "AdditiveAttention", "MultiHeadAttention",
            "TextVectorization", "StringLookup", "IntegerLookup", "Hashing", "Normalization",
            "Discretization",
+           "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
            "Conv2D", "Conv3D", "Convolution2D", "Convolution3D", "SeparableConv2D",
            "SeparableConvolution2D", "DepthwiseConv2D", "Conv2DTranspose", "Conv3DTranspose",
            "Convolution2DTranspose", "Convolution3DTranspose",
