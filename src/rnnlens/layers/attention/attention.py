@@ -110,6 +110,10 @@ class Attention(Layer):
     _call_arguments = ("inputs", "mask", "training", "return_attention_scores",
                        "use_causal_mask")
 
+    #: Call arguments besides ``mask`` that a model file's node carries (Keras writes them
+    #: in the node's ``kwargs``); the model-file reader and writer read this.
+    call_keywords: tuple[str, ...] = ("return_attention_scores", "use_causal_mask")
+
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed) if self.seed is not None else None
         self._returns_scores = False              # set while a symbolic call is recorded
@@ -129,6 +133,11 @@ class Attention(Layer):
 
     def _kind(self) -> str:
         return f"Layer '{self.name}' ({type(self).__name__})"
+
+    def keras_node(self, node: Any) -> tuple[list, dict]:
+        """A graph node as Keras writes it in a model file: ``(args, kwargs)``."""
+        keep = ("mask",) + self.call_keywords
+        return list(node.args), {k: v for k, v in node.kwargs.items() if k in keep}
 
     def convert_inputs(self, inputs: Any) -> list[np.ndarray]:
         self._check_list(inputs, "inputs")

@@ -125,6 +125,11 @@ class MultiHeadAttention(Layer):
 
     supports_masking = True
     traced_extras = ("attention_scores",)        # what rnnlens.trace records
+    #: Call arguments a model file's node carries besides query and value (the model-file
+    #: reader and writer read this).
+    call_keywords: tuple[str, ...] = ("key", "query_mask", "value_mask", "key_mask",
+                                      "attention_mask", "return_attention_scores",
+                                      "use_causal_mask")
     _call_arguments = ("query", "value", "key", "query_mask", "value_mask", "key_mask",
                        "attention_mask", "return_attention_scores", "training",
                        "use_causal_mask")
@@ -142,9 +147,27 @@ class MultiHeadAttention(Layer):
             self.value_dim = self.key_dim
         self.inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self.key_dim))
         self._returns_scores = False
+        self._scores_mask: tuple = (False, None)      # the last call's, for compute_mask
 
     def _kind(self) -> str:
         return f"Layer '{self.name}' (MultiHeadAttention)"
+
+    def keras_node(self, node: Any) -> tuple[list, dict]:
+        """A graph node as Keras writes it: ``args`` [query, value], ``kwargs`` with
+        ``key`` and the call arguments given (the graph records one input list)."""
+        inputs = node.args[0]
+        kwargs = {"key": inputs[2]} if len(inputs) > 2 else {}
+        kwargs.update({k: v for k, v in node.kwargs.items() if k in self.call_keywords})
+        return [inputs[0], inputs[1]], kwargs
+
+    def keras_build_config(self) -> dict | None:
+        """Keras's ``build_config``: ``{"shapes_dict": {"query_shape", "value_shape"(,
+        "key_shape")}}`` (Keras calls ``build(**shapes_dict)`` when loading)."""
+        shapes = getattr(self, "_build_input_shape", None)
+        if not shapes:
+            return None
+        names = ("query_shape", "value_shape", "key_shape")
+        return {"shapes_dict": {n: list(s) for n, s in zip(names, shapes)}}
 
     def get_config(self) -> dict:
         """Keras's keys in Keras's order (``flash_attention`` is not written)."""
@@ -278,6 +301,8 @@ class MultiHeadAttention(Layer):
             o = o * gate
         y, o_cache = self.output_dense.forward(o)
         scores = core["scores"]                                       # (B, N, T, S)
+        # Keras's scores carry the Softmax layer's mask (the expanded attention mask).
+        self._scores_mask = (bool(return_attention_scores), core["mask"])
         recorder = trace_mod.current()
         if recorder is not None:
             recorder.add_extra(self, "attention_scores", scores)
@@ -340,22 +365,21 @@ class MultiHeadAttention(Layer):
         raw = q2 @ np.swapaxes(k2, -1, -2)                            # (b..., Tq, Tk)
         s = raw * c
         full = ax.score_shape(q_batch, q_attn, k_attn)
-        flat_keep = self._flat_keep(keep, full, s.shape)
+        if keep is not None:
+            keep = _heads.expand_mask(keep, len(ax.axes), len(full), self._kind())
+        flat_keep = None if keep is None else \
+            _heads.fit_mask(keep, full, self._kind()).reshape(s.shape)
         p = _heads.masked_softmax(s, flat_keep, fast)
         p_used, drop = p, None
         if training and self.dropout > 0:
             p_used, drop = self._dropout_layer.forward(p, training=True)
         o2 = p_used @ v2                                              # (b..., Tq, Hv)
         return {"out": ax.merge(o2, q_batch, q_attn), "scores": p.reshape(full), "p": p,
+                "mask": None if fast else keep,
                 "p_used": p_used, "drop": drop, "keep": flat_keep, "q2": q2, "k2": k2,
                 "v2": v2, "c": c, "batch": q_batch, "q_attn": q_attn, "k_attn": k_attn,
                 "v_shape": vp.shape, "k_shape": kp.shape}
 
-    def _flat_keep(self, keep: Any, full: tuple, flat: tuple) -> Any:
-        if keep is None:
-            return None
-        keep = _heads.expand_mask(keep, len(self._axes.axes), len(full), self._kind())
-        return _heads.fit_mask(keep, full, self._kind()).reshape(flat)
 
     def backward(self, cache: dict, d_out: Any) -> tuple[list, dict, list]:
         """``d[query, value(, key)]`` and the projections' weight gradients."""
@@ -414,10 +438,16 @@ class MultiHeadAttention(Layer):
         return out
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        """The query's mask (the first input's), or None."""
+        """The query's mask (the first input's), or None; with the scores returned,
+        also Keras's mask of the scores: the attention mask with Keras's expanded axes
+        (e.g. (B, 1, T, S)) that the Softmax layer received, or None."""
         if isinstance(mask, (list, tuple)):
             mask = mask[0] if mask else None
-        return None if mask is None else np.asarray(mask)
+        out = None if mask is None else np.asarray(mask)
+        with_scores, scores_mask = self._scores_mask
+        if with_scores:
+            return [out, scores_mask] if scores_mask is not None or out is not None else None
+        return out
 
 
 __all__ = ["MultiHeadAttention"]
