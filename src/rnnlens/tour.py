@@ -89,7 +89,7 @@ def run_configs(tour: Tour, weights: list[np.ndarray]) -> dict[str, Any]:
         outs = layer(inputs)
         model = Model(inputs=inputs, outputs=list(outs) if isinstance(outs, tuple) else outs)
         model.set_weights(weights)
-        pred = model.predict(x)
+        pred = model.predict(x, verbose=0)
         pred = pred if isinstance(pred, list) else [pred]
         names = ["lstm1", "state_h", "state_c"][: len(pred)]
         roles = ["out", "state_h", "state_c"]
@@ -150,7 +150,7 @@ def use_stacked(tour: Tour) -> None:
     model = Model(inputs, LSTM(u, name="upper")(x))
     model.summary(print_fn=lambda s: [tour.say("  " + line) for line in s.splitlines()])
     trace = rnnlens.trace(model, data(t))
-    ok = np.array_equal(trace["upper"].h[:, -1], model.predict(data(t)))
+    ok = np.array_equal(trace["upper"].h[:, -1], model.predict(data(t), verbose=0))
     tour.check("the upper LSTM reads the lower one's (1, T, u) sequence; its last h is the output",
                ok)
 
@@ -162,7 +162,7 @@ def use_time_distributed(tour: Tour) -> None:
     seq = LSTM(max(u, 2), return_sequences=True, name="lstm_seq")(inputs)
     dense = Dense(1)
     model = Model(inputs, TimeDistributed(dense)(seq))
-    y = model.predict(data(t))
+    y = model.predict(data(t), verbose=0)
     tour.say(f"  output shape {y.shape}: {fmt(y[0, :, 0])}")
     h = rnnlens.trace(model, data(t))["lstm_seq"].h
     manual = h @ dense.kernel + dense.bias
@@ -181,7 +181,7 @@ def use_encoder_decoder(tour: Tour) -> None:
     out = TimeDistributed(Dense(1), name="head")(dec_seq)
     model = Model([enc_in, dec_in], [out, state_h, state_c])
     dec_x = np.zeros((1, 2, 1), np.float32)
-    y, h, c = model.predict([data(t), dec_x])
+    y, h, c = model.predict([data(t), dec_x], verbose=0)
     tour.say(f"  encoder state_h {fmt(h[0])}  state_c {fmt(c[0])}")
     tour.say(f"  decoder outputs {fmt(y[0, :, 0])} (shape {y.shape})")
     tr = rnnlens.trace(model, [data(t), dec_x])

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from rnnlens.models.model import Functional, Model, Sequential
+from rnnlens.models.model import Functional, Model
+from rnnlens.models.sequential import Sequential
 
 
 def load_model(filepath: Any, limits: Any = None, semantics: Any = None, **kwargs: Any

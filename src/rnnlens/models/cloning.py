@@ -59,7 +59,8 @@ def clone_model(model: Any, input_tensors: Any = None, clone_function: Callable 
             cloned whole by ``clone_function``).
     """
     from rnnlens.functional import Input
-    from rnnlens.models.model import Model, Sequential
+    from rnnlens.models.model import Model
+    from rnnlens.models.sequential import Sequential
 
     if kwargs:
         raise ValueError(f"Unrecognized arguments to clone_model: {sorted(kwargs)}")

@@ -1,4 +1,4 @@
-"""``Model`` (functional) and ``Sequential``: run a graph of layers on arrays."""
+"""``Model`` (functional): run a graph of layers on arrays (``Sequential`` subclasses it)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rnnlens.functional import Input, Node, SymbolicTensor, map_graph
+from rnnlens.functional import Node, SymbolicTensor, map_graph
 from rnnlens.layers.base import Layer, attach_mask, flatten, format_shape
 from rnnlens.layers.core import InputLayer
+from rnnlens.models.trainer_api import Trainer
 from rnnlens.weights import as_list
 
 
@@ -39,7 +40,7 @@ def _substitute(value: Any, tensors: dict[int, Any]) -> Any:
     return value
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A graph of layers from ``inputs`` to ``outputs``, as ``keras.Model``.
 
     Args:
@@ -47,7 +48,12 @@ class Model(Layer):
         outputs: a tensor or a (nested) list / tuple / dict of tensors; ``model(x)``
             and ``predict`` return the same structure.
         name: the model's name (default ``functional``, ``functional_1``, ...).
+
+    Training and inference (``compile``, ``fit``, ``evaluate``, ``predict``) come from
+    ``rnnlens.models.trainer_api.Trainer``.
     """
+
+    _keras_kind = "Functional"          # the class name Keras saves ("Sequential" there)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Model":
         # As in Keras, Model(inputs, outputs) makes a Functional model.
@@ -307,28 +313,6 @@ class Model(Layer):
             raise ValueError(f"Model '{self.name}' received inputs with different batch sizes "
                              f"{[v.shape[0] for v in values]}; all inputs need the same.")
 
-    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = 0,
-                steps: int | None = None, callbacks: Any = None) -> Any:
-        """Runs the model in batches (default 32) and joins the outputs.
-
-        ``x``: arrays (a list / dict for several inputs), a generator yielding ``(x,)``
-        tuples, or a PyDataset-like object (see ``rnnlens.data_adapter``).
-
-        Returns:
-            An array for a single output; otherwise the structure given as
-            ``outputs`` (a list stays a list, a tuple a tuple).
-        """
-        from rnnlens import trainer
-
-        return trainer.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
-                               callbacks=callbacks)
-
-    def predict_on_batch(self, x: Any) -> Any:
-        """The outputs on one batch of arrays (no batching, no callbacks)."""
-        from rnnlens import trainer
-
-        return trainer.predict_on_batch(self, x)
-
     def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
         return _restructure(self._output_structure, [t.shape for t in self.outputs])
 
@@ -364,72 +348,6 @@ class Model(Layer):
             raise ValueError(f"Unrecognized arguments to load_weights: {sorted(kwargs)}")
         load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
-    # -- Keras-style training (rnnlens.training does the work) -----------------
-
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
-                metrics: Any = None, **kwargs: Any) -> None:
-        """Sets the optimizer, loss(es) and metrics for ``fit`` / ``evaluate``."""
-        from rnnlens import training
-
-        unknown = set(kwargs) - {"run_eagerly", "jit_compile", "steps_per_execution",
-                                 "auto_scale_loss", "weighted_metrics"}
-        if unknown:
-            raise ValueError(f"Unrecognized arguments to compile: {sorted(unknown)}")
-        if self.inputs_known():
-            self._ensure_graph(None)
-        self._compiled = training.Compiled(self, optimizer, loss, metrics, loss_weights)
-        self.optimizer = self._compiled.optimizer
-
-    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
-            epochs: int = 1, verbose: Any = "auto", callbacks: Any = None,
-            validation_split: float = 0.0, validation_data: Any = None,
-            shuffle: Any = True, class_weight: Any = None, sample_weight: Any = None,
-            initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: Any = 1) -> Any:
-        """Trains for ``epochs``; returns a History (``.history["loss"]``, ...).
-
-        ``x`` / ``validation_data``: arrays with ``y``, a generator or iterable of ``(x, y)``
-        / ``(x, y, sample_weight)`` batches, or a PyDataset-like object (see
-        ``rnnlens.data_adapter``); the arguments mean what they mean in Keras 3.
-        """
-        from rnnlens import trainer
-
-        return trainer.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                           callbacks=callbacks, validation_split=validation_split,
-                           validation_data=validation_data, shuffle=shuffle,
-                           class_weight=class_weight, sample_weight=sample_weight,
-                           initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                           validation_steps=validation_steps,
-                           validation_batch_size=validation_batch_size,
-                           validation_freq=validation_freq)
-
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
-                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
-                 callbacks: Any = None, return_dict: bool = False) -> Any:
-        """The compiled loss (and metrics) on the data (any form ``fit`` takes)."""
-        from rnnlens import trainer
-
-        return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
-                                sample_weight=sample_weight, steps=steps, callbacks=callbacks,
-                                return_dict=return_dict)
-
-    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                       class_weight: Any = None, return_dict: bool = False) -> Any:
-        """One optimizer step on one batch; returns the loss (and metrics)."""
-        from rnnlens import trainer
-
-        return trainer.train_on_batch(self, x, y, sample_weight=sample_weight,
-                                      class_weight=class_weight, return_dict=return_dict)
-
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
-                      return_dict: bool = False) -> Any:
-        """The loss (and metrics) on one batch, without updating the weights."""
-        from rnnlens import trainer
-
-        return trainer.test_on_batch(self, x, y, sample_weight=sample_weight,
-                                     return_dict=return_dict)
-
     def summary(self, print_fn: Any = None, line_length: int | None = None,
                 **kwargs: Any) -> None:
         """Prints the layers, their output shapes and parameter counts, as Keras."""
@@ -449,8 +367,7 @@ class Model(Layer):
         """A new model (fresh weights) from ``get_config()`` or Keras's."""
         from rnnlens.models.cloning import model_from_json
 
-        kind = "Sequential" if issubclass(cls, Sequential) else "Functional"
-        return model_from_json(json.dumps({"class_name": kind, "config": config}))
+        return model_from_json(json.dumps({"class_name": cls._keras_kind, "config": config}))
 
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as Keras 3's JSON (``keras.models.model_from_json`` reads it)."""
@@ -589,7 +506,7 @@ def _incoming_mask(node: Node, masks: dict[int, Any]) -> Any:
 def _default_name(cls: type) -> str:
     from rnnlens import naming
 
-    return naming.unique("sequential" if issubclass(cls, Sequential) else "functional")
+    return naming.unique(cls._keras_kind.lower())
 
 
 def _call_model_symbolically(model: Model, inputs: Any) -> Any:
@@ -597,78 +514,3 @@ def _call_model_symbolically(model: Model, inputs: Any) -> Any:
     from rnnlens.functional import symbolic_call
 
     return symbolic_call(model, (inputs,), {})
-
-
-class Sequential(Model):
-    """A linear stack of layers, as ``keras.Sequential``.
-
-    The input shape comes from an ``Input`` given first, from ``input_shape=``
-    on the first layer, or from the first data it sees.
-
-    Args:
-        layers: the layers, first to last.
-        name: the model's name (default ``sequential``, ...).
-    """
-
-    def __init__(self, layers: Sequence[Any] | None = None, name: str | None = None,
-                 **kwargs: Any):
-        super().__init__(name=name, **kwargs)
-        self._stack: list[Layer] = []
-        self._input: SymbolicTensor | None = None
-        for layer in layers or []:
-            self.add(layer)
-
-    def add(self, layer: Any) -> None:
-        """Appends a layer (or sets the input with an ``Input`` tensor)."""
-        if isinstance(layer, SymbolicTensor):
-            if not isinstance(layer.layer, InputLayer) or self._stack:
-                raise ValueError("Sequential only takes an Input(...) tensor as its first item.")
-            self._input = layer
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add expects a layer, received {layer!r}.")
-        if any(layer is existing for existing in self._stack):
-            raise ValueError(f"Layer '{layer.name}' is already in this Sequential model.")
-        if not self._stack and self._input is None and layer.input_shape_arg is not None:
-            self._input = Input(shape=layer.input_shape_arg)
-        self._stack.append(layer)
-        if self._input is not None:
-            last = self.outputs[0] if self.built and len(self._stack) > 1 else None
-            self._connect() if last is None else self._set_graph(self._input, layer(last))
-
-    def pop(self) -> Layer:
-        """Removes and returns the last layer."""
-        if not self._stack:
-            raise ValueError("There are no layers in the model to pop.")
-        layer = self._stack.pop()
-        if self._input is not None and self._stack:
-            self._connect()
-        return layer
-
-    def build(self, input_shape: Any = None) -> None:
-        """Builds every layer for inputs of ``(batch, *shape)``."""
-        if input_shape is not None and self._input is None:
-            self._input = Input(batch_shape=tuple(input_shape))
-        if self._input is None:
-            raise ValueError("Sequential.build needs an input_shape, e.g. (None, 3, 1).")
-        self._connect()
-
-    def _connect(self) -> None:
-        x = self._input
-        for layer in self._stack:
-            x = layer(x)
-        self._set_graph(self._input, x)
-
-    def _ensure_graph(self, data: Any) -> None:
-        if self._input is None and data is not None and self._stack:
-            arr = np.asarray(data[0] if isinstance(data, (list, tuple)) and data
-                             and isinstance(data[0], np.ndarray) else data)
-            self._input = Input(shape=arr.shape[1:])
-            self._connect()
-        if not self.built or not self._stack:
-            raise ValueError(f"Sequential model '{self.name}' has no layers or no input shape "
-                             "yet; add layers and call it on data, or pass an Input first.")
-
-    @property
-    def layers(self) -> list[Layer]:
-        return list(self._stack)

@@ -44,7 +44,7 @@ def wrap(text: str, width: int) -> list[str]:
 
 def sequential_like(model: Any) -> bool:
     """Keras's test: one node per depth, each with one input, no shared layers."""
-    from rnnlens.models.model import Sequential
+    from rnnlens.models.sequential import Sequential
 
     if isinstance(model, Sequential):
         return True
