@@ -165,6 +165,17 @@ CASES: dict[str, list[dict]] = {
                                    invert=True), dict(axis=None, mean=0.5, variance=2.0)],
     "Discretization": [dict(num_bins=4), dict(bin_boundaries=[0.0, 1.5], output_mode="one_hot",
                                               epsilon=0.1)],
+    "Attention": [dict(), dict(use_scale=True, score_mode="concat", dropout=0.2, seed=3)],
+    "AdditiveAttention": [dict(), dict(use_scale=False, dropout=0.1, seed=2)],
+    "MultiHeadAttention": [
+        dict(num_heads=2, key_dim=3),
+        dict(num_heads=4, key_dim=2, value_dim=5, dropout=0.1, use_bias=False,
+             output_shape=(3, 2), attention_axes=(1, 2), sliding_window=4,
+             kernel_initializer="he_normal", bias_initializer="ones",
+             kernel_regularizer={"class_name": "L2", "config": {"l2": 0.01}},
+             bias_constraint={"class_name": "NonNeg", "config": {}}, use_gate=True, seed=7),
+        dict(num_heads=1, key_dim=4, output_shape=6, attention_axes=2),
+        dict(num_heads=3, key_dim=2, attention_axes=[1, -2], flash_attention=False)],
 }
 #: Classes whose arguments are layers: built by a function of the module (keras or rnnlens).
 NESTED = {
