@@ -82,6 +82,20 @@ def video(lib: Any) -> Any:
     return lib.Model(i, L.Dense(2)(L.Flatten()(x)))
 
 
+def next_frame(lib: Any) -> Any:
+    """keras.io's next-frame video prediction model in small: frames (T unknown, 6, 6, 1)
+    through three ConvLSTM2D (5x5, 3x3, 1x1, same, relu, sequences) with
+    BatchNormalization between them, then a sigmoid Conv3D over (time, rows, cols)."""
+    L = lib.layers
+    i = lib.Input((None, 6, 6, 1))
+    x = L.ConvLSTM2D(3, (5, 5), padding="same", return_sequences=True, activation="relu")(i)
+    x = L.BatchNormalization()(x)
+    x = L.ConvLSTM2D(3, (3, 3), padding="same", return_sequences=True, activation="relu")(x)
+    x = L.BatchNormalization()(x)
+    x = L.ConvLSTM2D(3, (1, 1), padding="same", return_sequences=True, activation="relu")(x)
+    return lib.Model(i, L.Conv3D(1, (3, 3, 3), activation="sigmoid", padding="same")(x))
+
+
 def states_1d(lib: Any) -> Any:
     """ConvLSTM1D with its final states as outputs, then another on its sequence."""
     L = lib.layers
@@ -132,6 +146,7 @@ def initial_states(lib: Any) -> Any:
 
 MODELS: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
     "video": (video, lambda: floats((4, 3, 5, 6, 2), 1)),
+    "next_frame": (next_frame, lambda: floats((4, 3, 6, 6, 1), 9)),
     "states_1d": (states_1d, lambda: floats((4, 4, 6, 2), 2)),
     "channels_first_2d": (channels_first_2d, lambda: floats((3, 3, 2, 4, 5), 3)),
     "volumes_3d": (volumes_3d, lambda: floats((3, 2, 3, 4, 3, 2), 7)),

@@ -288,10 +288,12 @@ def test_models_predict_and_weight_gradients(K: Any, parity: Any, case: str) -> 
 
 
 def test_fit_history(K: Any, parity: Any) -> None:
-    km, rm = build_pair(K, MODELS["video"][0], seed=4)
-    x, y = floats((8, 3, 5, 6, 2), 15), floats((8, 2), 16)
+    """keras.io's next-frame model (small): Adam and binary cross-entropy on frames."""
+    km, rm = build_pair(K, MODELS["next_frame"][0], seed=4)
+    x = floats((8, 3, 6, 6, 1), 15)
+    y = (floats((8, 3, 6, 6, 1), 16) > 0).astype(np.float32)
     for model, lib in ((km, K), (rm, rnnlens)):
-        model.compile(optimizer=lib.optimizers.Adam(0.01), loss="mse")
+        model.compile(optimizer=lib.optimizers.Adam(0.01), loss="binary_crossentropy")
     k_hist = km.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
     r_hist = rm.fit(x, y, batch_size=4, epochs=3, shuffle=False, verbose=0).history
     parity(np.asarray(r_hist["loss"]), np.asarray(k_hist["loss"]), name="fit loss")
@@ -346,6 +348,26 @@ def test_backward_finite_differences(kwargs: dict, train: bool) -> None:
             assert_close(grad, fd, atol=1e-6, name=f"d {name}")
     finally:
         set_floatx(before)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(activation="relu", dropout=0.3,
+                                                 recurrent_dropout=0.2, seed=1, **CF)])
+def test_chunked_steps_equal_one_chunk(monkeypatch: Any, kwargs: dict) -> None:
+    """The all-steps convolutions run in chunks of steps (bounded im2col matrices): one
+    step per chunk gives the same outputs and gradients as one chunk."""
+    from rnnlens.cells import _conv_lstm_backward as back  # noqa: PLC0415
+
+    x = seq(2, batch=2, steps=4, cf="data_format" in kwargs, seed=5)
+    layer = RL.ConvLSTM2D(2, 2, return_sequences=True, **kwargs)
+    layer.build(x.shape)
+    d_out = floats(layer.compute_output_shape(x.shape), 6)
+    results = []
+    for chunk in (back.CHUNK_ELEMENTS, 1):
+        monkeypatch.setattr(back, "CHUNK_ELEMENTS", chunk)
+        layer.cell._rng = np.random.default_rng(0)
+        out, cache = layer.forward(x, mask=MASK[:2], training=True)
+        results.append([out, *leaves(layer.backward(cache, d_out)[::2])])
+    assert_close(results[1], results[0], atol=1e-6, name="one step per chunk")
 
 
 def test_dropout_semantics() -> None:
@@ -455,7 +477,8 @@ def test_files_both_ways(K: Any, parity: Any, tmp_path: Path, case: str) -> None
     files_both_ways(K, parity, km, rm, make(), tmp_path, case)
 
 
-@pytest.mark.parametrize("case", ["video", "states_1d", "channels_first_2d", "volumes_3d"])
+@pytest.mark.parametrize("case", ["next_frame", "states_1d", "channels_first_2d",
+                                  "volumes_3d"])
 def test_tf_keras_h5_files_load(K: Any, parity: Any, tmp_path: Path, case: str) -> None:
     """tf_keras 2.21 .h5 (Keras 2's hard_sigmoid default, time_major key) predict the
     same in rnnlens."""
@@ -473,7 +496,7 @@ def test_tf_keras_h5_files_load(K: Any, parity: Any, tmp_path: Path, case: str) 
     assert loaded.count_params() == model.count_params()
 
 
-@pytest.mark.parametrize("case", ["video", "states_1d", "initial_states"])
+@pytest.mark.parametrize("case", ["next_frame", "states_1d", "initial_states"])
 def test_summary_equals_keras(K: Any, case: str) -> None:
     km, rm = build_pair(K, MODELS[case][0])
     k_text, r_text = summary_text(km), summary_text(rm)

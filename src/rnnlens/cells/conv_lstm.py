@@ -34,10 +34,13 @@ flat buffers. Where this differs from the dense cells:
   last axis, as Keras applies it to its tensors (channels for ``channels_last``, the last
   spatial axis for ``channels_first``).
 
-Backward (``backward_prepare`` / ``backward_step`` / ``backward_weights``): the LSTM's
-reverse step on the same views; ``dh_tm1 = col2im(dz U^T)`` per step, and the weight
-gradients ``dW = im2col(x)^T dz``, ``dU = im2col(h_prev)^T dz``, ``db = sum dz`` once
-over all steps.
+Backward (``backward_prepare`` / ``backward_step`` / ``backward_weights``, in
+``rnnlens.cells._conv_lstm_backward``): the LSTM's reverse step on the same views;
+``dh_tm1 = col2im(dz U^T)`` per step, and the weight gradients ``dW = im2col(x)^T dz``,
+``dU = im2col(h_prev)^T dz``, ``db = sum dz`` once over all steps.
+
+Memory: the all-steps convolutions (``project`` and the weight gradients) run over
+chunks of steps whose im2col matrices hold at most ``CHUNK_ELEMENTS`` (2**24) numbers.
 
 Shape legend: B batch, T steps, S input spatial sizes, C input channels, O output spatial
 sizes, P = prod(O), F filters, k kernel size.
@@ -52,7 +55,7 @@ import numpy as np
 
 from rnnlens import activations
 from rnnlens import params as P
-from rnnlens.cells.backprop import needs_preactivation, prev_states
+from rnnlens.cells._conv_lstm_backward import _ConvLSTMBackward, time_chunks
 from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn
 from rnnlens.layers._spatial import (SpatialTuple, data_format_param, output_length,
                                      resolve_data_format)
@@ -71,7 +74,7 @@ def _nn_conv() -> Any:
     return nn_conv
 
 
-class ConvLSTMCell(RecurrentCell):
+class ConvLSTMCell(_ConvLSTMBackward, RecurrentCell):
     """Convolutional LSTM cell over ``rank`` spatial dimensions (1, 2 or 3).
 
     Args:
@@ -363,22 +366,24 @@ class ConvLSTMCell(RecurrentCell):
     def project(self, xs: np.ndarray, input_masks: list[np.ndarray] | None) -> np.ndarray:
         """``conv_x(x_t, W) + b`` for every step at once: (T, B, prod(S) C) -> (T, B, P 4F).
 
-        One convolution of the T * B step images (channels-last); with input dropout,
-        one per gate on its masked input and its block of W.
+        One convolution of the step images (channels-last) per chunk of steps; with input
+        dropout, one per gate on its masked input and its block of W.
         """
         t, b, _ = xs.shape
         f = self.filters
         conv = _nn_conv().conv_forward
         args = (self.strides, self.padding, "channels_last", self.dilation_rate)
-        images = (t * b, *self.spatial, self.input_channels)
-        if input_masks is None:
-            z = conv(xs.reshape(images), self.kernel, *args)[0]         # (T B, *O, 4F)
-        else:
-            z = np.empty((t * b, *self.out_spatial, 4 * f), FLOATX)
-            for k in range(4):
-                blk = slice(k * f, (k + 1) * f)
-                z[..., blk] = conv((xs * input_masks[k]).reshape(images),
-                                   self.kernel[..., blk], *args)[0]
+        z = np.empty((t, b * math.prod(self.out_spatial), 4 * f), FLOATX)   # (T, B P, 4F)
+        per_step = b * math.prod(self.out_spatial) * self.input_channels * math.prod(
+            self.kernel_size)
+        for part in time_chunks(t, per_step):
+            x = xs[part]
+            images = (x.shape[0] * b, *self.spatial, self.input_channels)
+            for k in range(1 if input_masks is None else 4):
+                blk = slice(0, 4 * f) if input_masks is None else slice(k * f, (k + 1) * f)
+                xk = x if input_masks is None else x * input_masks[k]
+                z[part, :, blk] = conv(xk.reshape(images), self.kernel[..., blk], *args)[0] \
+                    .reshape(x.shape[0], -1, blk.stop - blk.start)
         if self.use_bias:
             z += self.bias
         return z.reshape(t, b, -1)
@@ -451,124 +456,6 @@ class ConvLSTMCell(RecurrentCell):
         z = gates.reshape(*gates.shape[:-1], *self.out_spatial, 4 * f)
         return {name: self._first(z[..., k * f:(k + 1) * f])
                 for k, name in enumerate(("i", "f", "g", "o"))}
-
-    # -- backward: the same step in reverse ----------------------------------
-
-    def _grad(self, fn: Any, z: np.ndarray | None, y: np.ndarray, dy: np.ndarray
-              ) -> np.ndarray:
-        """dL/dz of ``y = fn(z)`` on (N, F) rows (z may be None for tanh / sigmoid /
-        linear, whose derivative follows from y)."""
-        z = y if z is None else z
-        if activations.is_elementwise(fn):
-            return activations.backward(fn, z, y, dy)
-        to_maps = (lambda a: self._first(a.reshape(-1, *self.out_spatial, self.filters)))
-        d = activations.backward(fn, to_maps(z), to_maps(y), to_maps(dy))
-        return self._last(d).reshape(dy.shape)
-
-    def backward_prepare(self, xs: np.ndarray, record: Any) -> dict:
-        """What the reverse loop needs that does not depend on the future."""
-        t, b = xs.shape[:2]
-        f, n = self.filters, b * math.prod(self.out_spatial)
-        gates = record.gates.reshape(t, n, 4 * f)
-        h_prev = prev_states(record, 0)                               # (T, B, P F)
-        c_prev = prev_states(record, 1).reshape(t, n, f)
-        c_new = gates[..., f:2 * f] * c_prev + gates[..., :f] * gates[..., 2 * f:3 * f]
-        a_c = self._apply(self.activation, c_new.reshape(t * n, f)).reshape(t, n, f)
-        z = None
-        if needs_preactivation(self.activation, self.recurrent_activation):
-            z = self.project(xs, record.input_masks).reshape(t * n, 4 * f)
-            z += self._recurrent_conv(h_prev, record.recurrent_masks)
-            z = z.reshape(t, n, 4 * f)
-        return {"gates": gates, "h_prev": h_prev, "c_prev": c_prev, "c_new": c_new,
-                "a_c": a_c, "z": z, "batch": b, "n": n, "in_m": record.input_masks,
-                "rm": record.recurrent_masks}
-
-    def backward_step(self, t: int, d_new: Sequence[np.ndarray], ctx: dict,
-                      dxp: np.ndarray) -> list[np.ndarray]:
-        """Given dL/d(h_t, c_t) before masking, returns dL/d(h_tm1, c_tm1); fills dxp[t]."""
-        f, n, b = self.filters, ctx["n"], ctx["batch"]
-        dh, dc = d_new[0].reshape(n, f), d_new[1].reshape(n, f)
-        g = ctx["gates"][t]
-        i, fg, gg, o = g[:, :f], g[:, f:2 * f], g[:, 2 * f:3 * f], g[:, 3 * f:]
-        a_c = ctx["a_c"][t]
-        dc = dc + self._grad(self.activation, ctx["c_new"][t], a_c, dh * o)
-        dz = dxp[t].reshape(n, 4 * f)                                 # i, f, c, o
-        dz[:, :f] = dc * gg                                           # c_t = f c + i g
-        dz[:, f:2 * f] = dc * ctx["c_prev"][t]
-        dz[:, 2 * f:3 * f] = dc * i
-        dz[:, 3 * f:] = dh * a_c                                      # h_t = o act(c_t)
-        z_t = ctx["z"]
-        for k, fn in enumerate((self.recurrent_activation, self.recurrent_activation,
-                                self.activation, self.recurrent_activation)):
-            blk = slice(k * f, (k + 1) * f)
-            dz[:, blk] = self._grad(fn, None if z_t is None else z_t[t][:, blk], g[:, blk],
-                                    dz[:, blk])
-        d_h = self._recurrent_input_grad(dz, b, ctx["rm"])           # (B, P F)
-        return [d_h, (dc * fg).reshape(b, -1)]
-
-    def _recurrent_input_grad(self, dz: np.ndarray, batch: int,
-                              masks: list[np.ndarray] | None) -> np.ndarray:
-        """dL/dh_tm1 of ``conv_h(h_tm1 [* m_k], U_k)``: col2im(dz U^T) (* m_k)."""
-        core, f, geo, u = _core(), self.filters, self._geometry(True), self._recurrent_matrix()
-        if masks is None:
-            d = core.col2im(dz @ u.T, geo, batch, f, "conv")
-            return d.reshape(batch, -1)
-        total = np.zeros((batch, self.state_size[0]), FLOATX)
-        for k in range(4):
-            blk = slice(k * f, (k + 1) * f)
-            d = core.col2im(dz[:, blk] @ u[:, blk].T, geo, batch, f, "conv")
-            total += d.reshape(batch, -1) * masks[k]
-        return total
-
-    def backward_weights(self, xs: np.ndarray, ctx: dict, dxp: np.ndarray
-                         ) -> tuple[list[np.ndarray], np.ndarray]:
-        """[dW, dU, db] (Keras's order) and dL/dxs (T, B, prod(S) C), all steps at once."""
-        f = self.filters
-        dz = dxp.reshape(-1, 4 * f)                                  # (T B P, 4F)
-        d_kernel, d_xs = self._input_grads(xs, dz, ctx["in_m"])
-        d_rec = self._kernel_grad(ctx["h_prev"], dz, ctx["rm"], self._geometry(True),
-                                  self.out_spatial, f, self.recurrent_kernel.shape)
-        grads = [d_kernel, d_rec]
-        if self.use_bias:
-            grads.append(dz.sum(axis=0))
-        return grads, d_xs
-
-    def _input_grads(self, xs: np.ndarray, dz: np.ndarray, masks: list[np.ndarray] | None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """dW = im2col(x)^T dz and dx = col2im(dz W^T) of the input convolution."""
-        core, f = _core(), self.filters
-        t, b = xs.shape[:2]
-        geo = self._geometry(False)
-        d_kernel = self._kernel_grad(xs, dz, masks, geo, self.spatial, self.input_channels,
-                                     self.kernel.shape)
-        w = core.kernel_matrix(self.kernel)                          # (C prod(k), 4F)
-        if masks is None:
-            d_x = core.col2im(dz @ w.T, geo, t * b, self.input_channels, "conv")
-            return d_kernel, d_x.reshape(t, b, -1)
-        d_xs = np.zeros(xs.shape, FLOATX)
-        for k in range(4):
-            blk = slice(k * f, (k + 1) * f)
-            d_x = core.col2im(dz[:, blk] @ w[:, blk].T, geo, t * b, self.input_channels,
-                              "conv")
-            d_xs += d_x.reshape(t, b, -1) * masks[k]
-        return d_kernel, d_xs
-
-    def _kernel_grad(self, inputs: np.ndarray, dz: np.ndarray,
-                     masks: list[np.ndarray] | None, geo: Any, spatial: tuple,
-                     channels: int, shape: tuple) -> np.ndarray:
-        """``sum over steps and positions of im2col(inputs [* m_k])^T dz_k``, as a kernel
-        of ``shape``; inputs (T, B, prod(spatial) channels) flat."""
-        core, f = _core(), self.filters
-        images = (math.prod(inputs.shape[:-1]), *spatial, channels)
-        if masks is None:
-            cols = core.im2col(inputs.reshape(images), geo, "conv")
-            return core.kernel_from_matrix(cols.T @ dz, shape)
-        m = np.empty((channels * math.prod(self.kernel_size), 4 * f), FLOATX)
-        for k in range(4):
-            blk = slice(k * f, (k + 1) * f)
-            cols = core.im2col((inputs * masks[k]).reshape(images), geo, "conv")
-            m[:, blk] = cols.T @ dz[:, blk]
-        return core.kernel_from_matrix(m, shape)
 
 
 __all__ = ["ConvLSTMCell"]
