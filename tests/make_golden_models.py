@@ -215,6 +215,18 @@ def case_volumes_channels_first(k: Any, L: Any, name: str) -> tuple[Any, list]:
 
 
 #: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
+def case_attention(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """Embedding(mask_zero) -> LSTM encoder; Attention (scaled dot), AdditiveAttention and
+    MultiHeadAttention (2 heads, gated) read it with the query and value masks."""
+    inp, xs = _ids(k, name)
+    x = L.Embedding(9, 4, mask_zero=True)(inp)
+    enc = L.LSTM(4, return_sequences=True)(x)
+    a = L.Attention(use_scale=True)([x, enc])
+    b = L.AdditiveAttention()([a, enc])
+    c = L.MultiHeadAttention(2, 3, value_dim=2, use_gate=True)(b, enc)
+    return k.Model(inp, c), xs
+
+
 CASES: dict[str, tuple[Callable, str]] = {
     "lstm_dense": (case_lstm_dense, "LSTM with states and a TimeDistributed Dense head"),
     "conv_lstm": (case_conv_lstm, case_conv_lstm.__doc__),
@@ -231,6 +243,7 @@ CASES: dict[str, tuple[Callable, str]] = {
     "convolutions_2d": (case_convolutions_2d, case_convolutions_2d.__doc__),
     "volumes_channels_first": (case_volumes_channels_first,
                                case_volumes_channels_first.__doc__),
+    "attention": (case_attention, case_attention.__doc__),
 }
 
 
