@@ -198,6 +198,43 @@ def result_type(*dtypes: Any) -> str:
     return _promote(*names)
 
 
+# ---------------------------------------------------------------------------- kernels
+def kernel() -> str:
+    """Which code runs the recurrent layers' time loops: ``"c"`` or ``"numpy"``.
+
+    ``"c"`` is the compiled loop (``rnnlens/cells/_fused.c``, built by ``make install``;
+    it takes LSTM / GRU / SimpleRNN with their default activations and no recurrent
+    dropout, and anything else still runs in NumPy). ``"numpy"`` when the library is
+    not built or cannot be loaded, or when chosen with :func:`set_kernel` or the
+    environment variable ``RNNLENS_KERNEL=numpy``. Both give the same numbers (to
+    ~1e-7; Keras's within 1e-5).
+    """
+    from rnnlens.cells import _kernels  # noqa: PLC0415  (lazy: loads the library)
+
+    return "c" if _kernels.active() else "numpy"
+
+
+def set_kernel(name: str, threads: int | None = None) -> None:
+    """Runs the recurrent time loops in ``"c"`` or ``"numpy"`` from now on.
+
+    Args:
+        name: ``"c"`` (raises ``ValueError`` saying why when the compiled library
+            is unavailable) or ``"numpy"``.
+        threads: threads of the C loop (it splits the batch); None (default) uses
+            one per core for batches large enough to gain from it.
+    """
+    from rnnlens.cells import _kernels  # noqa: PLC0415
+
+    _kernels.select(name, threads)
+
+
+def kernel_info() -> dict[str, Any]:
+    """The running kernel, the library and BLAS it uses, threads, and why C is off."""
+    from rnnlens.cells import _kernels  # noqa: PLC0415
+
+    return _kernels.info()
+
+
 def is_keras_tensor(x: Any) -> bool:
     """True for a symbolic tensor (``rnnlens.Input(...)`` or a layer's output on one)."""
     from rnnlens.functional import SymbolicTensor  # noqa: PLC0415  (lazy: layers)
@@ -207,5 +244,5 @@ def is_keras_tensor(x: Any) -> bool:
 
 __all__ = ["FLOATX", "backend", "clear_session", "epsilon", "floatx", "get_uid",
            "image_data_format", "is_float_dtype", "is_int_dtype", "is_keras_tensor",
-           "result_type", "set_epsilon", "set_floatx", "set_image_data_format",
-           "standardize_dtype"]
+           "kernel", "kernel_info", "result_type", "set_epsilon", "set_floatx",
+           "set_image_data_format", "set_kernel", "standardize_dtype"]

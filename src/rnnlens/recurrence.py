@@ -17,7 +17,10 @@
 Speed: the input half of every step is one matrix multiply (``cell.project``);
 the loop allocates nothing per step. With ``record=True`` the states and
 gates are written straight into (T, B, ·) arrays, which is what ``trace`` and
-the backward pass read; without it nothing is kept.
+the backward pass read; without it nothing is kept. For the built-in cells
+with their default activations and no recurrent dropout, both loops run in C
+(``rnnlens.cells._kernels``, the same equations; ``rnnlens.backend.kernel()``
+says which path runs); everything else runs the NumPy loops below.
 
 Shape legend: B batch, T time steps, F features, u units, G gate width.
 """
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnlens.cells import _kernels
 from rnnlens.cells.base import FLOATX, RecurrentCell
 
 
@@ -101,6 +105,11 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
     states_tm1 = list(initial_states) + [np.zeros((batch, s), FLOATX)
                                          for s in slots[len(initial_states):]]
     rec = _new_record(slots, xp.shape, states_tm1, keep, in_masks, rec_masks, record)
+    spec = _kernels.usable(cell, xp.dtype, rec_masks) if xp.dtype == FLOATX.dtype else None
+    if spec is not None:                                              # the C loop
+        y_t, final = _kernels.forward(spec["kind"], spec, xp, states_tm1, keep, initial_output,
+                                      zero_output_for_mask, seq, rec)
+        return RunResult(seq if seq is not None else y_t, final, rec)
     bufs, gates = _workspace(slots, batch, xp.shape[-1], rec)
     step = cell.stepper(batch, rec_masks, gates if rec is None else rec.gates,
                         training=training)
@@ -202,6 +211,10 @@ def backward(cell: RecurrentCell, xs: np.ndarray, rec: Record, *,
     if not hasattr(cell, "backward_step"):
         raise ValueError(f"Cell {getattr(cell, 'name', cell)!r} has no backward pass: "
                          "rnnlens trains its built-in cells only (LSTM, GRU, SimpleRNN).")
+    spec = _kernels.usable(cell, rec.gates.dtype, rec.recurrent_masks)
+    if spec is not None:                                              # the C loop
+        return cell.kernel_backward(xs, rec, spec, d_seq=d_seq, d_last=d_last,
+                                    d_states=d_states, zero_output=zero_output_for_mask)
     steps, batch, _ = xs.shape
     ctx = cell.backward_prepare(xs, rec)
     dxp = np.zeros(rec.gates.shape, FLOATX)

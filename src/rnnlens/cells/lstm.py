@@ -29,6 +29,7 @@ from rnnlens import activations
 from rnnlens import params as P
 from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, masked_inputs,
                                      needs_preactivation, prev_states, weight_grad)
+from rnnlens.cells import _kernels
 from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
 
 # Column blocks of Keras's (i, f, c, o) layout, in the packed order (i, f, o, g).
@@ -195,9 +196,31 @@ class LSTMCell(RecurrentCell):
 
     def _unpacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Column order i, f, o, g of Keras's layout, and W, U in that order (unscaled)."""
-        u = self.units
-        cols = np.concatenate([np.arange(k * u, (k + 1) * u) for k in _PACK])
-        return cols, self.kernel[:, cols], self.recurrent_kernel[:, cols]
+        if getattr(self, "_unpacked_cache", (None,))[0] != self._version:
+            u = self.units
+            cols = np.concatenate([np.arange(k * u, (k + 1) * u) for k in _PACK])
+            self._unpacked_cache = (self._version, cols, np.ascontiguousarray(
+                self.kernel[:, cols]), np.ascontiguousarray(self.recurrent_kernel[:, cols]))
+        return self._unpacked_cache[1:]
+
+    # -- the compiled loop (rnnlens.cells._kernels) -------------------------
+
+    def kernel_spec(self) -> dict | None:
+        """What the C loop needs (``_fused.c``): the packed U (σ columns halved) for
+        the forward pass, the unscaled one for the backward; None when the
+        activations are not the default ones (the NumPy loop runs)."""
+        if not self.fused:
+            return None
+        return {"kind": 0, "U": self.packed()[1], "U_back": self._unpacked()[2]}
+
+    def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
+                        ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """``recurrence.backward`` with the reverse loop in C: (d_xs, d_initial, grads)."""
+        dxp, _, d_init = _kernels.backward(0, spec, rec, **grads_of)
+        ctx = {"in_m": _packed_masks(rec.input_masks), "rm": None,
+               "h_prev": prev_states(rec, 0), "w": self._unpacked()[1]}
+        grads, d_xs = self.backward_weights(xs, ctx, dxp)
+        return d_xs, d_init, grads
 
     def backward_prepare(self, xs: np.ndarray, record: Any) -> dict:
         """Everything the reverse loop needs that does not depend on the future."""

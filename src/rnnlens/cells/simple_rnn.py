@@ -16,6 +16,7 @@ from rnnlens import activations
 from rnnlens import params as P
 from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, prev_states,
                                      weight_grad)
+from rnnlens.cells import _kernels
 from rnnlens.cells.base import FLOATX, RecurrentCell, StepFn, project_inputs
 
 
@@ -86,6 +87,22 @@ class SimpleRNNCell(RecurrentCell):
                 h[...] = act(a)                                # h_t = act(a)
 
         return step
+
+    # -- the compiled loop (rnnlens.cells._kernels) -------------------------
+
+    def kernel_spec(self) -> dict | None:
+        """What the C loop needs (``_fused.c``); None unless the activation is tanh."""
+        if self.activation is not activations.tanh:
+            return None
+        return {"kind": 2, "U": self.recurrent_kernel, "U_back": self.recurrent_kernel}
+
+    def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
+                        ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """``recurrence.backward`` with the reverse loop in C: (d_xs, d_initial, grads)."""
+        dxp, _, d_init = _kernels.backward(2, spec, rec, **grads_of)
+        ctx = {"in_m": rec.input_masks, "rm": None, "h_prev": prev_states(rec, 0)}
+        grads, d_xs = self.backward_weights(xs, ctx, dxp)
+        return d_xs, d_init, grads
 
     # -- backward: the same step in reverse, same names ---------------------
 

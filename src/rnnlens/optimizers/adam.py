@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlens.optimizers.base import Optimizer, _check_float, _square
+from rnnlens.optimizers.base import Optimizer, _check_float, _dense, _square
 
 
 class Adam(Optimizer):
@@ -50,13 +50,38 @@ class Adam(Optimizer):
         m = self._slots["momentum"][index]
         v = self._slots["velocity"][index]
         alpha = lr * np.sqrt(f(1) - beta_2_power) / (f(1) - beta_1_power)
-        m += (grad - m) * f(1 - self.beta_1)
-        v += (_square(grad) - v) * f(1 - self.beta_2)
+        if not _dense(grad):                   # an embedding's rows: squared row by row
+            m += (grad - m) * f(1 - self.beta_1)
+            v += (_square(grad) - v) * f(1 - self.beta_2)
+            self._finish(m, v, var, alpha, index)
+            return
+        # In place, Keras's float32 operations in Keras's order; ``grad`` is the
+        # optimizer's own copy (``_as_grad``) and serves as the second buffer.
+        tmp = self._work(index, var)
+        np.subtract(grad, m, out=tmp)
+        np.multiply(tmp, f(1 - self.beta_1), out=tmp)
+        np.add(m, tmp, out=m)                                # m += (g - m) * (1 - beta_1)
+        np.square(grad, out=grad)
+        np.subtract(grad, v, out=grad)
+        np.multiply(grad, f(1 - self.beta_2), out=grad)
+        np.add(v, grad, out=v)                               # v += (g**2 - v) * (1 - beta_2)
+        self._finish(m, v, var, alpha, index, spare=grad)
+
+    def _finish(self, m: np.ndarray, v: np.ndarray, var: np.ndarray, alpha: np.floating,
+                index: int, spare: np.ndarray | None = None) -> None:
+        """``var -= (m * alpha) / (sqrt(v_hat or v) + epsilon)``, in place."""
+        f = var.dtype.type
         if self.amsgrad:
             v_hat = self._slots["velocity_hat"][index]
             np.maximum(v_hat, v, out=v_hat)
             v = v_hat
-        var -= (m * alpha) / (np.sqrt(v) + f(self.epsilon))
+        tmp = self._work(index, var)
+        spare = np.empty_like(var) if spare is None else spare
+        np.multiply(m, alpha, out=tmp)
+        np.sqrt(v, out=spare)
+        np.add(spare, f(self.epsilon), out=spare)
+        np.divide(tmp, spare, out=tmp)
+        np.subtract(var, tmp, out=var)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -249,6 +249,8 @@ class Optimizer:
         gs = self._clip_gradients(gs)
         self._lr_now = self._current_learning_rate()
         for i, g, v in zip(idx, gs, vs):
+            if not isinstance(g, np.ndarray):              # a 0-d gradient after clipping
+                g = np.array(g, dtype=v.dtype)
             self._update_step(g, v, i)
         self._iterations += 1
 
@@ -286,6 +288,15 @@ class Optimizer:
     def _lr(self, var: np.ndarray) -> np.floating:
         """The step's learning rate (evaluated once per ``apply``) in ``var``'s dtype."""
         return var.dtype.type(self._lr_now)
+
+    def _work(self, index: int, var: np.ndarray) -> np.ndarray:
+        """A scratch array shaped as variable ``index``, kept between steps (so the
+        in-place updates allocate nothing); not a slot, never saved."""
+        work = self.__dict__.setdefault("_scratch", {})
+        buf = work.get(index)
+        if buf is None or buf.shape != var.shape or buf.dtype != var.dtype:
+            buf = work[index] = np.empty_like(var)
+        return buf
 
     # ------------------------------------------------------------------ state
     def save_own_variables(self, store: dict) -> None:
@@ -342,10 +353,17 @@ class Optimizer:
 
 
 def _as_grad(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A float copy of a gradient in the variable's dtype (rows kept for embeddings)."""
+    """A float copy of a gradient in the variable's dtype (rows kept for embeddings).
+
+    The copy belongs to the optimizer: ``_update_step`` may overwrite it (``_dense``)."""
     if isinstance(g, RowGradient) and g.rows is not None:
         return RowGradient.of(np.array(g, dtype=dtype), g.rows, g.values.astype(dtype))
     return np.array(g, dtype=dtype, copy=True)
+
+
+def _dense(g: np.ndarray) -> bool:
+    """True for a plain gradient (not an embedding's rows): updated in place."""
+    return not (isinstance(g, RowGradient) and g.rows is not None)
 
 
 def _square(g: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlens.optimizers.base import Optimizer, _check_float, _square
+from rnnlens.optimizers.base import Optimizer, _check_float, _dense, _square
 
 
 class RMSprop(Optimizer):
@@ -50,20 +50,34 @@ class RMSprop(Optimizer):
         rho = f(self.rho)
         one_minus_rho = f(1 - self.rho)
         velocity = self._slots["velocity"][index]
-        velocity[...] = rho * velocity + one_minus_rho * _square(grad)
+        tmp = self._work(index, var)
+        np.multiply(velocity, rho, out=velocity)
+        if _dense(grad):
+            np.square(grad, out=tmp)
+        else:                                  # an embedding's rows: squared row by row
+            tmp[...] = _square(grad)
+        np.multiply(tmp, one_minus_rho, out=tmp)
+        np.add(velocity, tmp, out=velocity)   # v = rho * v + (1 - rho) * g**2
         if self.centered:
             avg = self._slots["average_gradient"][index]
-            avg[...] = rho * avg + one_minus_rho * grad
-            denominator = velocity - np.square(avg) + f(self.epsilon)
+            np.multiply(avg, rho, out=avg)
+            np.multiply(grad, one_minus_rho, out=tmp)
+            np.add(avg, tmp, out=avg)         # a = rho * a + (1 - rho) * g
+            np.square(avg, out=tmp)
+            np.subtract(velocity, tmp, out=tmp)
+            np.add(tmp, f(self.epsilon), out=tmp)         # v - a**2 + epsilon
         else:
-            denominator = velocity + f(self.epsilon)
-        increment = (lr * grad) / np.sqrt(denominator)
+            np.add(velocity, f(self.epsilon), out=tmp)    # v + epsilon
+        np.sqrt(tmp, out=tmp)
+        grad = np.multiply(grad, lr, out=grad if _dense(grad) else None)
+        np.divide(grad, tmp, out=tmp)         # increment = (lr * g) / sqrt(denominator)
         if self.momentum > 0:
             m = self._slots["momentum"][index]
-            m[...] = f(self.momentum) * m + increment
-            var -= m
+            np.multiply(m, f(self.momentum), out=m)
+            np.add(m, tmp, out=m)             # m = momentum * m + increment
+            np.subtract(var, m, out=var)
         else:
-            var -= increment
+            np.subtract(var, tmp, out=var)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,

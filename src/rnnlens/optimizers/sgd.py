@@ -40,17 +40,24 @@ class SGD(Optimizer):
         return (("momentum",),) if self.momentum != 0 else ()
 
     def _update_step(self, grad: np.ndarray, var: np.ndarray, index: int) -> None:
+        """In place, Keras's float32 operations in Keras's order; ``grad`` is the
+        optimizer's own copy (``_as_grad``), so it holds ``grad * lr``."""
         lr = self._lr(var)
+        np.multiply(grad, lr, out=grad)                      # g * lr
         if self.momentum != 0:
             m = self._slots["momentum"][index]
             mom = var.dtype.type(self.momentum)
-            m[...] = m * mom - grad * lr
+            np.multiply(m, mom, out=m)
+            np.subtract(m, grad, out=m)                      # m = m * mom - g * lr
             if self.nesterov:
-                var += m * mom - grad * lr
+                tmp = self._work(index, var)
+                np.multiply(m, mom, out=tmp)
+                np.subtract(tmp, grad, out=tmp)
+                np.add(var, tmp, out=var)                    # var += m * mom - g * lr
             else:
-                var += m
+                np.add(var, m, out=var)
         else:
-            var -= grad * lr
+            np.subtract(var, grad, out=var)                  # var -= g * lr
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

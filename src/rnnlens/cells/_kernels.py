@@ -1,0 +1,296 @@
+"""The compiled time loops (``_fused.c``): loading, the switch, and the calls.
+
+``make install`` builds ``_fused.so`` beside this file (``gcc -O3``; no Python
+headers). It is loaded with ctypes on the first recurrent call, not at import,
+and handed the ``cblas_sgemm`` / ``cblas_dgemm`` of the BLAS NumPy itself
+loaded (found in ``/proc/self/maps``; a self-test compares one product with
+NumPy's). When the library is missing, fails to load, or no BLAS is found,
+rnnlens runs the NumPy loop in ``rnnlens.recurrence`` with the same numbers
+(to ~1e-7: only ``tanh`` is computed differently).
+
+Which path runs: ``rnnlens.backend.kernel()`` says, ``set_kernel("numpy" |
+"c")`` or the environment variable ``RNNLENS_KERNEL=numpy|c`` chooses. The C
+path takes the built-in cells with their default activations (tanh, sigmoid)
+and no recurrent dropout, in float32 or float64; anything else (user cells,
+stacks, other activations, recurrent dropout) runs in NumPy.
+
+Threads: rows of a batch are independent, so the C loop splits a large batch
+into one chunk per core, each run by its own thread with its own time loop
+(BLAS runs single-threaded meanwhile); the GIL is released during the call.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LIBRARY = Path(__file__).with_name("_fused.so")
+KINDS = {"lstm": 0, "gru": 1, "simple_rnn": 2}
+_MIN_ROWS = 16                 # rows per thread below which one thread is faster
+_MIN_WORK = 1 << 17            # rows * u * G per step below which one thread is faster
+
+
+class _State:
+    lib: Any = None            # the loaded CDLL, once tried
+    tried = False
+    reason = ""                # why the C path is unavailable
+    blas = ""                  # which BLAS it calls
+    want: str | None = None    # "c" / "numpy" / None (the environment's choice)
+    threads: int | None = None  # forced thread count, or None (automatic)
+    cores = 0
+
+
+def _c_ptr(arr: np.ndarray | None) -> int | None:
+    return None if arr is None else arr.ctypes.data
+
+
+def _load() -> None:
+    """Loads the library and connects it to NumPy's BLAS (once)."""
+    _State.tried = True
+    if not LIBRARY.exists():
+        _State.reason = (f"{LIBRARY.name} is not built (run `make install`, which needs gcc); "
+                         "using the NumPy loop")
+        return
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL(str(LIBRARY))
+    except OSError as err:
+        _State.reason = f"{LIBRARY} could not be loaded ({err}); using the NumPy loop"
+        return
+    found = _find_blas()
+    if found is None:
+        _State.reason = ("no cblas_sgemm found in the BLAS NumPy loaded; using the NumPy loop")
+        return
+    sgemm, dgemm, ilp64, get_threads, set_threads, where = found
+    p = ctypes.c_void_p
+    lib.rnn_set_blas.argtypes = [p, p, ctypes.c_int, p, p]
+    lib.rnn_set_blas(sgemm, dgemm, ilp64, get_threads, set_threads)
+    _declare(lib)
+    if not _self_test(lib):
+        _State.reason = f"the BLAS in {where} failed the self-test; using the NumPy loop"
+        return
+    _State.lib, _State.blas = lib, where
+
+
+def _declare(lib: Any) -> None:
+    import ctypes
+
+    i, p = ctypes.c_int, ctypes.c_void_p
+    for suffix in ("f32", "f64"):
+        fwd = getattr(lib, f"rnn_forward_{suffix}")
+        fwd.argtypes = [i] * 5 + [p] * 7 + [i] + [p] * 7 + [i]
+        bwd = getattr(lib, f"rnn_backward_{suffix}")
+        bwd.argtypes = [i] * 5 + [p] * 8 + [i] + [p] * 8 + [i]
+        getattr(lib, f"rnn_matmul_{suffix}").argtypes = [i] * 3 + [p] * 3
+
+
+def _find_blas() -> tuple | None:
+    """``cblas_?gemm`` (and OpenBLAS's thread getter/setter) of NumPy's BLAS, or None."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps
+                            if line.rstrip().endswith(".so") or ".so." in line}
+                           - {str(LIBRARY)})
+    except OSError:
+        return None
+    paths = [p for p in paths if any(k in p.lower() for k in ("blas", "mkl", "numpy"))]
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix, ilp64 in (("scipy_", "64_", 1), ("", "64_", 1), ("scipy_", "", 0),
+                                      ("", "", 0)):
+            s = getattr(lib, f"{prefix}cblas_sgemm{suffix}", None)
+            d = getattr(lib, f"{prefix}cblas_dgemm{suffix}", None)
+            if s is None or d is None:
+                continue
+            get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+            put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+            return (_addr(s), _addr(d), ilp64, _addr(get), _addr(put), path)
+    return None
+
+
+def _addr(fn: Any) -> int | None:
+    import ctypes
+
+    return None if fn is None else ctypes.cast(fn, ctypes.c_void_p).value
+
+
+def _self_test(lib: Any) -> bool:
+    rng = np.random.default_rng(0)
+    for dtype, fn in ((np.float32, lib.rnn_matmul_f32), (np.float64, lib.rnn_matmul_f64)):
+        a = rng.standard_normal((3, 5)).astype(dtype)
+        b = rng.standard_normal((5, 4)).astype(dtype)
+        c = np.full((3, 4), np.nan, dtype)
+        fn(3, 4, 5, _c_ptr(a), _c_ptr(b), _c_ptr(c))
+        if not np.allclose(c, a @ b, rtol=1e-5, atol=1e-6):
+            return False
+    return True
+
+
+# -- the switch (rnnlens.backend.kernel / set_kernel) ------------------------------
+
+def _wanted() -> str:
+    if _State.want is None:
+        env = os.environ.get("RNNLENS_KERNEL", "").strip().lower()
+        if env not in ("", "c", "numpy"):
+            warnings.warn(f"RNNLENS_KERNEL={env!r} is not 'c' or 'numpy'; ignored.",
+                          RuntimeWarning, stacklevel=3)
+            env = ""
+        _State.want = env or "auto"
+        if env == "c" and not available():
+            warnings.warn(f"RNNLENS_KERNEL=c, but {_State.reason}.", RuntimeWarning,
+                          stacklevel=3)
+    return _State.want
+
+
+def available() -> bool:
+    """True when the compiled loops are built, loaded and connected to a BLAS."""
+    if not _State.tried:
+        _load()
+    return _State.lib is not None
+
+
+def active() -> bool:
+    """True when recurrent layers run their time loops in C now."""
+    return _wanted() != "numpy" and available()
+
+
+def select(name: str, threads: int | None = None) -> None:
+    """``set_kernel``: "c" (an error naming the reason if unavailable) or "numpy"."""
+    if name not in ("c", "numpy"):
+        raise ValueError(f"Received kernel={name!r}, expected 'c' (the compiled loops) or "
+                         "'numpy'.")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise ValueError(f"Received threads={threads!r}, expected None (one per core for "
+                         "large batches) or an int >= 1.")
+    if name == "c" and not available():
+        raise ValueError(f"The C kernel is unavailable: {_State.reason}.")
+    _State.want, _State.threads = name, threads
+
+
+def info() -> dict[str, Any]:
+    """What runs: kernel, library, BLAS, threads, and why C is off (if it is)."""
+    on = active()
+    return {"kernel": "c" if on else "numpy", "library": str(LIBRARY),
+            "blas": _State.blas or None, "threads": _State.threads or "auto",
+            "cores": _cores(), "reason": None if on else (_State.reason or "set to numpy")}
+
+
+def _cores() -> int:
+    if not _State.cores:
+        try:
+            _State.cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            _State.cores = os.cpu_count() or 1
+    return _State.cores
+
+
+def threads_for(batch: int, units: int, width: int) -> int:
+    """Threads for one call: one per core when each gets enough rows and work."""
+    if _State.threads is not None:
+        return min(_State.threads, batch)
+    n = min(_cores(), batch // _MIN_ROWS)
+    return n if n > 1 and batch * units * width >= _MIN_WORK * n else 1
+
+
+# -- the calls ---------------------------------------------------------------------
+
+def usable(cell: Any, dtype: np.dtype, recurrent_masks: Any) -> Any:
+    """The cell's kernel spec when the C loop can run it now, else None."""
+    spec = getattr(cell, "kernel_spec", None)
+    if spec is None or recurrent_masks is not None or dtype not in _DTYPES or not active():
+        return None
+    return spec()
+
+
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _fn(name: str, dtype: np.dtype) -> Any:
+    return getattr(_State.lib, f"{name}_{'f32' if dtype == np.float32 else 'f64'}")
+
+
+def _as(arr: Any, dtype: np.dtype) -> np.ndarray | None:
+    return None if arr is None else np.ascontiguousarray(arr, dtype=dtype)
+
+
+def forward(kind: int, spec: dict, xp: np.ndarray, states: list[np.ndarray],
+            keep: np.ndarray | None, y0: np.ndarray | None, zero_output: bool,
+            seq: np.ndarray | None, record: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Runs the loop of ``recurrence.run``; returns (last output, final states).
+
+    Args:
+        kind: ``KINDS[...]``. spec: the cell's ``kernel_spec()`` ("U", "b_h",
+            "reset_after"). xp: (T, B, G) contiguous. states: (B, u) each.
+        keep: (T, B, 1) bool or None. y0: what masked steps repeat first, or None.
+        seq: (B, T, u) to fill, or None. record: a ``Record`` to fill, or None.
+    """
+    steps, batch, width = xp.shape
+    dt = xp.dtype
+    units = states[0].shape[1]
+    lstm = kind == 0
+    h0, c0 = _as(states[0], dt), _as(states[1], dt) if lstm else None
+    keep8 = None if keep is None else np.ascontiguousarray(keep[:, :, 0]).view(np.uint8)
+    u_fwd, b_h, y_init = _as(spec["U"], dt), _as(spec.get("b_h"), dt), _as(y0, dt)
+    h, c, y = (np.empty((batch, units), dt) for _ in range(3))
+    hs = cs = gates = None
+    if record is not None:
+        gates, hs = record.gates, record.states[0]
+        cs = record.states[1] if lstm else None
+    rc = _fn("rnn_forward", dt)(
+        kind, steps, batch, units, int(spec.get("reset_after", 0)), _c_ptr(xp),
+        _c_ptr(u_fwd), _c_ptr(b_h), _c_ptr(h0), _c_ptr(c0), _c_ptr(y_init), _c_ptr(keep8),
+        int(zero_output), _c_ptr(seq), _c_ptr(gates), _c_ptr(hs), _c_ptr(cs), _c_ptr(h),
+        _c_ptr(c if lstm else None), _c_ptr(y), threads_for(batch, units, width))
+    _check(rc)
+    return y, [h, c] if lstm else [h]
+
+
+def backward(kind: int, spec: dict, record: Any, d_seq: np.ndarray | None,
+             d_last: np.ndarray | None, d_states: list | None, zero_output: bool,
+             rec_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, list]:
+    """Runs the loop of ``recurrence.backward``; returns (dxp, drec or None, d_initial).
+
+    ``spec["U_back"]`` is the unscaled recurrent kernel in the gates' column
+    order; ``rec_h`` (GRU, reset_after) the (T, B, u) ``h_tm1 @ U_h + b_h``.
+    """
+    gates = record.gates
+    steps, batch, width = gates.shape
+    dt = gates.dtype
+    units = record.states[0].shape[2]
+    lstm = kind == 0
+    reset_after = int(spec.get("reset_after", 0))
+    d_states = list(d_states or [None] * (2 if lstm else 1))
+    d_h, d_c = _as(d_states[0], dt), _as(d_states[1], dt) if lstm else None
+    keep8 = None if record.mask is None else np.ascontiguousarray(record.mask).view(np.uint8)
+    dxp = np.empty(gates.shape, dt)
+    drec = np.empty(gates.shape, dt) if kind == 1 and reset_after else None
+    d_h0, d_c0 = np.empty((batch, units), dt), np.empty((batch, units), dt) if lstm else None
+    h0 = _as(record.initial_states[0], dt)
+    c0 = _as(record.initial_states[1], dt) if lstm else None
+    u_back, rec_h = _as(spec["U_back"], dt), _as(rec_h, dt)
+    d_seq, d_last = _as(d_seq, dt), _as(d_last, dt)
+    rc = _fn("rnn_backward", dt)(
+        kind, steps, batch, units, reset_after, _c_ptr(gates), _c_ptr(record.states[0]),
+        _c_ptr(record.states[1] if lstm else None), _c_ptr(h0), _c_ptr(c0), _c_ptr(u_back),
+        _c_ptr(rec_h), _c_ptr(keep8), int(zero_output), _c_ptr(d_seq), _c_ptr(d_last),
+        _c_ptr(d_h), _c_ptr(d_c), _c_ptr(dxp), _c_ptr(drec), _c_ptr(d_h0), _c_ptr(d_c0),
+        threads_for(batch, units, width))
+    _check(rc)
+    return dxp, drec, [d_h0, d_c0] if lstm else [d_h0]
+
+
+def _check(rc: int) -> None:
+    if rc != 0:
+        raise MemoryError("rnnlens's C kernel could not allocate its work buffers; "
+                          "use a smaller batch, or rnnlens.backend.set_kernel('numpy').")
