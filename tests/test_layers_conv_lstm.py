@@ -541,8 +541,8 @@ def test_errors_like_keras(K: Any, case: str) -> None:
 
 def test_errors_where_keras_crashes() -> None:
     """Keras fails on these inside TensorFlow (InvalidArgumentError for 0 filters, a state
-    of the wrong shape or 0 steps; OverflowError for strides=0; IndexError for one initial
-    state); rnnlens refuses with a ValueError / TypeError naming the problem (``step`` on
+    of the wrong shape, 0 steps or a Masking layer's per-position mask; OverflowError for
+    strides=0; IndexError for one initial state); rnnlens refuses with a ValueError / TypeError naming the problem (``step`` on
     a whole sequence is rnnlens's own API)."""
     x = seq(2)
     cases = [lambda: RL.ConvLSTM2D(0, 2), lambda: RL.ConvLSTM2D(2, 2, strides=0),
@@ -554,6 +554,10 @@ def test_errors_where_keras_crashes() -> None:
         with pytest.raises((ValueError, TypeError)) as err:
             case()
         assert_raised_by_rnnlens(err.value)
+    i = rnnlens.Input((3, 4, 5, 2))                  # Keras: a TensorFlow SelectV2 error
+    model = rnnlens.Model(i, RL.ConvLSTM2D(2, 2)(RL.Masking()(i)))
+    with pytest.raises(ValueError, match=r"one value per position.*\(batch, timesteps\)"):
+        model(x)
 
 
 _JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.floats(-1, 4),

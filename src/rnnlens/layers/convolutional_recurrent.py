@@ -213,6 +213,19 @@ class ConvLSTM(RNN):
                                        for d in extra["initial_state"]]}
         return self.cell.input_maps(d_x), extra, grads
 
+    def _check_mask(self, mask: Any, batch: int, steps: int) -> np.ndarray | None:
+        """A (B, T) mask; a mask per position of each step (what ``Masking`` gives on
+        feature maps, where Keras's loop fails inside TensorFlow) is refused with a hint."""
+        shape = np.shape(mask) if mask is not None else ()
+        if len(shape) > 2 and tuple(shape[:2]) == (batch, steps) and \
+                any(d != 1 for d in shape[2:]):
+            raise ValueError(
+                f"{self._kind()} received a mask of shape {tuple(shape)}, one value per "
+                "position of each step (a Masking layer on feature maps gives such a mask). "
+                "A ConvLSTM masks whole steps: pass mask= of shape (batch, timesteps), e.g. "
+                "the steps where any value is non-zero.")
+        return super()._check_mask(mask, batch, steps)
+
     # -- states ----------------------------------------------------------------
 
     def _initial_states(self, initial_state: Any, batch: int) -> list[np.ndarray]:
