@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,8 @@ import pytest
 import rnnlens
 from merge_reshape_parity import (build_pair, check_rel,
                                   floats, ids, leaves, load_keras, np_mask,
-                                  our_input_grads, tape_input_grads, tape_weight_grads)
+                                  our_input_grads, summary_text, tape_input_grads,
+                                  tape_weight_grads)
 
 RL = rnnlens.layers
 
@@ -310,3 +312,128 @@ def test_fit_history(K: Any, parity: Any) -> None:
     r_hist = rm.fit(xs, ys, batch_size=2, epochs=3, shuffle=False, verbose=0).history
     parity(np.asarray(r_hist["loss"]), np.asarray(k_hist["loss"]), name="fit loss")
     parity(rm.get_weights(), km.get_weights(), name="weights after fit")
+
+
+# ---------------------------------------------------------------------------- dropout
+def test_dropout_semantics_in_training() -> None:
+    """Attention drops weights (kept ones scaled by 1 / (1 - rate)) and returns them;
+    MultiHeadAttention returns the scores before its dropout (as Keras)."""
+    q, v = floats((8, 6, 4), 1), floats((8, 7, 4), 2)
+    layer = RL.Attention(dropout=0.4, seed=3)
+    plain = layer([q, v], return_attention_scores=True)[1]
+    out, w = layer([q, v], training=True, return_attention_scores=True)
+    kept = w != 0
+    np.testing.assert_allclose(w[kept], plain[kept] / np.float32(0.6), rtol=1e-6)
+    assert 0.5 < kept.mean() < 0.7                                  # about 1 - rate kept
+    np.testing.assert_allclose(out, w @ v, atol=1e-6)
+    mha = RL.MultiHeadAttention(2, 3, dropout=0.5, seed=1)
+    y0, s0 = mha(q, v, return_attention_scores=True)
+    y1, s1 = mha(q, v, return_attention_scores=True, training=True)
+    np.testing.assert_allclose(s1, s0, atol=1e-6)
+    assert np.abs(y1 - y0).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["Attention", "MultiHeadAttention"])
+def test_dropout_gradients_finite_differences(name: str) -> None:
+    """Training-mode backward (the drawn dropout mask reused) against central differences
+    in float64, with the layer's generator reset before every forward pass."""
+    from rnnlens.backend import floatx, set_floatx  # noqa: PLC0415
+
+    before = floatx()
+    set_floatx("float64")
+    try:
+        q, v = floats((2, 3, 4), 1).astype(np.float64), floats((2, 5, 4), 2).astype(np.float64)
+        layer = (RL.Attention(use_scale=True, dropout=0.5, seed=4) if name == "Attention"
+                 else RL.MultiHeadAttention(2, 2, dropout=0.5, seed=4))
+        layer([q, v]) if name == "Attention" else layer(q, v)
+        rng_owner = layer if name == "Attention" else layer._dropout_layer
+        d_out = floats((2, 3, 4), 3).astype(np.float64)
+
+        def loss(qq: np.ndarray) -> float:
+            rng_owner._rng = np.random.default_rng(9)
+            out, _ = layer.forward([qq, v], training=True)
+            return float(np.sum(out * d_out))
+
+        rng_owner._rng = np.random.default_rng(9)
+        _, cache = layer.forward([q, v], training=True)
+        d_q = layer.backward(cache, d_out)[0][0]
+        eps, num = 1e-6, np.zeros_like(q)
+        for i in np.ndindex(q.shape):
+            qp, qm = q.copy(), q.copy()
+            qp[i] += eps
+            qm[i] -= eps
+            num[i] = (loss(qp) - loss(qm)) / (2 * eps)
+        np.testing.assert_allclose(d_q, num, atol=1e-7, rtol=1e-6)
+    finally:
+        set_floatx(before)
+
+
+# ---------------------------------------------------------------------------- configs, files
+def test_mha_config_after_build_and_round_trip(K: Any) -> None:
+    """Keras normalizes attention_axes when it builds; value_dim defaults to key_dim."""
+    kwargs = {"num_heads": 2, "key_dim": 3, "attention_axes": [-2]}
+    kl, rl = K.layers.MultiHeadAttention(**kwargs), RL.MultiHeadAttention(**kwargs)
+    assert rl.get_config()["attention_axes"] == [-2]
+    x = floats((2, 3, 4, 5), 1)
+    kl(x, x)
+    rl(x, x)
+    ours, theirs = rl.get_config(), kl.get_config()
+    assert list(ours) == list(theirs)
+    assert {k: v for k, v in ours.items() if k != "name"} == \
+        {k: v for k, v in theirs.items() if k != "name"}
+    assert ours["attention_axes"] == (2,) and ours["value_dim"] == 3
+    again = RL.MultiHeadAttention.from_config(ours)
+    assert again.get_config() == ours
+
+
+def _file_model(lib: Any, kind: str) -> Any:
+    L = lib.layers
+    ids_in, seq = lib.Input((6,), dtype="int32"), lib.Input((5, 3))
+    enc = L.LSTM(3, return_sequences=True)(L.Embedding(9, 4, mask_zero=True)(ids_in))
+    if kind == "plain":
+        a = L.Attention(use_scale=True, score_mode="concat")([seq, enc])
+        out = L.AdditiveAttention()([a, enc, enc])
+    elif kind == "multi_head":
+        out = L.MultiHeadAttention(2, 3, value_dim=2, use_gate=True, output_shape=4)(seq, enc)
+    else:                                         # call arguments Keras keeps in the node
+        a, s = L.Attention()([seq, enc], return_attention_scores=True)
+        c = L.Attention()([seq, seq], use_causal_mask=True)
+        m = L.MultiHeadAttention(2, 3)(c, enc, key=enc, use_causal_mask=True)
+        out = [L.Add()([a, m]), s]
+    return lib.Model([ids_in, seq], out)
+
+
+def _interop_knows_call_keywords() -> bool:
+    import inspect  # noqa: PLC0415
+
+    from rnnlens.interop import keras_graph, keras_writer  # noqa: PLC0415
+
+    return "keras_node" in inspect.getsource(keras_writer) and \
+        "call_keywords" in inspect.getsource(keras_graph)
+
+
+@pytest.mark.parametrize("kind", ["plain", "multi_head", "call_arguments"])
+def test_files_both_ways(K: Any, parity: Any, tmp_path: Path, kind: str) -> None:
+    """Keras's .keras / .h5 load in rnnlens; rnnlens's .keras loads in Keras."""
+    from merge_reshape_parity import files_both_ways  # noqa: PLC0415
+
+    if kind != "plain" and not _interop_knows_call_keywords():
+        pytest.xfail("the model-file reader / writer do not use the attention layers' hooks "
+                     "yet (call_keywords, keras_node, keras_build_config): Keras builds "
+                     "MultiHeadAttention from its shapes_dict and keeps call arguments such "
+                     "as return_attention_scores and use_causal_mask in the nodes")
+    km, rm = build_pair(K, lambda lib: _file_model(lib, kind), seed=6)
+    xs = [ids((4, 6), 9, 1), floats((4, 5, 3), 2)]
+    files_both_ways(K, parity, km, rm, xs, tmp_path, f"attention {kind}")
+
+
+def test_summary_like_keras(K: Any) -> None:
+    def build(lib: Any) -> Any:
+        q, v = lib.Input((4, 3)), lib.Input((6, 2))
+        a, s = lib.layers.Attention()([q, lib.layers.Dense(3)(v)],
+                                      return_attention_scores=True)
+        m, ms = lib.layers.MultiHeadAttention(2, 3)(a, v, return_attention_scores=True)
+        return lib.Model([q, v], [lib.layers.AdditiveAttention()([m, a]), s, ms])
+
+    km, rm = build_pair(K, build)
+    assert summary_text(rm) == summary_text(km)

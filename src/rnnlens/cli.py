@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     example.add_argument("name", choices=["reverse", "dates"])
     example.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     example.add_argument("--epochs", type=_positive, default=None,
-                         help="epochs (default 10 for reverse, 3 for dates)")
+                         help="epochs (default 10 for reverse, 2 for dates)")
     return parser
 
 
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.name == "dates":
             from rnnlens.examples import date_attention
 
-            return date_attention.main(seed=args.seed, epochs=args.epochs or 3)
+            return date_attention.main(seed=args.seed, epochs=args.epochs or 2)
         from rnnlens.examples import reverse_digits
 
         return reverse_digits.main(seed=args.seed, epochs=args.epochs or 10)
