@@ -83,6 +83,9 @@ class Normalization(Layer):
                                  f"have the same shape. Received: mean shape "
                                  f"{np.shape(self.mean)} and variance shape "
                                  f"{np.shape(self.variance)}")
+            if np.any(np.asarray(self.variance, np.float64) < 0):
+                raise ValueError(f"Received a negative `variance` {self.variance}; its square "
+                                 "root would be NaN (Keras would return NaN outputs).")
             if np.ndim(self.mean) > len(self.axis):
                 raise ValueError("The rank of `mean` must be less than or equal to the "
                                  f"number of axes ({len(self.axis)}). Received: mean shape "
@@ -107,6 +110,9 @@ class Normalization(Layer):
             raise ValueError("All `axis` values must be in the range [-ndim, ndim). Received "
                              f"inputs with ndim={ndim}, while axis={self.axis}")
         keep = tuple(sorted(a % ndim for a in self.axis))
+        if len(set(keep)) != len(keep):
+            raise ValueError(f"Layer '{self.name}': `axis`={self.axis} repeats an axis of the "
+                             f"{ndim}-D input.")
         for d in keep:
             if shape[d] is None:
                 raise ValueError(f"All `axis` values to be kept must have a known shape. "
