@@ -287,6 +287,7 @@ def test_models_predict_and_weight_gradients(K: Any, parity: Any, case: str) -> 
     assert next(expected, None) is None
 
 
+@pytest.mark.slow
 def test_fit_history(K: Any, parity: Any) -> None:
     """keras.io's next-frame model (small): Adam and binary cross-entropy on frames."""
     km, rm = build_pair(K, MODELS["next_frame"][0], seed=4)
