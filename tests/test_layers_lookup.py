@@ -356,3 +356,48 @@ def test_fuzz_string_lookup(kw: dict, x: list) -> None:
     except (ValueError, TypeError):
         return
     assert isinstance(out, np.ndarray)
+
+
+# ---------------------------------------------------------------------------- hostile assets
+def _rewrite(src: Path, dst: Path, change: dict) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(src) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members.update(change)
+    with zipfile.ZipFile(dst, "w") as zf:
+        for name, data in members.items():
+            if data is not None:
+                zf.writestr(name, data)
+
+
+def test_assets_are_read_only_as_declared_and_capped(tmp_path: Path) -> None:
+    from rnnlens.interop.keras_config import Limits, UnsafeModelError
+
+    model = lookup_model(rnnlens, "string_adapted")
+    model.save(tmp_path / "ok.keras")
+    member = "assets/layers/string_lookup/vocabulary.txt"
+    ok = rnnlens.models.load_model(tmp_path / "ok.keras")
+    assert ok.layers[1].get_vocabulary() == model.layers[1].get_vocabulary()
+    import zipfile
+
+    cap = max(i.file_size for i in zipfile.ZipFile(tmp_path / "ok.keras").infolist()) + 10
+    cases = {"utf8": ({member: b"a\n\xff\n"}, "not UTF-8"),
+             "missing": ({member: None}, "no vocabulary.txt"),
+             "repeat": ({member: b"\n[UNK]\n[UNK]\na\na"}, "repeated"),
+             "big": ({member: b"a\n" * cap}, "vocabulary.txt' is .* over the limit")}
+    for name, (change, message) in cases.items():
+        _rewrite(tmp_path / "ok.keras", tmp_path / f"{name}.keras", change)
+        with pytest.raises(UnsafeModelError, match=message):
+            rnnlens.models.load_model(tmp_path / f"{name}.keras",
+                                      limits=Limits(max_member_bytes=cap))
+    _rewrite(tmp_path / "ok.keras", tmp_path / "extra.keras",
+             {"assets/layers/dense/evil.txt": b"\xff" * 100_000})   # undeclared: never read
+    extra = rnnlens.models.load_model(tmp_path / "extra.keras")
+    assert extra.layers[1].get_vocabulary() == model.layers[1].get_vocabulary()
+    ints = lookup_model(rnnlens, "integer")
+    ints.save(tmp_path / "ints.keras")
+    _rewrite(tmp_path / "ints.keras", tmp_path / "bad_int.keras",
+             {"assets/layers/integer_lookup/vocabulary.txt": b"0\n-1\n-1\nx"})
+    with pytest.raises(UnsafeModelError, match="not an integer"):
+        rnnlens.models.load_model(tmp_path / "bad_int.keras")
