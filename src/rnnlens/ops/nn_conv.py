@@ -461,13 +461,21 @@ def average_pool_forward(inputs: Any, pool_size: Any, strides: Any = None,
     """``average_pool`` and the cache ``average_pool_backward`` needs."""
     x, g, df, compute, dtype = _pool_setup("average_pool", inputs, pool_size, strides,
                                            padding, data_format, True)
-    n, (b, c) = len(g.size), (x.shape[0], x.shape[-1])
+    b, c = x.shape[0], x.shape[-1]
     if 0 in g.out or not x.size:
         return _out(np.zeros((b, *g.out, c), compute), df, dtype), (x.shape, g, df, None)
-    axes = tuple(range(-n, 0))
-    count = _valid(g).sum(axis=axes).astype(compute)                      # (1, *o, 1)
-    y = C.windows(C.pad(x, g), g).sum(axis=axes) / count
+    count = _window_sum(C.pad(np.ones((1, *g.size, 1), compute), g), g)      # (1, *o, 1)
+    y = _window_sum(C.pad(x, g), g) / count                               # (B, *o, C)
     return _out(y, df, dtype), (x.shape, g, df, count)
+
+
+def _window_sum(xp: np.ndarray, g: C.Geometry) -> np.ndarray:
+    """The sum over each window of the padded ``xp``: one strided add per window tap."""
+    taps = iter(np.ndindex(*g.kernel))
+    total = xp[(slice(None), *C.tap_slices(g, next(taps)))].copy()
+    for offsets in taps:
+        total += xp[(slice(None), *C.tap_slices(g, offsets))]
+    return total
 
 
 def average_pool_backward(cache: tuple, d_out: Any) -> np.ndarray:
@@ -476,11 +484,13 @@ def average_pool_backward(cache: tuple, d_out: Any) -> np.ndarray:
     dy = _last(np.asarray(d_out), df)
     if count is None:
         return np.ascontiguousarray(_back(np.zeros(x_shape, dy.dtype), df))
-    share = (dy / count).astype(count.dtype, copy=False)
-    spread = np.broadcast_to(share[..., None], (*share.shape, g.window))
-    d_x = C.col2im(spread.reshape(-1, x_shape[-1] * g.window), g, x_shape[0], x_shape[-1],
-                   "average_pool")
-    return np.ascontiguousarray(_back(d_x, df))
+    share = (dy / count).astype(count.dtype, copy=False)                  # (B, *o, C)
+    C.check_budget("average_pool", "padded input", (x_shape[0], *g.padded, x_shape[-1]))
+    full = np.zeros((x_shape[0], *g.padded, x_shape[-1]), share.dtype)
+    for offsets in np.ndindex(*g.kernel):
+        full[(slice(None), *C.tap_slices(g, offsets))] += share
+    crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(g.pads, g.size))
+    return np.ascontiguousarray(_back(full[(slice(None), *crop)], df))
 
 
 @keras_op("average_pool", "inputs")
