@@ -327,8 +327,8 @@ def _known(d: Any) -> bool:
 
 
 def _bind_call(layer: Layer, names: tuple, args: tuple, kwargs: dict) -> dict:
-    """Keras's call arguments by name; only those given (and not None / False) are kept,
-    so a graph node records what Keras's does."""
+    """Keras's call arguments by name; those left at None (or a flag left False) are
+    dropped, so a graph node records what Keras's does (an explicit ``training`` stays)."""
     if len(args) > len(names):
         raise TypeError(f"{type(layer).__name__}.call takes at most {len(names)} positional "
                         f"arguments ({', '.join(names)}), received {len(args)}.")
@@ -342,7 +342,9 @@ def _bind_call(layer: Layer, names: tuple, args: tuple, kwargs: dict) -> dict:
         bound[key] = value
     if names[0] not in bound:
         raise TypeError(f"Layer '{layer.name}' was called without an input.")
-    return {k: v for k, v in bound.items() if k == names[0] or (v is not None and v is not False)}
+    flags = ("return_attention_scores", "use_causal_mask")
+    return {k: v for k, v in bound.items()
+            if k == names[0] or (v is not None and not (k in flags and v is False))}
 
 
 __all__ = ["Attention"]

@@ -28,6 +28,11 @@ key/kernel (Ek, N, H), key/bias, [gate/kernel (E, N, Hv), gate/bias,]
 value/kernel (Ev, N, Hv), value/bias (N, Hv), attention_output/kernel (N, Hv, E'),
 attention_output/bias (E',). ``rnnlens.trace`` records P as ``attention_scores``.
 
+Not reproduced: Keras's ``call`` also removes the Keras masks of the query, value and
+key tensors it receives (``set_keras_mask(x, None)``), so in Keras a layer that runs
+after a MultiHeadAttention on one of those same tensors sees no mask; rnnlens keeps
+them (its graph passes masks outside the arrays).
+
 Shape legend: B batch, T query steps, S key / value steps, N heads, H head size.
 """
 
