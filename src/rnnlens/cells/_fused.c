@@ -166,17 +166,19 @@ static void *job_main(void *p)
 }
 
 /* Runs fn(args, b0, b1) over `nthreads` contiguous chunks of the B rows; chunk 0
- * on the calling thread. A thread that cannot be started runs inline. */
+ * on the calling thread. A thread that cannot be started runs inline. `nthreads`
+ * < 0 means -nthreads threads with BLAS single-threaded even for one (the caller
+ * runs other work on the other cores, e.g. Bidirectional's second direction). */
 static void over_batch(chunk_fn fn, void *args, int B, int nthreads)
 {
     pthread_t th[MAX_THREADS];
     job_t jobs[MAX_THREADS];
     int started[MAX_THREADS] = {0};
-    if (nthreads > B)
-        nthreads = B;
-    if (nthreads > MAX_THREADS)
-        nthreads = MAX_THREADS;
-    if (nthreads < 2) {
+    int single = nthreads < 0;
+    nthreads = single ? -nthreads : nthreads;
+    nthreads = nthreads > B ? B : nthreads;
+    nthreads = nthreads > MAX_THREADS ? MAX_THREADS : nthreads < 1 ? 1 : nthreads;
+    if (nthreads < 2 && !single) {
         fn(args, 0, B);
         return;
     }

@@ -22,6 +22,7 @@ into one chunk per core, each run by its own thread with its own time loop
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ LIBRARY = Path(__file__).with_name("_fused.so")
 KINDS = {"lstm": 0, "gru": 1, "simple_rnn": 2}
 _MIN_ROWS = 16                 # rows per thread below which one thread is faster
 _MIN_WORK = 1 << 17            # rows * u * G per step below which one thread is faster
+_PAIR_MIN_WORK = 1 << 20       # T * B * u * G below which two calls run one after the other
+_LOCAL = threading.local()     # .share: cores this thread may use (inside ``concurrently``)
 
 
 class _State:
@@ -196,11 +199,48 @@ def _cores() -> int:
 
 
 def threads_for(batch: int, units: int, width: int) -> int:
-    """Threads for one call: one per core when each gets enough rows and work."""
+    """Threads for one call: one per core when each gets enough rows and work.
+
+    Negative inside ``concurrently``: the C side then keeps BLAS single-threaded
+    even for one thread, as the other call uses the other cores.
+    """
+    share = getattr(_LOCAL, "share", None)
     if _State.threads is not None:
-        return min(_State.threads, batch)
-    n = min(_cores(), batch // _MIN_ROWS)
-    return n if n > 1 and batch * units * width >= _MIN_WORK * n else 1
+        n = min(_State.threads, batch)
+    else:
+        n = min(share or _cores(), batch // _MIN_ROWS)
+        n = n if n > 1 and batch * units * width >= _MIN_WORK * n else 1
+    return -n if share else n
+
+
+class _Pool:
+    executor: Any = None
+
+
+def concurrently(first: Any, second: Any, work: int) -> tuple[Any, Any]:
+    """``(first(), second())``, the two at once when the C loops run and ``work``
+    (about T * B * u * G) pays for a thread: ``second`` runs on a worker thread
+    (the GIL is released inside the C loops and BLAS), each on half the cores.
+    Otherwise, or on one core, one after the other. Exceptions propagate."""
+    if not active() or work < _PAIR_MIN_WORK or _cores() < 2:
+        return first(), second()
+    if _Pool.executor is None:
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  (lazy)
+
+        _Pool.executor = ThreadPoolExecutor(1, thread_name_prefix="rnnlens-pair")
+    import contextvars  # noqa: PLC0415
+
+    share = max(1, _cores() // 2)
+    future = _Pool.executor.submit(contextvars.copy_context().run, _shared, second, share)
+    return _shared(first, share), future.result()
+
+
+def _shared(fn: Any, share: int) -> Any:
+    _LOCAL.share = share
+    try:
+        return fn()
+    finally:
+        _LOCAL.share = None
 
 
 # -- the calls ---------------------------------------------------------------------

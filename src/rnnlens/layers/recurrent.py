@@ -17,6 +17,7 @@ import numpy as np
 from rnnlens import params as P
 from rnnlens import recurrence
 from rnnlens import trace as trace_mod
+from rnnlens.cells import _kernels
 from rnnlens.cells.base import RecurrentCell
 from rnnlens.cells.generic import CellAdapter, StackedRNNCells
 from rnnlens.cells.gru import GRUCell
@@ -454,6 +455,26 @@ class RNN(Layer):
 
 
 _CELL_WEIGHTS = frozenset({"kernel", "recurrent_kernel", "bias", "state_size"})
+
+
+def run_pair(layers: Sequence[RNN], inputs: Any, training: Any, first: Any, second: Any
+             ) -> tuple[Any, Any]:
+    """``(first(), second())`` for Bidirectional's two directions (calls or backward
+    passes of ``layers``), run at once when both run the C loop (which releases
+    the GIL) and the input is large enough; one after the other otherwise: with
+    a ``trace`` recording (the order of its records), or dropout in training
+    (the order of the random draws), so the results never depend on it.
+    """
+    cells = [layer.cell for layer in layers]
+    x = np.shape(inputs)
+    safe = (len(x) == 3 and trace_mod.current() is None
+            and all(getattr(c, "kernel_spec", None) is not None and c.built
+                    and c.kernel_spec() is not None for c in cells)
+            and not (training and any(c.dropout or c.recurrent_dropout for c in cells)))
+    if not safe:
+        return first(), second()
+    work = x[0] * x[1] * sum(c.units * c.units * c.gate_count for c in cells)
+    return _kernels.concurrently(first, second, work)
 
 
 def _check_use_cudnn(use_cudnn: Any) -> None:
