@@ -206,8 +206,9 @@ def _load_weights_bytes(model: Any, data: bytes, path: Any, limits: Limits,
                               "(skip_mismatch=True).", stacklevel=4)
                 skipped = set(problems)
         with guarded(path, "model.weights.h5"):
+            ints = _integer_weights(model)
             arrays = [None if _layer_key(p) in skipped else
-                      read_dataset(h5, p, shape, path, limits.max_params)
+                      read_dataset(h5, p, shape, path, limits.max_params, p in ints)
                       for p, shape in entries]
             extras = [(owner, {k: read_dataset(h5, f"{h5_path}/vars/{k}", None, path,
                                                limits.max_params) for k in keys})
@@ -239,6 +240,19 @@ def _stateful(model: Any, hook: str) -> list[tuple[str, Any, Any]]:
                 result = method()
                 if result:
                     found.append((path, owner, result))
+    return found
+
+
+def _integer_weights(model: Any) -> set[str]:
+    """The h5 paths of weights Keras stores as integers (a layer's ``integer_weights``
+    names, e.g. Normalization's int64 ``count``): read as floats."""
+    found = set()
+    for name, layer in _names(model.layers):
+        for path, owner in _walk(layer, f"layers/{name}", set()):
+            names = getattr(owner, "integer_weights", ())
+            for k, record in enumerate(_records_of(owner) if names else ()):
+                if record.name in names:
+                    found.add(f"{path}/vars/{k}")
     return found
 
 

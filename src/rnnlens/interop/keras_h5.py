@@ -47,8 +47,9 @@ def _node(h5: Any, h5_path: str, path: Any) -> Any:
 
 
 def read_dataset(h5: Any, h5_path: str, shape: tuple | None, path: Any,
-                 max_values: int) -> np.ndarray:
-    """One weight as float32, after checking its link, storage, shape and dtype."""
+                 max_values: int, integer: bool = False) -> np.ndarray:
+    """One weight as float32, after checking its link, storage, shape and dtype
+    (``integer``: an int dataset is accepted too, as Keras's int64 counters)."""
     h5py = _h5py()
     with guarded(path, f"weight {h5_path!r}"):
         node = _node(h5, h5_path, path)
@@ -64,8 +65,8 @@ def read_dataset(h5: Any, h5_path: str, shape: tuple | None, path: Any,
         if int(np.prod(found, dtype=object)) > max_values:
             raise refuse(path, f"weight {h5_path!r} of shape {found} is over the parameter "
                                f"limit of {max_values}.")
-        if node.dtype.kind not in "fiu":          # Keras's int64 counters load as floats
-            raise refuse(path, f"weight {h5_path!r} has dtype {node.dtype}, expected numbers.")
+        if node.dtype.kind != "f" and not (integer and node.dtype.kind in "iu"):
+            raise refuse(path, f"weight {h5_path!r} has dtype {node.dtype}, expected floats.")
         return np.asarray(node[()], dtype=np.float32)
 
 

@@ -69,6 +69,7 @@ class Normalization(Layer):
 
     supports_masking = True
     config_order = ("axis", "invert", "mean", "variance")
+    integer_weights = ("count",)          # int64 in Keras's files (rnnlens.interop)
 
     def __post_init__(self) -> None:
         self.axis = _check_axis(self.axis)
