@@ -22,10 +22,12 @@ does (so ``history.history`` lists ``accuracy``, ``loss``, ``val_accuracy``, ``v
   learning rate (and log it as ``learning_rate``).
 * :class:`CSVLogger`: one CSV row per epoch. :class:`TerminateOnNaN`: stop on a NaN loss.
 * :class:`BackupAndRestore`: resume an interrupted ``fit`` where it stopped.
+* :class:`TensorBoard`: event files TensorBoard reads, written without TensorFlow
+  (``event_file.EventFileWriter``), plus the gate statistics of recurrent layers.
 
 One module per family: ``base`` (Callback, CallbackList, History), ``monitor``
 (MonitorCallback, EarlyStopping), ``lr``, ``loggers``, ``checkpoint`` (ModelCheckpoint),
-``backup``, ``lambda_callback``, ``progbar``.
+``backup``, ``lambda_callback``, ``progbar``, ``tensorboard`` / ``event_file``.
 """
 
 from rnnlens.callbacks.backup import BackupAndRestore
@@ -36,10 +38,11 @@ from rnnlens.callbacks.loggers import CSVLogger, TerminateOnNaN
 from rnnlens.callbacks.lr import LearningRateScheduler, ReduceLROnPlateau
 from rnnlens.callbacks.monitor import EarlyStopping, MonitorCallback
 from rnnlens.callbacks.progbar import Progbar, ProgbarLogger
+from rnnlens.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "Callback", "CallbackList", "History", "MonitorCallback", "EarlyStopping",
     "LambdaCallback", "ModelCheckpoint", "Progbar", "ProgbarLogger", "pythonify_logs",
     "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN",
-    "BackupAndRestore",
+    "BackupAndRestore", "TensorBoard",
 ]
