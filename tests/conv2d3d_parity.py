@@ -169,6 +169,19 @@ def sequential_cnn(lib: Any) -> Any:
                            L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax")])
 
 
+def video_cnn_lstm(lib: Any) -> Any:
+    """The CNN-LSTM of video tutorials: TimeDistributed(Conv2D / MaxPooling2D /
+    GlobalAveragePooling2D) over frames, then an LSTM and a Bidirectional GRU."""
+    L = lib.layers
+    i = lib.Input((5, 10, 9, 2))                                           # (T, H, W, C)
+    x = L.TimeDistributed(L.Conv2D(4, 3, activation="relu", padding="same"))(i)
+    x = L.TimeDistributed(L.MaxPooling2D(2))(x)
+    x = L.TimeDistributed(L.SeparableConv2D(3, 2, activation="tanh"))(x)
+    x = L.TimeDistributed(L.GlobalAveragePooling2D())(x)
+    x = L.Bidirectional(L.GRU(3, return_sequences=True))(L.LSTM(4, return_sequences=True)(x))
+    return lib.Model(i, L.Dense(2)(L.GlobalMaxPooling1D()(x)))
+
+
 def masked_image(lib: Any) -> Any:
     """Masking on an image (a (B, H, W) mask): the 2-D layers drop it, as Keras 3."""
     L = lib.layers
@@ -195,8 +208,9 @@ MODELS: dict[str, tuple[Callable[[Any], Any], Callable[[], Any]]] = {
     "volumes": (volumes, lambda: floats((3, 6, 7, 8, 2), 35)),
     "sequential_cnn": (sequential_cnn, lambda: floats((5, 12, 12, 1), 36)),
     "masked_image": (masked_image, _masked_images),
+    "video_cnn_lstm": (video_cnn_lstm, lambda: floats((3, 5, 10, 9, 2), 37)),
 }
 
 #: Models tf_keras 2.21 builds and saves to .h5 alike (no masks into layers without
 #: masking support; tf_keras's Conv3DTranspose has no dilation_rate key).
-KERAS2_MODELS = ["ocr", "conv_zoo_2d", "volumes", "sequential_cnn"]
+KERAS2_MODELS = ["ocr", "conv_zoo_2d", "volumes", "sequential_cnn", "video_cnn_lstm"]

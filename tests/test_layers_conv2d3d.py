@@ -263,6 +263,26 @@ def test_compute_output_shape(K: Any, cls: str, kwargs: dict, shape: tuple) -> N
         K.Input(batch_shape=shape)).shape)
 
 
+def test_data_format_none_follows_image_data_format(K: Any, parity: Any) -> None:
+    """data_format=None is the configured image_data_format() when the layer is made (and
+    written resolved in the config, as Keras)."""
+    x = image((2, 5, 6, 3), 21, channels_first=True)
+    rnnlens.config.set_image_data_format("channels_first")
+    K.config.set_image_data_format("channels_first")
+    try:
+        for cls, kwargs in [("Conv2D", dict(filters=2, kernel_size=2)),
+                            ("MaxPooling2D", dict()), ("UpSampling2D", dict(
+                                interpolation="bilinear")), ("ZeroPadding2D", dict()),
+                            ("GlobalAveragePooling2D", dict())]:
+            kl, rl = pair(K, cls, kwargs, x)
+            assert rl.get_config()["data_format"] == "channels_first"
+            parity(rl(x), np.asarray(kl(x)), name=f"{cls} image_data_format")
+    finally:
+        rnnlens.config.set_image_data_format("channels_last")
+        K.config.set_image_data_format("channels_last")
+    assert RL.Conv2D(2, 2).data_format == "channels_last"
+
+
 # ---------------------------------------------------------------------------- masks
 def test_masks_are_dropped(K: Any, parity: Any) -> None:
     """A Masking mask on an image stops at every 2-D layer (Keras 3 averages the unmasked
@@ -454,7 +474,7 @@ def test_positional_signatures(K: Any) -> None:
 
 
 @pytest.mark.parametrize("case", ["conv_zoo_2d", "conv_zoo_channels_first", "volumes",
-                                  "sequential_cnn", "ocr"])
+                                  "sequential_cnn", "ocr", "video_cnn_lstm"])
 def test_files_both_ways(K: Any, parity: Any, tmp_path: Path, case: str) -> None:
     build, make = MODELS[case]
     km, rm = build_pair(K, build, seed=5)
