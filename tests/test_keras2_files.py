@@ -98,6 +98,18 @@ def m_hard_sigmoid(k: Any) -> tuple[Any, list]:
     return k.Model(i, L.Dense(2, activation="hard_sigmoid")(x)), [_seq() * 3]
 
 
+def m_bidirectional_hard_sigmoid(k: Any) -> tuple[Any, list]:
+    """Keras <= 2.2's default Bidirectional(LSTM / GRU): each direction is rebuilt from
+    the config, which must keep Keras 2's hard_sigmoid in memory (real files, survey)."""
+    L = k.layers
+    i = k.Input((5, 3))
+    x = L.Bidirectional(L.LSTM(4, recurrent_activation="hard_sigmoid",
+                               return_sequences=True))(i)
+    x = L.Bidirectional(L.GRU(3, recurrent_activation="hard_sigmoid", reset_after=False),
+                        merge_mode="sum")(x)
+    return k.Model(i, x), [_seq() * 3]
+
+
 def m_stacked_cells(k: Any) -> tuple[Any, list]:
     L = k.layers
     i = k.Input((5, 3))
@@ -204,6 +216,16 @@ def test_hard_sigmoid_is_keras2s_and_recorded(k2: Any, tmp_path: Path) -> None:
     assert diff.max() > 1e-3
     with pytest.raises(ValueError, match="hard_sigmoid"):
         k2_model.save(tmp_path / "again.keras")        # Keras 3 has no name for it
+    k3_model.save(tmp_path / "converted.keras")          # converted: Keras 3's definition
+
+
+def test_bidirectional_hard_sigmoid_refuses_to_save_by_its_layer(k2: Any,
+                                                                 tmp_path: Path) -> None:
+    model, _ = m_bidirectional_hard_sigmoid(k2)
+    ours = load_model(_save(model, tmp_path, "bhs", "h5"))
+    with pytest.raises(ValueError, match=r"Cannot save layer 'forward_lstm.*: its "
+                                         r"`recurrent_activation` computes Keras 2's hard_sig"):
+        ours.save(tmp_path / "again.keras")
 
 
 def test_cudnn_layers_convert_as_keras2_did(k2: Any, parity: Any, tmp_path: Path) -> None:

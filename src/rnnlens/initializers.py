@@ -306,6 +306,7 @@ _BY_NAME: dict[str, type] = {
 }
 IdentityInitializer = Identity
 OrthogonalInitializer = Orthogonal
+_ALIASES = {"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal}
 # Keras's lowercase aliases (the classes themselves, as in keras.initializers).
 constant, zeros, ones, identity, orthogonal = Constant, Zeros, Ones, Identity, Orthogonal
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
@@ -333,7 +334,10 @@ def get(identifier: str | Initializer | dict | None) -> Initializer | None:
             )
         return cls()
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name", ""))
+        name = identifier.get("class_name", "")
+        # Keras 3.0 - 3.4 save the orthogonal / identity initializers by their alias
+        # class names ("OrthogonalInitializer", "IdentityInitializer").
+        cls = _CLASSES.get(name) or _ALIASES.get(name)
         config = identifier.get("config", {})
         if cls is None or not isinstance(config, dict):
             raise ValueError(f"Received an unknown initializer config: {str(identifier)[:200]}.")

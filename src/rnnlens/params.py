@@ -361,10 +361,7 @@ class Activation(Param):
 
         name = activations.serialize(value)
         if name in activations.LEGACY:
-            raise ValueError(f"Cannot write `{self.name}`={name}: this model computes Keras "
-                             "2's hard_sigmoid (clip(0.2 x + 0.5, 0, 1)), which Keras 3 has "
-                             "no name for. Load the file with semantics='keras3' to convert "
-                             "it (its numbers then change), or keep it in its Keras 2 file.")
+            return value            # in memory (get_config, clones); files refuse it
         if not isinstance(name, str):
             raise ValueError(f"Cannot save activation {value!r} of `{self.name}`: only "
                              "Keras's named activations can be written to a Keras file.")

@@ -29,12 +29,32 @@ def layer_entry(layer: Any) -> dict:
                          f"{cls.__name__}: only rnnlens's built-in layers have a Keras config "
                          "that Keras can load.")
     saved = getattr(layer, "saved_as", cls)                  # CuDNNLSTM -> LSTM
+    config = layer.get_config()
+    _refuse_legacy(layer, config)
     entry = {"module": saved.keras_module, "class_name": saved.keras_name,
-             "config": layer.get_config(), "registered_name": cls.keras_name if op else None}
+             "config": config, "registered_name": cls.keras_name if op else None}
     shape = _build_shape(layer)
     if shape is not None and not op:
         entry["build_config"] = {"input_shape": shape}
     return entry
+
+
+def _refuse_legacy(layer: Any, config: Any, key: str = "") -> None:
+    """A definition of older Keras (Keras 2's hard_sigmoid) has no Keras 3 name."""
+    from rnnlens import activations
+
+    if isinstance(config, dict):
+        for k, v in config.items():
+            _refuse_legacy(layer, v, k)
+    elif isinstance(config, (list, tuple)):
+        for v in config:
+            _refuse_legacy(layer, v, key)
+    elif any(config is fn for fn in activations.LEGACY.values()):
+        raise ValueError(
+            f"Cannot save layer '{layer.name}': its `{key}` computes Keras 2's hard_sigmoid "
+            "(clip(0.2 x + 0.5, 0, 1)), which Keras 3 has no name for. Load the file with "
+            "semantics='keras3' to convert it (its numbers then change), or keep it in its "
+            "Keras 2 file.")
 
 
 def layer_config(layer: Any) -> dict:
