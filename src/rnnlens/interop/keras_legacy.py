@@ -27,8 +27,8 @@ def load_legacy_model(data: bytes, path: Any, limits: Limits, semantics: Any = N
     with guarded(path, "the HDF5 file"), h5:
         raw = attr_text(h5, "model_config", path, limits.max_config_bytes)
         if raw is None and not ("layer_names" in h5.attrs or "layers" in h5 or "vars" in h5):
-            raise refuse(path, "it is an HDF5 file without a model_config attribute: not a "
-                               "Keras model.")
+            raise refuse(path, "it is an HDF5 file with no model_config attribute and no "
+                               "Keras weights layout: not a Keras model or weights file.")
         if raw is None:
             raise NotAModelError(
                 f"{path} holds weights only (no model_config attribute): it is a weights "
