@@ -26,7 +26,7 @@ from oracle import assert_close, max_abs_diff  # noqa: E402
 from rnnlens.cells import GRUCell, LSTMCell  # noqa: E402
 from rnnlens.interop.onnx import to_onnx  # noqa: E402
 from rnnlens.layers import (GRU, LSTM, RNN, Bidirectional, Concatenate, Dense,  # noqa: E402
-                            Embedding, Input, Masking, RepeatVector, SimpleRNN,
+                            Input, RepeatVector, SimpleRNN,
                             TimeDistributed)
 from rnnlens.layers.base import flatten  # noqa: E402
 from rnnlens.models import Model, Sequential  # noqa: E402
@@ -223,7 +223,15 @@ DENSE_ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid", "softmax", "log_softma
                      "selu", "celu", "softplus", "softsign", "hard_sigmoid", "exponential",
                      "leaky_relu", "relu6", "hard_tanh", "silu", "swish", "hard_silu",
                      "hard_swish", "gelu", "mish", "tanh_shrink", "log_sigmoid", "hard_shrink",
-                     "soft_shrink", None]
+                     "soft_shrink", "squareplus", "sparse_plus", "sparse_sigmoid", "glu",
+                     "sparsemax", None]
+
+
+def test_dense_takes_every_activation_layer_activation() -> None:
+    """Dense exports every activation the Activation layer does (and nothing less)."""
+    from rnnlens.interop.onnx import activations as acts
+
+    assert set(DENSE_ACTIVATIONS) - {None} == set(acts.ALL) - {"hard_sigmoid_keras2"}
 
 
 @pytest.mark.parametrize("activation", DENSE_ACTIVATIONS)
@@ -231,7 +239,7 @@ def test_dense_activations(activation: Any, tmp_path: Path) -> None:
     x = Input((5, 3))
     seq = LSTM(6, return_sequences=True)(x)
     per_step = TimeDistributed(Dense(4, activation=activation))(seq)
-    on_3d = Dense(3, activation=activation, use_bias=False)(seq)
+    on_3d = Dense(2, activation=activation, use_bias=False)(seq)     # glu: even units
     last = Dense(4, activation=activation)(LSTM(5)(x))
     roundtrip(Model(x, [per_step, on_3d, last]), tmp_path)
 
@@ -526,22 +534,17 @@ def _refuses(model: Any, tmp_path: Path, *fragments: str, opset: Any = 17) -> st
     return message
 
 
-def test_refuses_masking(tmp_path: Path) -> None:
+def test_refuses_a_constant_mask_and_masked_cudnn(tmp_path: Path) -> None:
+    """Masks are exported (tests/test_onnx_models.py); a mask given as an array is not
+    part of the graph, and a cuDNN layer refuses masks in rnnlens too."""
+    from rnnlens.layers.cudnn import CuDNNLSTM
+
     x = Input((5, 3))
-    y = LSTM(4)(Masking(name="pad")(x))
-    _refuses(Model(x, y), tmp_path, "'pad'", "Masking", "ONNX export does not support")
-
-
-def test_refuses_embedding(tmp_path: Path) -> None:
-    x = Input((5,), dtype="int32")
-    y = LSTM(4)(Embedding(10, 3, name="tokens")(x))
-    _refuses(Model(x, y), tmp_path, "'tokens'", "Embedding")
-
-
-def test_refuses_a_mask_argument(tmp_path: Path) -> None:
+    y = GRU(4, name="fixed")(x, mask=np.ones((2, 5), bool))
+    _refuses(Model(x, y), tmp_path, "'fixed'", "constant mask")
     x, m = Input((5, 3)), Input((5,), dtype="bool")
-    y = GRU(4, name="gru_masked")(x, mask=m)
-    _refuses(Model([x, m], y), tmp_path, "'gru_masked'", "mask", "does not support masks")
+    y = CuDNNLSTM(4, name="fast")(x, mask=m)
+    _refuses(Model([x, m], y), tmp_path, "'fast'", "cuDNN layers do not support masks")
 
 
 @pytest.mark.parametrize("wrap", [False, True])
@@ -552,11 +555,10 @@ def test_refuses_stateful(wrap: bool, tmp_path: Path) -> None:
     _refuses(Model(x, y), tmp_path, "'bi_keeper'" if wrap else "'keeper'", "stateful=True")
 
 
-def test_refuses_zero_output_for_mask(tmp_path: Path) -> None:
+def test_zero_output_for_mask_without_a_mask_is_exported(tmp_path: Path) -> None:
     x = Input((5, 3))
     y = LSTM(4, zero_output_for_mask=True, return_sequences=True, name="lstm_z")(x)
-    _refuses(Model(x, y), tmp_path, "Layer 'lstm_z' uses zero_output_for_mask",
-             "ONNX export does not support")
+    assert "LSTM" in op_types(roundtrip(Model(x, y), tmp_path))     # the native operator
 
 
 def test_refuses_dropout_in_training_mode(tmp_path: Path) -> None:
@@ -585,31 +587,42 @@ def test_refuses_stacked_cells(tmp_path: Path) -> None:
     _refuses(Model(x, y), tmp_path, "'stack'", "stacked cells")
 
 
-@pytest.mark.parametrize("make,fragment", [
-    (lambda: LSTM(4, activation="selu", name="bad"), "activation='selu'"),
-    (lambda: GRU(4, recurrent_activation="swish", name="bad"), "recurrent_activation='silu'"),
-    (lambda: SimpleRNN(4, activation=lambda z: z * 2, name="bad"), "activation="),
-    (lambda: Bidirectional(LSTM(4, recurrent_activation="gelu"), name="bad"),
-     "recurrent_activation='gelu'"),
+@pytest.mark.parametrize("make", [
+    lambda: LSTM(4, activation="selu", return_sequences=True),
+    lambda: GRU(4, recurrent_activation="swish", return_state=True),
+    lambda: GRU(4, activation="gelu", reset_after=False, go_backwards=True),
+    lambda: SimpleRNN(4, activation="mish"),
+    lambda: Bidirectional(LSTM(4, recurrent_activation="gelu", return_sequences=True)),
 ])
-def test_refuses_recurrent_activations(make: Callable[[], Any], fragment: str,
-                                       tmp_path: Path) -> None:
+def test_other_recurrent_activations_use_a_scan(make: Callable[[], Any],
+                                                tmp_path: Path) -> None:
+    """Activations ONNX's operators lack: the loop is written out as a Scan."""
     x = Input((5, 3))
-    message = _refuses(Model(x, make()(x)), tmp_path, "'bad'", fragment)
-    assert "cannot express" in message
+    y = make()(x)
+    proto = roundtrip(Model(x, list(y) if isinstance(y, (list, tuple)) else y), tmp_path,
+                      scale=0.5)
+    assert "Scan" in op_types(proto)
+    assert not {"LSTM", "GRU", "RNN"} & set(op_types(proto))
 
 
-@pytest.mark.parametrize("activation", ["squareplus", "sparsemax", "sparse_plus"])
-def test_refuses_dense_activations(activation: str, tmp_path: Path) -> None:
+def test_refuses_callable_recurrent_activation(tmp_path: Path) -> None:
     x = Input((5, 3))
-    y = TimeDistributed(Dense(4, activation=activation, name="inner"), name="td")(x)
-    _refuses(Model(x, y), tmp_path, "'td'", f"activation='{activation}'")
+    y = SimpleRNN(4, activation=lambda z: z * 2, name="bad")(x)
+    _refuses(Model(x, y), tmp_path, "'bad'", "activation=", "does not support it")
 
 
-def test_refuses_other_time_distributed(tmp_path: Path) -> None:
-    x = Input((2, 5, 3))
-    y = TimeDistributed(LSTM(4), name="per_item")(x)
-    _refuses(Model(x, y), tmp_path, "'per_item'", "TimeDistributed(LSTM)")
+def test_refuses_callable_dense_activation(tmp_path: Path) -> None:
+    x = Input((5, 3))
+    y = TimeDistributed(Dense(4, activation=lambda z: z, name="inner"), name="td")(x)
+    _refuses(Model(x, y), tmp_path, "'td'", "activation=", "does not support it")
+
+
+def test_refuses_time_distributed_model_and_states(tmp_path: Path) -> None:
+    inner_in = Input((3,))
+    inner = Model(inner_in, Dense(2)(inner_in), name="inner_model")
+    x = Input((5, 3))
+    _refuses(Model(x, TimeDistributed(inner, name="per_item")(x)), tmp_path, "'per_item'",
+             "TimeDistributed(Functional)", "not around a model")
 
 
 def test_refuses_unbuilt_and_foreign_objects(tmp_path: Path) -> None:

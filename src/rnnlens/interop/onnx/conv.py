@@ -43,6 +43,7 @@ import numpy as np
 
 from rnnlens.interop.onnx import activations as acts
 from rnnlens.interop.onnx.export import Call
+from rnnlens.interop.onnx.masks import handles_masks
 from rnnlens.layers.convolutional import (Conv1D, Conv1DTranspose, DepthwiseConv1D,
                                           SeparableConv1D)
 from rnnlens.layers.pooling import (AveragePooling1D, GlobalAveragePooling1D,
@@ -220,11 +221,26 @@ def _padded_pool(ex: Any, call: Call, x: str, k: int, s: int, average: bool) -> 
     return ex.one("Div", [ex.one("AveragePool", [padded], hint, **window), share], hint)
 
 
+@handles_masks
 def _global_pool(ex: Any, call: Call) -> list[str]:
     layer = call.layer
+    axis = layer.spatial_axes()[0]
+    if type(layer) is GlobalAveragePooling1D and call.mask is not None:
+        return [_masked_mean(ex, call, axis)]
     op_type = "ReduceMax" if type(layer) is GlobalMaxPooling1D else "ReduceMean"
-    return [ex.reduce(op_type, call.x.name, [layer.spatial_axes()[0]], call.hint,
-                      keepdims=layer.keepdims)]
+    return [ex.reduce(op_type, call.x.name, [axis], call.hint, keepdims=layer.keepdims)]
+
+
+def _masked_mean(ex: Any, call: Call, axis: int) -> str:
+    """``sum(Where(m, x, 0)) / sum(m)`` over the steps (a fully masked row: 0 / 0)."""
+    hint, keep = call.hint, bool(call.layer.keepdims)
+    mask = call.mask[0] if isinstance(call.mask, (list, tuple)) else call.mask
+    m = ex.unsqueeze(mask, 2 if axis == 1 else 1, hint)            # (B, T, 1) / (B, 1, T)
+    total = ex.reduce("ReduceSum", ex.one("Where", [m, call.x.name, ex.scalar(0.0)], hint),
+                      [axis], hint, keepdims=keep)
+    count = ex.reduce("ReduceSum", ex.one("Cast", [m], hint, to=ex.onnx.TensorProto.FLOAT),
+                      [axis], hint, keepdims=keep)
+    return ex.one("Div", [total, count], hint)
 
 
 EMITTERS = {

@@ -1,16 +1,18 @@
 """Core layers: Dense, TimeDistributed, Activation, Identity and the regularization layers.
 
-* ``Dense``: ``activation(x @ kernel + bias)`` (MatMul, Add), on inputs of any rank.
+* ``Dense``: ``activation(x @ kernel + bias)`` (MatMul, Add), on inputs of any rank, with
+  every activation the ``Activation`` layer exports.
 * ``TimeDistributed(layer)``: around Dense, the same MatMul on the (B, T, ...) input;
-  around any other exported non-recurrent layer, the steps folded into the batch
-  (``Reshape`` to (B*T, ...)), the layer's own emitter, and the output unfolded
-  (``Reshape`` to (B, T, ...) with the sizes read by ``Shape``), as rnnlens runs it.
+  around any other exported layer (recurrent ones included: ``TimeDistributed(LSTM)``
+  on (B, T, T2, F)), the steps folded into the batch (``Reshape`` to (B*T, ...)), the
+  layer's own emitter, and the output unfolded (``Reshape`` to (B, T, ...) with the
+  sizes read by ``Shape``), as rnnlens runs it (the inner layer gets no mask).
 * ``Activation``: every activation of :mod:`rnnlens.interop.onnx.activations`.
 * ``Identity``, ``Dropout``, ``SpatialDropout1D/2D/3D``, ``GaussianNoise``,
   ``GaussianDropout``, ``AlphaDropout``, ``ActivityRegularization``: the identity at
   inference, so no node at all. Called with ``training=True`` where the noise would act
   (rate or stddev > 0), they are refused: random noise has no fixed ONNX form.
-* ``Masking`` and ``Embedding`` are refused (masks are not exported).
+* Masks pass through all of them unchanged (``Embedding`` and ``Masking``: :mod:`.masks`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from rnnlens.interop.onnx import activations as acts
 from rnnlens.interop.onnx.export import INT64_MAX, Call, Value
 from rnnlens.layers.activations import Activation
-from rnnlens.layers.core import Dense, Embedding, Identity, Masking
+from rnnlens.layers.core import Dense, Identity
 from rnnlens.layers.recurrent import RNN
 from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
                                           GaussianDropout, GaussianNoise, SpatialDropout1D,
@@ -29,13 +31,13 @@ from rnnlens.layers.wrappers import Bidirectional, TimeDistributed
 
 
 def dense(ex: Any, layer: Any, x: str, call: Call) -> str:
-    """``activation(x @ kernel + bias)``; the activation from Dense's list."""
-    name = acts.check(layer.activation, f"Layer '{call.hint}'", acts.DENSE)
+    """``activation(x @ kernel + bias)``; any activation the Activation layer takes."""
+    name = acts.check(layer.activation, f"Layer '{call.hint}'")
     kernel = ex.weight(layer, "kernel", lambda: layer.kernel)
     y = ex.one("MatMul", [x, kernel], call.hint)
     if layer.use_bias:
         y = ex.one("Add", [y, ex.weight(layer, "bias", lambda: layer.bias)], call.hint)
-    return acts.emit(ex, name, y, call.hint)
+    return acts.emit(ex, name, y, call.hint, last_dim=layer.units)
 
 
 def _dense(ex: Any, call: Call) -> list[str]:
@@ -70,38 +72,28 @@ def _time_distributed(ex: Any, call: Call) -> list[str]:
     td, inner = call.layer, call.layer.layer
     if type(inner) is Dense:
         return [dense(ex, inner, call.x.name, call)]
-    if isinstance(inner, (RNN, Bidirectional, Model)) or type(inner) not in ex.table \
-            or type(inner) in REFUSED:
+    if isinstance(inner, Model) or type(inner) not in ex.table:
         raise ValueError(
             f"Layer '{td.name}' is TimeDistributed({type(inner).__name__}); ONNX export "
-            "supports TimeDistributed around the non-recurrent layers it exports (Dense, "
-            "Conv1D, pooling, normalization, reshaping, ...).")
+            "supports TimeDistributed around the layers it exports (Dense, LSTM, GRU, "
+            "Bidirectional, Conv1D, pooling, normalization, reshaping, ...), not around "
+            f"{'a model' if isinstance(inner, Model) else type(inner).__name__}.")
+    if isinstance(inner, (RNN, Bidirectional)) and inner.return_state:
+        raise ValueError(f"Layer '{td.name}' wraps a recurrent layer with return_state=True; "
+                         "TimeDistributed returns one tensor.")
     x, hint = call.x, call.hint
     rest = ex.shape_of(x.name, 2, INT64_MAX, hint)                      # [*rest]
     folded = ex.one("Reshape", [x.name, ex.one("Concat", [ex.ints([-1]), rest], hint,
                                                   axis=0)], hint)       # (B*T, *rest)
     inner_shape = (None, *x.shape[2:])
     inner_call = Call(inner, [Value(folded, inner_shape)], {}, call.training, hint,
-                      [tuple(inner.compute_output_shape(inner_shape))])
+                      [tuple(inner.compute_output_shape(inner_shape))], raw=[folded])
     y = ex.emit(inner_call)[0]
     batch_steps = ex.shape_of(x.name, 0, 2, hint)                       # [B, T]
     out_rest = ex.shape_of(y, 1, INT64_MAX, hint)
     shape = ex.one("Concat", [batch_steps, out_rest], hint, axis=0)
     return [ex.one("Reshape", [y, shape], hint)]                        # (B, T, *out)
 
-
-def _refuse_mask_layer(ex: Any, call: Call) -> list[str]:
-    from rnnlens.interop.onnx.export import exported_names
-
-    kind = type(call.layer)
-    why = "emits a mask" if kind is Masking else "maps integer ids (and may emit a mask)"
-    raise ValueError(
-        f"Layer '{call.hint}' ({kind.__name__}) {why}; ONNX export does not support "
-        f"{kind.__name__} layers or masks. Supported: {', '.join(exported_names())}.")
-
-
-#: Layers in the tables only to be refused with their own message.
-REFUSED = {Masking: _refuse_mask_layer, Embedding: _refuse_mask_layer}
 
 _REGULARIZATION = (Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
                    GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization)
@@ -112,7 +104,6 @@ EMITTERS = {
     Activation: _activation,
     Identity: _identity,
     **{cls: _regularization for cls in _REGULARIZATION},
-    **REFUSED,
 }
 
-__all__ = ["EMITTERS", "REFUSED", "dense"]
+__all__ = ["EMITTERS", "dense"]

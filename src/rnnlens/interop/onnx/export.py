@@ -165,11 +165,16 @@ class Call:
 
     Attributes:
         layer: the layer.
-        inputs: its input tensors, flattened in order.
+        inputs: its input tensors, flattened in order (float32).
         named: the call's arguments by name (``initial_state``, ...; symbolic tensors).
         training: whether the call runs in training mode.
         hint: the name messages and ONNX node names use (a wrapper's for its inner layer).
         out_shapes: rnnlens's static shapes of the outputs.
+        mask: the Keras mask the layer receives, as rnnlens passes it: None, the ONNX
+            name of a bool tensor, or a list (one entry or None per input of a merge).
+        raw: the inputs' ONNX names before any cast to float32 (integer ids, bools).
+        out_masks: set by an emitter that computes its outputs' masks itself
+            (``Masking``); otherwise :mod:`.masks` derives them as ``compute_mask``.
     """
 
     layer: Any
@@ -178,6 +183,9 @@ class Call:
     training: bool = False
     hint: str = ""
     out_shapes: list[tuple] = field(default_factory=list)
+    mask: Any = None
+    raw: list[str] = field(default_factory=list)
+    out_masks: list | None = None
 
     @property
     def x(self) -> Value:
@@ -194,19 +202,19 @@ Emitter = Callable[["Exporter", Call], "list[str]"]
 
 def emitters() -> dict[type, Emitter]:
     """Every family's table, merged: layer class -> emitter."""
-    from rnnlens.interop.onnx import conv, core, merging, norm, recurrent, reshaping
+    from rnnlens.interop.onnx import conv, core, masks, merging, norm, recurrent, reshaping
 
     table: dict[type, Emitter] = {}
-    for module in (recurrent, core, reshaping, merging, conv, norm):
+    for module in (recurrent, core, masks, reshaping, merging, conv, norm):
         table.update(module.EMITTERS)
     return table
 
 
 def exported_names() -> list[str]:
-    """The class names ONNX export supports (for messages), without refusing entries."""
-    from rnnlens.interop.onnx.core import REFUSED
+    """The layer class names ONNX export supports (for messages; no op nodes)."""
+    from rnnlens.layers.op_nodes import OpNode
 
-    return sorted({cls.__name__ for cls in emitters() if cls not in REFUSED})
+    return sorted({cls.__name__ for cls in emitters() if not issubclass(cls, OpNode)})
 
 
 # -- the exporter --------------------------------------------------------------------------
@@ -222,6 +230,8 @@ class Exporter:
         self.initializers: list = []
         self.used: set[str] = set()
         self.tensors: dict[int, str] = {}          # id(SymbolicTensor) -> ONNX name
+        self.masks: dict[int, str | None] = {}     # id(SymbolicTensor) -> its Keras mask
+        self.types: dict[str, int] = {}            # ONNX name -> element type if not float
         self.cache: dict[Any, str] = {}            # shared constants and transposes
         self.table = emitters()
 
@@ -328,13 +338,14 @@ class Exporter:
         self.emit_nodes(g.nodes, training=False)
         outputs_info = []
         for t, name in zip(g.outputs, out_names):
-            self.op("Identity", [self.tensors[id(t)]], name, outputs=[name])
+            self.op("Identity", [self.name_of(t)], name, outputs=[name])
             # Only the rank and the batch here; ONNX's shape inference fills in the rest
             # below (rnnlens's static shapes copy Keras's, which are wrong for a
             # Bidirectional whose backward layer has other units).
             dims = ["batch"] + [None] * (len(t.shape) - 1)
             outputs_info.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT,
                                                               dims))
+        self._prune(out_names)
         graph = helper.make_graph(self.nodes, g.name, inputs_info, outputs_info,
                                   self.initializers)
         opsets = [helper.make_opsetid("", self.opset)]
@@ -347,6 +358,22 @@ class Exporter:
         for out, found in zip(proto.graph.output, inferred.graph.output):
             out.type.CopyFrom(found.type)
         return proto
+
+    def _prune(self, outputs: list[str]) -> None:
+        """Drops nodes and initializers no output depends on (e.g. the float cast of ids
+        only an Embedding reads); subgraphs' references to outer names count."""
+        needed = set(outputs)
+        kept = []
+        for node in reversed(self.nodes):
+            if not any(o in needed for o in node.output):
+                continue
+            kept.append(node)
+            needed.update(node.input)
+            for attr in node.attribute:
+                if attr.type == self.onnx.AttributeProto.GRAPH:
+                    needed.update(_graph_references(attr.g))
+        self.nodes = kept[::-1]
+        self.initializers = [t for t in self.initializers if t.name in needed]
 
     def _input(self, t: Any, inputs: list) -> Any:
         """The graph input of ``t`` (batch ``batch``, unknown steps ``time``); float32 inside."""
@@ -362,11 +389,13 @@ class Exporter:
                 dims.append("time" if len(dynamic_time) == 1 else f"{t.name}_time")
             else:
                 dims.append(f"{t.name}_dim{k}")
-        info = self.helper.make_tensor_value_info(
-            t.name, self.helper.np_dtype_to_tensor_dtype(dtype), dims)
+        elem = self.helper.np_dtype_to_tensor_dtype(dtype)
+        info = self.helper.make_tensor_value_info(t.name, elem, dims)
         name = t.name
-        if dtype != np.float32:
+        if np.issubdtype(dtype, np.floating) and dtype != np.float32:
             name = self.one("Cast", [name], t.name, to=self.onnx.TensorProto.FLOAT)
+        elif dtype != np.float32:
+            self.types[name] = elem             # ids and bools stay; name_of casts them
         self.tensors[id(t)] = name
         return info
 
@@ -375,19 +404,16 @@ class Exporter:
             self._emit_node(node, training)
 
     def _emit_node(self, node: Any, training: bool) -> None:
+        from rnnlens.interop.onnx import masks
         from rnnlens.layers.base import flatten
         from rnnlens.layers.core import InputLayer
+        from rnnlens.layers.op_nodes import OpNode
         from rnnlens.models.model import Model
 
         layer = node.layer
         if isinstance(layer, InputLayer):
             return
         named = _call_arguments(layer, node.args, node.kwargs)
-        if named.get("mask") is not None:
-            raise ValueError(
-                f"Layer '{layer.name}' is called with mask=...; ONNX export does not support "
-                "masks (the exported graph has no mask input). Pad with real values and "
-                "remove the mask, or run the model in rnnlens.")
         if not isinstance(named.get("training", False), (bool, int, np.integer)):
             raise ValueError(f"Layer '{layer.name}' is called with training="
                              f"{named['training']!r}; ONNX export needs True or False.")
@@ -395,26 +421,64 @@ class Exporter:
         if isinstance(layer, Model):
             self._emit_model(layer, node, named, node_training)
             return
-        given = named.get("inputs")
-        inputs = [Value(self.name_of(t), tuple(t.shape)) for t in flatten(given)]
+        given = node.args if isinstance(layer, OpNode) else named.get("inputs")
+        tensors = [t for t in flatten(given) if hasattr(t, "shape") and id(t) in self.tensors]
+        inputs = [Value(self.name_of(t), tuple(t.shape)) for t in tensors]
         call = Call(layer, inputs, named, node_training, layer.name,
-                    [tuple(t.shape) for t in node.outputs])
+                    [tuple(t.shape) for t in node.outputs],
+                    mask=masks.incoming(self, node), raw=[self.raw_of(t) for t in tensors])
         outs = self.emit(call)
         if len(outs) != len(node.outputs):                   # pragma: no cover - internal
             raise RuntimeError(f"ONNX export of layer '{layer.name}' made {len(outs)} "
                                f"outputs, the graph has {len(node.outputs)}.")
-        for t, name in zip(node.outputs, outs):
+        out_masks = masks.output_masks(self, call, len(outs))
+        for t, name, mask in zip(node.outputs, outs, out_masks):
             self.tensors[id(t)] = name
+            self.masks[id(t)] = mask
 
     def emit(self, call: Call) -> list[str]:
         """The layer's emitter from the tables, or a ValueError naming the layer."""
+        from rnnlens.interop.onnx.masks import check_mask_use
+
         emitter = self.table.get(type(call.layer))
         if emitter is None:
             raise ValueError(unsupported_message(call))
+        check_mask_use(call, emitter)
         return emitter(self, call)
 
     def name_of(self, tensor: Any) -> str:
+        """The tensor as float32 (integer and bool tensors are cast once)."""
+        return self.as_float(self.tensors[id(tensor)])
+
+    def raw_of(self, tensor: Any) -> str:
+        """The tensor with its own element type (ids stay integers)."""
         return self.tensors[id(tensor)]
+
+    def as_float(self, name: str) -> str:
+        if name not in self.types:
+            return name
+        key = ("float", name)
+        if key not in self.cache:
+            self.cache[key] = self.one("Cast", [name], f"{name}/float",
+                                       to=self.onnx.TensorProto.FLOAT)
+        return self.cache[key]
+
+    def as_bool(self, name: str) -> str:
+        """``name`` as a bool tensor (a float or integer mask: ``!= 0``, as NumPy's cast)."""
+        bool_type = self.onnx.TensorProto.BOOL
+        if self.types.get(name) == bool_type:
+            return name
+        key = ("bool", name)
+        if key not in self.cache:
+            self.cache[key] = self.mark(self.one("Cast", [name], f"{name}/bool", to=bool_type),
+                                        bool_type)
+        return self.cache[key]
+
+    def mark(self, name: str, elem_type: int) -> str:
+        """Records that ``name`` is not float32 (``elem_type``: an ONNX TensorProto type)."""
+        if elem_type != self.onnx.TensorProto.FLOAT:
+            self.types[name] = elem_type
+        return name
 
     def _emit_model(self, model: Any, node: Any, named: dict, training: bool) -> None:
         """A model used as a layer: its nodes inlined, its inputs bound to the node's."""
@@ -429,10 +493,23 @@ class Exporter:
             raise ValueError(f"Model '{model.name}' is called on {len(flat)} inputs, expects "
                              f"{len(model.inputs)}.")
         for inner, outer in zip(model.inputs, flat):
-            self.tensors[id(inner)] = self.name_of(outer)
+            self.tensors[id(inner)] = self.raw_of(outer)
+            self.masks.pop(id(inner), None)           # a model's inputs start unmasked
         self.emit_nodes(model._nodes, training)
         for t, inner in zip(node.outputs, model.outputs):
-            self.tensors[id(t)] = self.name_of(inner)
+            self.tensors[id(t)] = self.raw_of(inner)
+            self.masks[id(t)] = None                  # a model's outputs carry no mask
+
+
+def _graph_references(graph: Any) -> set[str]:
+    """Every name a (sub)graph's nodes read, nested subgraphs included."""
+    names: set[str] = set()
+    for node in graph.node:
+        names.update(node.input)
+        for attr in node.attribute:
+            if attr.g is not None and attr.g.node:
+                names.update(_graph_references(attr.g))
+    return names
 
 
 def unsupported_message(call: Call) -> str:

@@ -21,6 +21,7 @@ import string
 from typing import Any
 
 from rnnlens.interop.onnx.export import Call
+from rnnlens.interop.onnx.masks import handles_masks
 from rnnlens.interop.onnx.norm import l2_normalize
 from rnnlens.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                     Subtract)
@@ -40,13 +41,58 @@ def _same_rank(ex: Any, call: Call) -> list[str]:
 
 def _fold(ex: Any, call: Call) -> list[str]:
     xs = _same_rank(ex, call)
-    op_type = _FOLD[type(call.layer)]
+    layer = call.layer
+    masks = _value_masks(ex, call)
+    if masks is not None and isinstance(layer, Multiply):
+        return [_masked_product(ex, xs, masks, call.hint)]
+    if masks is not None:
+        return [_masked_select(ex, xs, masks, _FOLD[type(layer)], call.hint)]
+    op_type = _FOLD[type(layer)]
     out = xs[0]
     for x in xs[1:]:
         out = ex.one(op_type, [out, x], call.hint)
-    if type(call.layer) is Average:
+    if type(layer) is Average:
         out = ex.one("Div", [out, ex.scalar(float(len(xs)))], call.hint)
     return [out]
+
+
+def _value_masks(ex: Any, call: Call) -> list | None:
+    """Each input's mask as (B, T, 1) for the merges whose values read them (Multiply,
+    Maximum, Minimum under Keras >= 3.4's rule, inputs of one rank), else None."""
+    layer, mask = call.layer, call.mask
+    if (not layer.uses_masks or mask is None or layer.mask_rule != "or"
+            or len({len(v.shape) for v in call.inputs}) > 1):
+        return None
+    return [None if m is None else ex.unsqueeze(m, -1, call.hint) for m in mask]
+
+
+def _masked_product(ex: Any, xs: list[str], masks: list, hint: str) -> str:
+    """``prod_i Where(M_i, x_i, 1)``, zero where every input is masked."""
+    factors = [x if m is None else ex.one("Where", [m, x, ex.scalar(1.0)], hint)
+               for x, m in zip(xs, masks)]
+    out = factors[0]
+    for f in factors[1:]:
+        out = ex.one("Mul", [out, f], hint)
+    if all(m is not None for m in masks):
+        keep = masks[0]
+        for m in masks[1:]:
+            keep = ex.one("Or", [keep, m], hint)
+        out = ex.one("Where", [keep, out, ex.scalar(0.0)], hint)
+    return out
+
+
+def _masked_select(ex: Any, xs: list[str], masks: list, op_type: str, hint: str) -> str:
+    """Maximum / Minimum folding left: a masked operand takes the other's value."""
+    out, out_mask = xs[0], masks[0]
+    for x, m in zip(xs[1:], masks[1:]):
+        if m is not None:
+            x = ex.one("Where", [m, x, out], hint)
+        if out_mask is not None:
+            out = ex.one("Where", [out_mask, out, x], hint)
+        out_mask = None if m is None or out_mask is None else ex.one("Or", [out_mask, m],
+                                                                    hint)
+        out = ex.one(op_type, [out, x], hint)
+    return out
 
 
 def _concatenate(ex: Any, call: Call) -> list[str]:
@@ -79,7 +125,7 @@ def _dot(ex: Any, call: Call) -> list[str]:
 
 
 EMITTERS = {
-    **{cls: _fold for cls in _FOLD},
+    **{cls: handles_masks(_fold) for cls in _FOLD},
     Concatenate: _concatenate,
     Dot: _dot,
 }

@@ -29,6 +29,8 @@ from rnnlens.cells.gru import GRUCell
 from rnnlens.cells.lstm import LSTMCell
 from rnnlens.cells.simple_rnn import SimpleRNNCell
 from rnnlens.interop.onnx import activations as acts
+from rnnlens.interop.onnx import scan
+from rnnlens.interop.onnx.masks import handles_masks
 from rnnlens.layers.cudnn import CuDNNGRU, CuDNNLSTM
 from rnnlens.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from rnnlens.layers.wrappers import Bidirectional
@@ -36,6 +38,7 @@ from rnnlens.layers.wrappers import Bidirectional
 _LAYERS = (LSTM, GRU, SimpleRNN, RNN, CuDNNLSTM, CuDNNGRU)
 
 
+@handles_masks
 def emit_recurrent(ex: Any, call: Any) -> list[str]:
     """A recurrent layer or a Bidirectional: [output, *states]."""
     layer, named = call.layer, call.named
@@ -44,24 +47,68 @@ def emit_recurrent(ex: Any, call: Any) -> list[str]:
         states = list(states) if isinstance(states, (list, tuple)) else [states]
         states = [ex.name_of(s) for s in states]
     x = call.x.name
+    mask = call.mask[0] if isinstance(call.mask, (list, tuple)) else call.mask
     if isinstance(layer, Bidirectional):
-        return _bidirectional(ex, layer, x, states, call.training)
-    check_recurrent(layer, f"'{layer.name}'", call.training, standalone=True)
-    seq, final = _run_directions(ex, [layer], x, [states], flips=[layer.go_backwards],
-                                 hint=layer.name)
-    out = seq[0] if layer.return_sequences else final[0][0]
-    return [out] + (final[0] if layer.return_state else [])
+        return _bidirectional(ex, layer, x, states, call.training, mask)
+    check_recurrent(layer, f"'{layer.name}'", call.training)
+    _check_mask(layer, f"'{layer.name}'", mask)
+    if mask is None and native(layer):
+        seq, final = _run_directions(ex, [layer], x, [states], flips=[layer.go_backwards],
+                                     hint=layer.name)
+        out = seq[0] if layer.return_sequences else final[0][0]
+        return [out] + (final[0] if layer.return_state else [])
+    seq, finals, last = _scan(ex, layer, x, mask, states, layer.name)
+    out = seq if layer.return_sequences else last
+    return [out] + (finals if layer.return_state else [])
+
+
+def _scan(ex: Any, layer: Any, x: str, mask: str | None, states: list[str] | None,
+          hint: str) -> tuple[str, list[str], str]:
+    """The layer as a Scan (see :mod:`.scan`): (sequence, final states, last output)."""
+    keep = None
+    if mask is not None:
+        key = ("keep_tm", mask)
+        if key not in ex.cache:
+            ex.cache[key] = ex.unsqueeze(ex.transpose(mask, [1, 0], hint), -1, hint)
+        keep = ex.cache[key]                                             # (T, B, 1)
+    seq, finals, last = scan.scan_layer(ex, layer, ex.time_major(x), keep, states, hint)
+    return scan.quirk_zeroing(ex, layer, seq, mask, hint), finals, last
+
+
+def native(layer: Any) -> bool:
+    """Whether ONNX's own operator computes the layer (activations it has)."""
+    for arg in _activation_args(layer.cell):
+        key = acts.A.serialize(getattr(layer.cell, arg))
+        if not (isinstance(key, str) and key in acts.RECURRENT):
+            return False
+    return True
+
+
+def _check_mask(layer: Any, name: str, mask: Any) -> None:
+    if mask is not None and isinstance(layer, (CuDNNLSTM, CuDNNGRU)):
+        raise ValueError(f"Layer {name} ({type(layer).__name__}) receives a mask; cuDNN "
+                         "layers do not support masks (rnnlens refuses them too).")
 
 
 def _bidirectional(ex: Any, layer: Any, x: str, states: list[str] | None,
-                   training: bool) -> list[str]:
+                   training: bool, mask: str | None) -> list[str]:
     if layer.stateful:
         raise ValueError(_stateful_message(f"'{layer.name}'"))
     fw, bw = layer.forward_layer, layer.backward_layer
     for sub in (fw, bw):
-        check_recurrent(sub, f"'{layer.name}' (its {sub.name})", training, standalone=False)
+        check_recurrent(sub, f"'{layer.name}' (its {sub.name})", training)
     n = len(fw.cell.state_size)
     split = [None, None] if states is None else [states[:n], states[n:]]
+    if mask is not None or not (native(fw) and native(bw)):
+        (seq_f, fin_f, last_f), (seq_b, fin_b, last_b) = (
+            _scan(ex, sub, x, mask, part, f"{layer.name}/{sub.name}")
+            for sub, part in ((fw, split[0]), (bw, split[1])))
+        if layer.return_sequences:                       # Keras flips y_rev into time order
+            y_f, y_b = seq_f, ex.flip(seq_b, 1, layer.name)
+        else:
+            y_f, y_b = last_f, last_b
+        merged = _merge(ex, layer.merge_mode, y_f, y_b, layer.name)
+        return merged + ((fin_f + fin_b) if layer.return_state else [])
     # Keras returns the backward layer's sequence flipped into time order; ONNX returns
     # a reverse direction's sequence in time order already.
     flips = [fw.go_backwards, not bw.go_backwards]
@@ -192,7 +239,7 @@ def _stateful_message(name: str) -> str:
             "with stateful=False, or pass the states as model inputs and outputs.")
 
 
-def check_recurrent(layer: Any, name: str, training: bool, standalone: bool) -> None:
+def check_recurrent(layer: Any, name: str, training: bool) -> None:
     """Refuses what ONNX cannot run; ``name`` is the quoted label for messages."""
     if type(layer) not in _LAYERS:
         raise ValueError(f"Layer {name} is a {type(layer).__name__}, a subclass of a "
@@ -209,18 +256,12 @@ def check_recurrent(layer: Any, name: str, training: bool, standalone: bool) -> 
                          "the built-in LSTMCell, GRUCell and SimpleRNNCell.")
     if layer.stateful:
         raise ValueError(_stateful_message(name))
-    if standalone and layer.zero_output_for_mask:
-        raise ValueError(f"Layer {name} uses zero_output_for_mask=True, which only matters "
-                         "with a mask; ONNX export does not support masks. Create the layer "
-                         "with zero_output_for_mask=False (without a mask the numbers are the "
-                         "same).")
     if training and (cell.dropout > 0 or cell.recurrent_dropout > 0):
         raise ValueError(f"Layer {name} is called with training=True and dropout="
                          f"{cell.dropout} / recurrent_dropout={cell.recurrent_dropout}; ONNX "
                          "export does not support dropout in training mode (random masks). "
                          "Call the layer without training=True.")
-    for arg in _activation_args(cell):
-        _recurrent_activation(layer, arg, name)
+    scan.activation_names(layer, f"Layer {name}")
 
 
 def _activation_args(cell: Any) -> list[str]:
