@@ -108,7 +108,7 @@ def conv_zoo_2d(lib: Any) -> Any:
     x = L.UpSampling2D((2, 1), interpolation="bilinear")(x)                # (8, 8)
     x = L.AveragePooling2D(2, strides=1)(x)                                # (7, 7)
     x = L.Cropping2D(((1, 0), (0, 2)))(x)                                  # (6, 5)
-    x = L.UpSampling2D(2)(x)                                               # (12, 10)
+    x = L.UpSampling2D(2, interpolation="bicubic")(x)                      # (12, 10)
     g = L.Concatenate()([L.GlobalMaxPooling2D()(x), L.GlobalAveragePooling2D()(x)])
     seq = L.LSTM(3)(L.Reshape((12, 10 * 4))(x))
     return lib.Model(i, L.Dense(2)(L.Concatenate()([g, seq])))
@@ -136,7 +136,7 @@ def conv_zoo_channels_first(lib: Any) -> Any:
     y = L.Conv2DTranspose(2, 2, strides=2, data_format=cf)(y)              # (2, 18, 4)
     y = L.MaxPooling2D((2, 1), data_format=cf)(y)
     y = L.AveragePooling2D(2, strides=1, padding="same", data_format=cf)(y)
-    y = L.UpSampling2D((1, 2), data_format=cf, interpolation="bilinear")(y)
+    y = L.UpSampling2D((1, 2), data_format=cf, interpolation="lanczos3")(y)
     y = L.ZeroPadding2D(1, data_format=cf)(y)
     y = L.Cropping2D((1, 2), data_format=cf)(y)
     g = [L.GlobalMaxPooling3D(data_format=cf)(x), L.GlobalAveragePooling3D(data_format=cf)(x),

@@ -214,6 +214,20 @@ def case_volumes_channels_first(k: Any, L: Any, name: str) -> tuple[Any, list]:
     return k.Model(inp, L.Dense(2)(L.Concatenate()(g))), xs
 
 
+def case_upsampling_2d(k: Any, L: Any, name: str) -> tuple[Any, list]:
+    """UpSampling2D with every interpolation (nearest, bilinear, bicubic, lanczos3,
+    lanczos5, area), channels_last and channels_first, between Conv2D layers."""
+    inp, xs = _image(k, name, (4, 5, 2))
+    outs = []
+    for i, method in enumerate(["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5",
+                                "area"]):
+        cf = "channels_first" if i % 2 else "channels_last"
+        x = inp if cf == "channels_last" else L.Permute((3, 1, 2))(inp)
+        x = L.UpSampling2D((2, 3) if i < 3 else 3, data_format=cf, interpolation=method)(x)
+        outs.append(L.Flatten()(L.Conv2D(2, 3, strides=2, data_format=cf)(x)))
+    return k.Model(inp, L.Concatenate()(outs)), xs
+
+
 #: name -> (builder(keras, keras.layers, name) -> (model, inputs), description).
 def case_attention(k: Any, L: Any, name: str) -> tuple[Any, list]:
     """Embedding(mask_zero) -> LSTM encoder; Attention (scaled dot), AdditiveAttention and
@@ -243,6 +257,7 @@ CASES: dict[str, tuple[Callable, str]] = {
     "convolutions_2d": (case_convolutions_2d, case_convolutions_2d.__doc__),
     "volumes_channels_first": (case_volumes_channels_first,
                                case_volumes_channels_first.__doc__),
+    "upsampling_2d": (case_upsampling_2d, case_upsampling_2d.__doc__),
     "attention": (case_attention, case_attention.__doc__),
 }
 

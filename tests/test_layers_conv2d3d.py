@@ -5,7 +5,8 @@ Keras 3.15.1 (TensorFlow) and, for their files, tf_keras 2.21 (Keras 2).
   dilations, paddings, groups, depth multipliers, output paddings, data formats and odd
   sizes (Conv2D / Conv3D / SeparableConv2D / DepthwiseConv2D / Conv2DTranspose /
   Conv3DTranspose, the 2-D / 3-D windowed and global pooling, ZeroPadding / Cropping /
-  UpSampling 2-D (nearest and bilinear) and 3-D); ``compute_output_shape`` and symbolic
+  UpSampling 2-D (nearest, bilinear, bicubic, lanczos3 / 5, area) and 3-D);
+  ``compute_output_shape`` and symbolic
   shapes with unknown sizes; the aliases (Convolution2D, MaxPool3D, GlobalAvgPool2D, ...);
 * masks: a Masking mask on an image is dropped by every 2-D layer, GlobalAveragePooling2D
   included (Keras 3 averages only in 1-D);
@@ -23,7 +24,6 @@ Keras 3.15.1 (TensorFlow) and, for their files, tf_keras 2.21 (Keras 2).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -117,6 +117,9 @@ EAGER: list[tuple[str, dict, tuple]] = [
     ("UpSampling2D", dict(size=3, interpolation="Bilinear", **CF), (2, 3, 2, 4)),
     ("UpSampling2D", dict(size=(1, 4), interpolation="bilinear"), (2, 1, 1, 2)),
     ("UpSampling2D", dict(size=(2, 2), interpolation="area"), (2, 3, 5, 2)),
+    ("UpSampling2D", dict(size=(3, 2), interpolation="bicubic"), (2, 4, 5, 2)),
+    ("UpSampling2D", dict(size=(2, 5), interpolation="lanczos3", **CF), (2, 7, 3, 2)),
+    ("UpSampling2D", dict(size=(4, 3), interpolation="Lanczos5"), (2, 6, 2, 2)),
     ("UpSampling3D", dict(), (2, 3, 4, 2, 2)),
     ("UpSampling3D", dict(size=(1, 3, 2), **CF), (2, 3, 4, 2, 2)),
     ("Convolution2D", dict(filters=2, kernel_size=2), (2, 5, 4, 3)),
@@ -212,7 +215,8 @@ def test_hypothesis_rearrangements(K: Any, parity: Any, cls: str, data: Any, df:
     elif cls.startswith("UpSampling"):
         kwargs["size"] = data.draw(st.tuples(*[st.integers(1, 4)] * rank))
         if rank == 2:
-            kwargs["interpolation"] = data.draw(st.sampled_from(["nearest", "bilinear"]))
+            kwargs["interpolation"] = data.draw(st.sampled_from(
+                ["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"]))
     else:
         kwargs["keepdims"] = data.draw(st.booleans())
     compare(K, parity, cls, kwargs, image((2, *size, 3), seed, df == "channels_first"))
@@ -567,14 +571,14 @@ def test_errors_like_keras(K: Any, case: str) -> None:
     assert_raised_by_rnnlens(ours.value)
 
 
-def test_unimplemented_interpolations_refused(K: Any) -> None:
-    """Keras's other resize methods are refused by name (Keras would compute them)."""
-    for method in ("bicubic", "lanczos3", "lanczos5"):
-        K.layers.UpSampling2D(interpolation=method)
-        with pytest.raises(ValueError, match="not implemented in rnnlens"):
-            RL.UpSampling2D(interpolation=method)
+def test_unknown_interpolation_refused(K: Any) -> None:
+    """Keras stores any string and fails when called; rnnlens refuses it when made."""
+    layer = K.layers.UpSampling2D(interpolation="cubic")
     with pytest.raises(ValueError, match="interpolation"):
+        layer(np.ones((1, 2, 2, 1), np.float32))
+    with pytest.raises(ValueError, match="interpolation") as ours:
         RL.UpSampling2D(interpolation="cubic")
+    assert_raised_by_rnnlens(ours.value)
 
 
 _JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.floats(-1, 4),
@@ -607,7 +611,20 @@ def test_fuzz_bad_arguments_and_inputs(cls: str, args: list, shape: list) -> Non
 
 
 # ---------------------------------------------------------------------------- speed
-def _best_ms(fn: Callable[[], Any], repeat: int = 7) -> float:
+SPEED = [("Conv2D", dict(filters=16, kernel_size=3, padding="same", activation="relu")),
+         ("Conv2D", dict(filters=32, kernel_size=3, strides=2)),
+         ("SeparableConv2D", dict(filters=16, kernel_size=3, padding="same")),
+         ("DepthwiseConv2D", dict(kernel_size=3, padding="same")),
+         ("Conv2DTranspose", dict(filters=16, kernel_size=3, strides=2, padding="same")),
+         ("MaxPooling2D", dict()), ("AveragePooling2D", dict(pool_size=3, strides=1)),
+         ("UpSampling2D", dict(interpolation="bilinear"))]
+
+_TIMER = """
+import json, sys, time
+import numpy as np
+from rnnlens import layers as RL
+
+def best(fn, repeat=7):
     fn()
     times = []
     for _ in range(repeat):
@@ -616,28 +633,34 @@ def _best_ms(fn: Callable[[], Any], repeat: int = 7) -> float:
         times.append(time.perf_counter() - start)
     return min(times) * 1e3
 
+x = np.random.default_rng(0).normal(size=(8, 32, 32, 16)).astype(np.float32)
+out = []
+for cls, kwargs in json.loads(sys.argv[1]):
+    layer = getattr(RL, cls)(**kwargs)
+    d_out = np.ones_like(layer(x))
+    out.append((best(lambda: layer(x)),
+                best(lambda: layer.backward(layer.forward(x)[1], d_out))))
+print(json.dumps(out))
+"""
 
-SPEED = [("Conv2D", dict(filters=16, kernel_size=3, padding="same", activation="relu")),
-         ("SeparableConv2D", dict(filters=16, kernel_size=3, padding="same")),
-         ("DepthwiseConv2D", dict(kernel_size=3, padding="same")),
-         ("Conv2DTranspose", dict(filters=16, kernel_size=3, strides=2, padding="same")),
-         ("MaxPooling2D", dict()), ("AveragePooling2D", dict(pool_size=3, strides=1)),
-         ("UpSampling2D", dict(interpolation="bilinear"))]
 
+def test_speed_on_8x32x32x16() -> None:
+    """Forward and forward + backward on (8, 32, 32, 16) inputs with 3x3 kernels take a few
+    milliseconds (im2col + one matmul; Keras on TensorFlow takes 1-8 ms on this machine).
+    Timed in a subprocess with one BLAS thread and malloc keeping freed memory, so that
+    neighbours on a loaded machine (BLAS threads fighting for cores, page faults of fresh
+    buffers) do not decide the result; each must be under 60 ms (``pytest -s`` prints)."""
+    import json  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
 
-@pytest.mark.parametrize("cls,kwargs", SPEED, ids=[c for c, _ in SPEED])
-def test_speed_on_8x32x32x16(K: Any, cls: str, kwargs: dict) -> None:
-    """Forward and forward + backward on (8, 32, 32, 16) take milliseconds (im2col + one
-    matmul): under 150 ms each, a bound loose enough for a loaded two-core machine; the
-    timings against Keras's are printed (``pytest -s``)."""
-    x = floats((8, 32, 32, 16), 50)
-    _, rl = pair(K, cls, kwargs, x)
-    y, cache = rl.forward(x)
-    d_out = np.ones_like(y)
-
-    def both() -> None:
-        rl.backward(rl.forward(x)[1], d_out)
-
-    fwd, total = _best_ms(lambda: rl(x)), _best_ms(both)
-    print(f"\n{cls}: rnnlens forward {fwd:.2f} ms, forward + backward {total:.2f} ms")
-    assert fwd < 150 and total < 150
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1", MALLOC_MMAP_THRESHOLD_="1000000000",
+               MALLOC_TRIM_THRESHOLD_="1000000000")
+    done = subprocess.run([sys.executable, "-c", _TIMER, json.dumps(SPEED)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for (cls, kwargs), (fwd, total) in zip(SPEED, json.loads(done.stdout)):
+        print(f"{cls}{kwargs}: forward {fwd:.2f} ms, forward + backward {total:.2f} ms")
+        assert fwd < 60 and total < 60, (cls, kwargs, fwd, total)

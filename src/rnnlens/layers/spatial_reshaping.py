@@ -11,8 +11,9 @@ With ``(a_i, b_i)`` the pairs of spatial axis i (n_i steps)::
                   backward: dy padded back with zeros
     UpSampling:   "nearest": each step repeated s_i times (n_i -> s_i n_i);
                   backward: the gradients of the copies summed.
-                  "bilinear" (UpSampling2D): TensorFlow's ``tf.image.resize`` with half-pixel
-                  centres (``rnnlens.ops._resize``); backward: its adjoint.
+                  "bilinear", "bicubic", "lanczos3", "lanczos5" (UpSampling2D): TensorFlow's
+                  ``tf.image.resize`` with half-pixel centres (``rnnlens.ops._resize``), a
+                  linear map along each axis; backward: its adjoint.
 
 Masks: none of these layers supports masking (as in Keras 3): an incoming mask stops here.
 
@@ -186,13 +187,13 @@ class BaseUpSampling(_SpatialRearrange):
     def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
                 ) -> tuple[np.ndarray, tuple]:
         self.check_input_shape(tuple(inputs.shape))
-        if self.interpolation == "bilinear":
+        if self.interpolation not in ("nearest", "area"):
             from rnnlens.ops import _resize
 
             x = inputs if self.channel_axis == -1 else np.moveaxis(inputs, 1, -1)
             out = tuple(n * s for n, s in zip(x.shape[1:-1], self.size))
-            y = _resize.bilinear(x.astype(np.float32, copy=False) if x.dtype.kind != "f"
-                                 else x, out)                                 # (B, *S', C)
+            y = _resize.resize(x.astype(np.float32, copy=False) if x.dtype.kind != "f"
+                               else x, out, self.interpolation)               # (B, *S', C)
             y = y if self.channel_axis == -1 else np.moveaxis(y, -1, 1)
             return np.ascontiguousarray(y), inputs.shape
         y = inputs
@@ -201,12 +202,12 @@ class BaseUpSampling(_SpatialRearrange):
         return y, inputs.shape
 
     def backward(self, cache: tuple, d_out: np.ndarray) -> tuple[np.ndarray, dict, list]:
-        if self.interpolation == "bilinear":
+        if self.interpolation not in ("nearest", "area"):
             from rnnlens.ops import _resize
 
             dy = d_out if self.channel_axis == -1 else np.moveaxis(d_out, 1, -1)
             sizes = tuple(cache[a] for a in self.spatial_axes())
-            dx = _resize.bilinear_backward(dy, sizes)
+            dx = _resize.resize_backward(dy, sizes, self.interpolation)
             dx = dx if self.channel_axis == -1 else np.moveaxis(dx, -1, 1)
             return np.ascontiguousarray(dx), {}, []
         d = d_out
@@ -220,21 +221,16 @@ class UpSampling2D(BaseUpSampling):
     """Upsamples images: (B, H, W, C) -> (B, s_1 H, s_2 W, C); see :class:`BaseUpSampling`.
 
     Args:
-        interpolation: "nearest" (repeat rows and columns), "bilinear" (TensorFlow's
-            half-pixel bilinear resize) or "area" (for the integer factors here, the
-            same values as "nearest"; TensorFlow's ``ResizeArea`` gives them up to
-            rounding); "bicubic", "lanczos3" and "lanczos5" are not implemented.
+        interpolation: "nearest" (repeat rows and columns), or ``tf.image.resize``'s
+            "bilinear", "bicubic", "lanczos3", "lanczos5" (half-pixel centres, no
+            antialiasing; ``rnnlens.ops._resize``), or "area" (for the integer factors
+            here, the values of "nearest", which TensorFlow's ``ResizeArea`` gives up to
+            rounding; it has no gradient in TensorFlow, rnnlens trains it as "nearest").
     """
 
     rank = 2
-    interpolation = P.Choice("nearest", ("nearest", "bilinear", "area", "bicubic",
-                                         "lanczos3", "lanczos5"), lower=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.interpolation in ("bicubic", "lanczos3", "lanczos5"):
-            raise ValueError(f"UpSampling2D(interpolation={self.interpolation!r}) is not "
-                             "implemented in rnnlens: use 'nearest', 'bilinear' or 'area'.")
+    interpolation = P.Choice("nearest", ("nearest", "bilinear", "bicubic", "lanczos3",
+                                         "lanczos5", "area"), lower=True)
 
 
 class UpSampling3D(BaseUpSampling):
