@@ -341,6 +341,21 @@ def test_input_gradients(K: Any, parity: Any, cls: str, kwargs: dict, shape: tup
     check_rel(parity, ours, expected, f"{cls}{kwargs} d input", rtol=1e-5)
 
 
+@pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos5"])
+def test_resize_backward_without_the_dense_matrix(K: Any, parity: Any, monkeypatch: Any,
+                                                  method: str) -> None:
+    """Large images take the banded backward (no (m, n) matrix): same gradients."""
+    from rnnlens.ops import _resize  # noqa: PLC0415
+
+    monkeypatch.setattr(_resize, "_DENSE_LIMIT", 0)
+    x = floats((2, 5, 7, 3), 19)
+    km, rm = (lib.Sequential([lib.Input(x.shape[1:]), lib.layers.UpSampling2D(
+        (3, 2), interpolation=method)]) for lib in (K, rnnlens))
+    d_out = floats((2, 15, 14, 3), 20)
+    (expected,), (ours,) = tape_input_grads(km, [x], d_out), our_input_grads(rm, [x], d_out)
+    check_rel(parity, ours, expected, f"{method} banded backward", rtol=1e-5)
+
+
 def test_max_pool_3d_gradient_rule(K: Any, parity: Any) -> None:
     """TensorFlow's MaxPool3DGrad gives the whole gradient to every entry within 1e-5 of
     the window's maximum (ReLU zeros: all of them), MaxPoolGrad (2-D) to the first."""
@@ -579,6 +594,21 @@ def test_unknown_interpolation_refused(K: Any) -> None:
     with pytest.raises(ValueError, match="interpolation") as ours:
         RL.UpSampling2D(interpolation="cubic")
     assert_raised_by_rnnlens(ours.value)
+
+
+@pytest.mark.parametrize("layer", [RL.ZeroPadding2D(10**6), RL.UpSampling2D(10**5),
+                                   RL.UpSampling3D((1, 10**9, 1)),
+                                   RL.UpSampling2D(10**5, interpolation="bicubic"),
+                                   RL.ZeroPadding3D(((0, 0), (0, 0), (0, 10**10)))],
+                         ids=lambda layer: type(layer).__name__)
+def test_huge_outputs_refused(layer: Any) -> None:
+    """Arguments whose output would not fit in memory are a ValueError, at once."""
+    shape = (2, *(3,) * layer.rank, 2)
+    with pytest.raises(ValueError, match="limit") as err:
+        layer(np.ones(shape, np.float32))
+    assert_raised_by_rnnlens(err.value)
+    with pytest.raises(ValueError, match="limit"):
+        layer(rnnlens.Input(shape[1:]))
 
 
 _JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.floats(-1, 4),

@@ -22,6 +22,7 @@ Shape legend: B batch, C channels, S the spatial axes (H, W or D, H, W).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,15 @@ class _SpatialRearrange(SpatialLayer):
 
     def check_input_shape(self, shape: Any, source: Any = None) -> None:
         self.check_rank(shape)
-        self.compute_output_shape(shape)
+        out = self.compute_output_shape(shape)
+        from rnnlens.ops._conv_core import MAX_ELEMENTS
+
+        count = math.prod(d for d in out if d is not None)        # unknown sizes count 1
+        if count > MAX_ELEMENTS:
+            raise ValueError(f"{self._kind()}: the output of shape {out} would hold at least "
+                             f"{count} elements, over rnnlens's limit of {MAX_ELEMENTS} "
+                             "(rnnlens.ops._conv_core.MAX_ELEMENTS); check the padding / "
+                             "size arguments.")
 
     def _axis_size(self, i: int, n: int) -> int:
         raise NotImplementedError

@@ -10,7 +10,7 @@ For an axis of n input steps resized to m, the output step i samples the input a
 ``t = src - floor(src)``, and along each axis ``y = x[lo] + (x[hi] - x[lo]) t``: the width
 first, then the height, in TensorFlow's order of operations. An interpolation along
 one axis is a linear map ``y = A x`` with ``A[i, lo] += 1 - t``, ``A[i, hi] += t``; the
-backward pass is ``dx = A^T dy``, axis by axis.
+backward pass is ``dx = A^T dy``, axis by axis (summed tap by tap, A is never formed).
 
 "bicubic" (``ResizeBicubic``, Keys' cubic with a = -1/2): the taps ``floor(src) - 1 ..
 floor(src) + 2`` with weights read from TensorFlow's 1025-entry table at
@@ -62,16 +62,35 @@ def linear_axis(x: np.ndarray, axis: int, m: int) -> np.ndarray:
     return a + (b - a) * _along(t.astype(x.dtype, copy=False), axis, x.ndim)
 
 
+#: Above this many entries (m * n) an axis's interpolation matrix is not formed.
+_DENSE_LIMIT = 1 << 22
+
+
 def linear_axis_backward(dy: np.ndarray, axis: int, n: int) -> np.ndarray:
     """The adjoint of ``linear_axis`` (to n steps): ``dx = A^T dy`` along ``axis``."""
-    m = dy.shape[axis]
-    check_budget("resize", "interpolation matrix", (m, n))
-    lo, hi, t = linear_taps(n, m)
-    a = np.zeros((m, n), dy.dtype)
-    rows = np.arange(m)
-    np.add.at(a, (rows, lo), 1 - t)
-    np.add.at(a, (rows, hi), t)
-    return np.moveaxis(np.tensordot(dy, a, axes=([axis], [0])), -1, axis)
+    lo, hi, t = linear_taps(n, dy.shape[axis])
+    return _adjoint(dy, axis, n, np.stack([lo, hi], 1), np.stack([1 - t, t], 1))
+
+
+def _adjoint(dy: np.ndarray, axis: int, n: int, idx: np.ndarray, w: np.ndarray
+             ) -> np.ndarray:
+    """``dx[j] = sum_{i, t: idx[i, t] = j} w[i, t] dy[i]`` along ``axis``: ``A^T dy`` with a
+    dense ``A`` (m, n) when it is small (one matmul), else without forming A: each tap's
+    indices never decrease with i, so their runs are summed with ``np.add.reduceat``."""
+    m = idx.shape[0]
+    if m * n <= _DENSE_LIMIT:
+        a = np.zeros((m, n), dy.dtype)
+        np.add.at(a, (np.repeat(np.arange(m), idx.shape[1]), idx.ravel()), w.ravel())
+        return np.moveaxis(np.tensordot(dy, a, axes=([axis], [0])), -1, axis)
+    moved = np.moveaxis(dy, axis, 0)
+    d2 = np.ascontiguousarray(moved).reshape(moved.shape[0], -1)          # (m, rest)
+    dx = np.zeros((n, d2.shape[1]), dy.dtype)
+    for t in range(idx.shape[1]):
+        j = idx[:, t]
+        starts = np.flatnonzero(np.r_[True, j[1:] != j[:-1]])
+        contrib = d2 * w[:, t, None].astype(dy.dtype)
+        dx[j[starts]] += np.add.reduceat(contrib, starts, axis=0)
+    return np.moveaxis(dx.reshape(n, *moved.shape[1:]), 0, axis)
 
 
 _TABLE = 1024
@@ -144,13 +163,7 @@ def taps_axis(x: np.ndarray, axis: int, taps: tuple[np.ndarray, np.ndarray]) -> 
 def taps_axis_backward(dy: np.ndarray, axis: int, n: int,
                        taps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The adjoint of ``taps_axis`` (to n steps): ``dx = A^T dy`` along ``axis``."""
-    idx, w = taps
-    m = idx.shape[0]
-    check_budget("resize", "interpolation matrix", (m, n))
-    a = np.zeros((m, n), dy.dtype)
-    rows = np.repeat(np.arange(m), idx.shape[1])
-    np.add.at(a, (rows, idx.ravel()), w.ravel())
-    return np.moveaxis(np.tensordot(dy, a, axes=([axis], [0])), -1, axis)
+    return _adjoint(dy, axis, n, *taps)
 
 
 def _taps(method: str, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
