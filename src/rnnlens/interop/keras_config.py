@@ -180,6 +180,9 @@ class _Reader(GraphReader):
                     kwargs[key] = value
                     self.note(f"'{kwargs['name']}' ({cls.keras_name}): `{key}` absent, "
                               f"Keras 2's {value!r}")
+        aliases = getattr(cls, "keras_aliases", {})     # an older Keras's argument names
+        config = {(aliases[k] if k in aliases and aliases[k] not in config else k): v
+                  for k, v in config.items()}
         nested_first = sorted(config, key=lambda k: not isinstance(cls._params.get(k),
                                                                    P.Nested))
         for key in nested_first:

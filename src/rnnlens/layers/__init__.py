@@ -9,7 +9,7 @@ from typing import Any
 
 from rnnlens.functional import Input
 from rnnlens.layers.base import REGISTRY, Layer
-from rnnlens.layers.activations import Activation
+from rnnlens.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from rnnlens.layers.core import Dense, Embedding, Identity, InputLayer, Lambda, Masking
 from rnnlens.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum,
                                      Multiply, Subtract, add, average, concatenate, dot,
@@ -78,7 +78,8 @@ __all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "Re
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Flatten", "Reshape", "Permute", "UnitNormalization", "BatchNormalization",
            "LayerNormalization",
-           "Identity", "Lambda", "Activation", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+           "Identity", "Lambda", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+           "Dropout", "SpatialDropout1D", "SpatialDropout2D",
            "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
            "ActivityRegularization",
            "RNN", "LSTM", "GRU", "SimpleRNN", "TimeDistributed", "Bidirectional",

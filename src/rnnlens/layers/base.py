@@ -364,6 +364,12 @@ def _make_init(cls: type) -> Any:
 
     def __init__(self: Layer, *args: Any, **kwargs: Any) -> None:
         params = cls._params
+        for old, new in getattr(cls, "keras_aliases", {}).items():
+            if old in kwargs:                     # e.g. LeakyReLU(alpha=...), Keras 2's name
+                if new in kwargs:
+                    raise TypeError(f"{cls.__name__} received both `{old}` (its old name) "
+                                    f"and `{new}`; pass `{new}` only.")
+                kwargs[new] = kwargs.pop(old)
         values, rest = P.bind(cls, params, args, kwargs)
         Layer.__init__(self, **rest)
         for key, value in values.items():
