@@ -1,31 +1,28 @@
 """2-D and 3-D convolution, pooling, padding, cropping and upsampling layers against live
-Keras 3.15.1 (TensorFlow) and, for their files, tf_keras 2.21 (Keras 2).
+Keras 3.15.1 (TensorFlow): values, shapes, masks and training.
 
 * values: eager calls over a table of arguments and hypothesis over kernel sizes, strides,
   dilations, paddings, groups, depth multipliers, output paddings, data formats and odd
   sizes (Conv2D / Conv3D / SeparableConv2D / DepthwiseConv2D / Conv2DTranspose /
   Conv3DTranspose, the 2-D / 3-D windowed and global pooling, ZeroPadding / Cropping /
   UpSampling 2-D (nearest, bilinear, bicubic, lanczos3 / 5, area) and 3-D);
-  ``compute_output_shape`` and symbolic
-  shapes with unknown sizes; the aliases (Convolution2D, MaxPool3D, GlobalAvgPool2D, ...);
+  ``compute_output_shape`` and symbolic shapes with unknown sizes; the aliases
+  (Convolution2D, MaxPool3D, GlobalAvgPool2D, ...);
 * masks: a Masking mask on an image is dropped by every 2-D layer, GlobalAveragePooling2D
   included (Keras 3 averages only in 1-D);
 * training: ``rnnlens.training.gradients`` against ``tf.GradientTape`` on every weight of
   models (the keras.io OCR model among them), ``Model.backward`` on the inputs per layer
   (ties in the max pools: TensorFlow's MaxPoolGrad sends a 2-D window's gradient to its
   first maximum, MaxPool3DGrad to every entry within 1e-5 of it), a ``fit`` history;
-  backward passes against central differences in float64;
-* ``get_config()`` equal to Keras's key for key, ``from_config`` both ways; ``.keras`` /
-  ``.h5`` files both ways with Keras 3; tf_keras ``.h5`` files load; ``summary()`` equal;
-* errors: where Keras refuses, rnnlens raises the same exception type; a fuzz of arguments
-  and inputs accepts only results or ValueError / TypeError from rnnlens;
-* speed: Conv2D & co. on (8, 32, 32, 16) inputs with 3x3 kernels within a bound.
+  backward passes against central differences in float64.
+
+``tests/test_layers_conv2d3d_io.py`` has the configs, files, summaries, errors, fuzz and
+speed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,11 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnlens
-from conv2d3d_parity import KERAS2_MODELS, MODELS, compare, image, pair
-from merge_reshape_parity import (assert_raised_by_rnnlens, build_pair, check_rel,
-                                  check_weight_grads, files_both_ways, floats, leaves,
-                                  load_keras, np_mask, our_input_grads, plain_config,
-                                  summary_text, tape_input_grads)
+from conv2d3d_parity import CF, EAGER, MODELS, compare, image, pair
+from merge_reshape_parity import (build_pair, check_rel, check_weight_grads, floats, leaves,
+                                  load_keras, np_mask, our_input_grads, tape_input_grads)
 from oracle import assert_close
 from rnnlens import layers as RL
 
@@ -50,89 +45,6 @@ def K() -> Any:
     return load_keras()
 
 
-CF = {"data_format": "channels_first"}
-# (class, kwargs, channels-last input shape)
-EAGER: list[tuple[str, dict, tuple]] = [
-    ("Conv2D", dict(filters=3, kernel_size=3), (2, 7, 8, 4)),
-    ("Conv2D", dict(filters=4, kernel_size=(3, 2), strides=(2, 1), padding="same",
-                    activation="relu"), (2, 7, 9, 4)),
-    ("Conv2D", dict(filters=6, kernel_size=2, groups=2, dilation_rate=(2, 3),
-                    use_bias=False), (2, 7, 8, 4)),
-    ("Conv2D", dict(filters=4, kernel_size=3, groups=4, padding="same", **CF), (2, 6, 5, 4)),
-    ("Conv2D", dict(filters=2, kernel_size=(1, 4), strides=3, **CF), (2, 8, 9, 3)),
-    ("Conv3D", dict(filters=3, kernel_size=2), (2, 4, 5, 6, 2)),
-    ("Conv3D", dict(filters=4, kernel_size=(3, 1, 2), strides=(1, 2, 2), padding="same",
-                    groups=2, activation="tanh"), (2, 5, 6, 7, 4)),
-    ("Conv3D", dict(filters=2, kernel_size=2, dilation_rate=(2, 1, 2), **CF), (2, 5, 4, 6, 3)),
-    ("SeparableConv2D", dict(filters=3, kernel_size=2), (2, 6, 7, 3)),
-    ("SeparableConv2D", dict(filters=5, kernel_size=3, strides=2, dilation_rate=1,
-                             padding="same", depth_multiplier=3), (2, 7, 8, 3)),
-    ("SeparableConv2D", dict(filters=2, kernel_size=(3, 2), dilation_rate=2,
-                             activation="sigmoid", **CF), (2, 8, 7, 3)),
-    ("DepthwiseConv2D", dict(kernel_size=3), (2, 6, 7, 3)),
-    ("DepthwiseConv2D", dict(kernel_size=(2, 3), strides=2, dilation_rate=(1, 2),
-                             padding="same", depth_multiplier=2), (2, 7, 9, 3)),
-    ("DepthwiseConv2D", dict(kernel_size=2, depth_multiplier=2, use_bias=False, **CF),
-     (2, 5, 6, 3)),
-    ("Conv2DTranspose", dict(filters=3, kernel_size=3), (2, 4, 5, 3)),
-    ("Conv2DTranspose", dict(filters=2, kernel_size=(4, 3), strides=(2, 3),
-                             padding="same"), (2, 4, 5, 3)),
-    ("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=3, output_padding=(2, 1)),
-     (2, 3, 4, 3)),
-    ("Conv2DTranspose", dict(filters=2, kernel_size=3, dilation_rate=2, padding="same", **CF),
-     (2, 4, 5, 3)),
-    ("Conv3DTranspose", dict(filters=2, kernel_size=2, strides=2), (2, 2, 3, 4, 3)),
-    ("Conv3DTranspose", dict(filters=3, kernel_size=(3, 2, 1), strides=(1, 2, 2),
-                             padding="same", output_padding=(0, 1, 0), **CF), (2, 3, 3, 4, 2)),
-    ("MaxPooling2D", dict(), (2, 7, 8, 3)),
-    ("MaxPooling2D", dict(pool_size=3, strides=(1, 2), padding="same"), (2, 7, 8, 3)),
-    ("MaxPooling2D", dict(pool_size=(2, 3), **CF), (2, 7, 8, 3)),
-    ("MaxPooling3D", dict(), (2, 4, 5, 6, 3)),
-    ("MaxPooling3D", dict(pool_size=(3, 2, 2), strides=1, padding="same", **CF),
-     (2, 4, 5, 6, 3)),
-    ("AveragePooling2D", dict(pool_size=2), (2, 7, 8, 3)),
-    ("AveragePooling2D", dict(pool_size=3, strides=2, padding="same", **CF), (2, 7, 8, 3)),
-    ("AveragePooling3D", dict(pool_size=(2, 3, 2), strides=(1, 2, 2), padding="same"),
-     (2, 4, 5, 6, 3)),
-    ("AveragePooling3D", dict(pool_size=2, **CF), (2, 4, 5, 6, 3)),
-    ("GlobalMaxPooling2D", dict(), (2, 4, 5, 3)),
-    ("GlobalMaxPooling2D", dict(keepdims=True, **CF), (2, 4, 5, 3)),
-    ("GlobalAveragePooling2D", dict(), (2, 4, 5, 3)),
-    ("GlobalAveragePooling2D", dict(keepdims=True), (2, 4, 5, 3)),
-    ("GlobalMaxPooling3D", dict(keepdims=True), (2, 3, 4, 5, 2)),
-    ("GlobalAveragePooling3D", CF, (2, 3, 4, 5, 2)),
-    ("ZeroPadding2D", dict(), (2, 4, 5, 3)),
-    ("ZeroPadding2D", dict(padding=(2, 0)), (2, 4, 5, 3)),
-    ("ZeroPadding2D", dict(padding=((1, 2), (3, 0)), **CF), (2, 4, 5, 3)),
-    ("ZeroPadding3D", dict(), (2, 3, 4, 5, 2)),
-    ("ZeroPadding3D", dict(padding=((0, 1), 2, (3, 0)), **CF), (2, 3, 4, 5, 2)),
-    ("Cropping2D", dict(), (2, 4, 5, 3)),
-    ("Cropping2D", dict(cropping=1), (2, 4, 5, 3)),
-    ("Cropping2D", dict(cropping=((0, 2), (3, 1)), **CF), (2, 4, 5, 3)),
-    ("Cropping3D", dict(), (2, 3, 4, 5, 2)),
-    ("Cropping3D", dict(cropping=(0, (1, 2), 1), **CF), (2, 3, 4, 5, 2)),
-    ("UpSampling2D", dict(), (2, 4, 5, 3)),
-    ("UpSampling2D", dict(size=(3, 1), **CF), (2, 4, 5, 3)),
-    ("UpSampling2D", dict(size=(2, 3), interpolation="bilinear"), (2, 4, 5, 3)),
-    ("UpSampling2D", dict(size=3, interpolation="Bilinear", **CF), (2, 3, 2, 4)),
-    ("UpSampling2D", dict(size=(1, 4), interpolation="bilinear"), (2, 1, 1, 2)),
-    ("UpSampling2D", dict(size=(2, 2), interpolation="area"), (2, 3, 5, 2)),
-    ("UpSampling2D", dict(size=(3, 2), interpolation="bicubic"), (2, 4, 5, 2)),
-    ("UpSampling2D", dict(size=(2, 5), interpolation="lanczos3", **CF), (2, 7, 3, 2)),
-    ("UpSampling2D", dict(size=(4, 3), interpolation="Lanczos5"), (2, 6, 2, 2)),
-    ("UpSampling3D", dict(), (2, 3, 4, 2, 2)),
-    ("UpSampling3D", dict(size=(1, 3, 2), **CF), (2, 3, 4, 2, 2)),
-    ("Convolution2D", dict(filters=2, kernel_size=2), (2, 5, 4, 3)),
-    ("Convolution3D", dict(filters=2, kernel_size=2), (2, 3, 4, 5, 2)),
-    ("SeparableConvolution2D", dict(filters=2, kernel_size=2), (2, 5, 4, 3)),
-    ("Convolution2DTranspose", dict(filters=2, kernel_size=2, strides=2), (2, 3, 4, 2)),
-    ("Convolution3DTranspose", dict(filters=2, kernel_size=2), (2, 3, 2, 3, 2)),
-    ("MaxPool2D", dict(pool_size=3), (2, 7, 6, 2)), ("MaxPool3D", dict(), (2, 4, 4, 4, 2)),
-    ("AvgPool2D", dict(pool_size=2, padding="same"), (2, 5, 5, 2)),
-    ("AvgPool3D", dict(pool_size=2), (2, 4, 4, 4, 2)),
-    ("GlobalMaxPool2D", dict(), (2, 3, 4, 2)), ("GlobalMaxPool3D", dict(), (2, 3, 4, 2, 2)),
-    ("GlobalAvgPool2D", dict(), (2, 3, 4, 2)), ("GlobalAvgPool3D", dict(), (2, 3, 4, 2, 2)),
-]
 _IDS = [f"{c}{k}{s}" for c, k, s in EAGER]
 
 
@@ -442,255 +354,3 @@ def test_backward_finite_differences(cls: str, kwargs: dict, shape: tuple) -> No
             assert_close(grad, fd.reshape(target.shape), atol=1e-5, name=f"{cls} d {name}")
     finally:
         set_floatx(before)
-
-
-# ---------------------------------------------------------------------------- configs, files
-CONFIGS = [(c, k) for c, k, _ in EAGER] + [
-    ("Conv2D", dict(filters=2, kernel_size=[2, 3], padding="SAME", name="c", trainable=False,
-                    kernel_initializer="he_normal", bias_regularizer={"class_name": "L1",
-                                                                      "config": {"l1": 0.1}},
-                    activity_regularizer={"class_name": "L2", "config": {"l2": 0.2}})),
-    ("Conv3DTranspose", dict(filters=2, kernel_size=2, strides=2, output_padding=[1, 0, 1],
-                             kernel_constraint={"class_name": "NonNeg", "config": {}})),
-    ("SeparableConv2D", dict(filters=2, kernel_size=2, depthwise_initializer="ones",
-                             pointwise_regularizer={"class_name": "L2",
-                                                    "config": {"l2": 0.3}})),
-    ("DepthwiseConv2D", dict(kernel_size=2, depthwise_constraint={"class_name": "NonNeg",
-                                                                  "config": {}})),
-    ("MaxPooling2D", dict(pool_size=[3, 2], strides=[1, 2], data_format="Channels_Last")),
-    ("ZeroPadding2D", dict(padding=[[1, 2], 3])), ("Cropping3D", dict(cropping=[1, 2, 0])),
-    ("UpSampling2D", dict(size=[1, 2], interpolation="AREA")),
-]
-
-
-@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=[f"{c}{k}" for c, k in CONFIGS])
-def test_get_config(K: Any, cls: str, kwargs: dict) -> None:
-    K.backend.clear_session()
-    rnnlens.utils.clear_session()
-    theirs = getattr(K.layers, cls)(**kwargs).get_config()
-    ours = getattr(RL, cls)(**kwargs).get_config()
-    assert ours == theirs
-    assert list(ours) == list(theirs)
-    assert getattr(RL, cls).from_config(ours).get_config() == theirs
-    assert getattr(K.layers, cls).from_config(ours).get_config() == theirs
-    again = RL.deserialize(RL.serialize(getattr(RL, cls).from_config(plain_config(theirs))))
-    assert plain_config(again.get_config()) == plain_config(theirs)
-
-
-def test_positional_signatures(K: Any) -> None:
-    """Positional arguments bind as in Keras (Conv3DTranspose puts data_format before
-    output_padding, Conv2DTranspose after)."""
-    for cls, args in [("Conv3DTranspose", (2, 2, 2, "valid", "channels_first", 1)),
-                      ("Conv2DTranspose", (2, 2, 2, "valid", 1, "channels_first")),
-                      ("DepthwiseConv2D", (3, 1, "same", 2)), ("ZeroPadding3D", (2,)),
-                      ("SeparableConv2D", (2, 3, 1, "same", None, 1, 2)),
-                      ("UpSampling2D", ((1, 2), None, "bilinear")),
-                      ("AveragePooling3D", (2, 1, "same"))]:
-        K.backend.clear_session()
-        rnnlens.utils.clear_session()
-        assert getattr(RL, cls)(*args).get_config() == getattr(K.layers, cls)(
-            *args).get_config()
-
-
-@pytest.mark.parametrize("case", ["conv_zoo_2d", "conv_zoo_channels_first", "volumes",
-                                  "sequential_cnn", "ocr", "video_cnn_lstm"])
-def test_files_both_ways(K: Any, parity: Any, tmp_path: Path, case: str) -> None:
-    build, make = MODELS[case]
-    km, rm = build_pair(K, build, seed=5)
-    files_both_ways(K, parity, km, rm, make(), tmp_path, case)
-
-
-@pytest.fixture(scope="module")
-def tfk(K: Any) -> Any:
-    return pytest.importorskip("tf_keras")
-
-
-@pytest.mark.parametrize("case", KERAS2_MODELS)
-def test_tf_keras_h5_files_load(tfk: Any, parity: Any, tmp_path: Path, case: str) -> None:
-    """tf_keras's configs (groups=1 and SeparableConv2D's unused kernel_* keys, no
-    dilation_rate for Conv3DTranspose) load and predict as tf_keras."""
-    build, make = MODELS[case]
-    x, path = make(), tmp_path / "k2.h5"
-    model = build(tfk)
-    rng = np.random.default_rng(6)
-    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
-                       for w in model.get_weights()])
-    model.save(str(path))
-    loaded = rnnlens.models.load_model(path)
-    for ours, theirs in zip(leaves(loaded.predict(x)), leaves(model.predict(x, verbose=0))):
-        check_rel(parity, ours, theirs, f"tf_keras {case}", rtol=1e-5)
-    assert loaded.count_params() == model.count_params()
-
-
-@pytest.mark.parametrize("graph", [MODELS["ocr"][0], MODELS["sequential_cnn"][0],
-                                   MODELS["conv_zoo_channels_first"][0]])
-def test_summary_equals_keras(K: Any, graph: Callable[[Any], Any]) -> None:
-    km, rm = build_pair(K, graph)
-    k_text, r_text = summary_text(km), summary_text(rm)
-    assert r_text == k_text, f"\n{r_text}\n--- keras ---\n{k_text}"
-
-
-# ---------------------------------------------------------------------------- errors
-def _bad(lib: Any) -> dict[str, Callable[[], Any]]:
-    L = lib.layers
-    x = np.ones((2, 6, 5, 4), np.float32)
-    return {
-        "conv2d causal": lambda: L.Conv2D(2, 2, padding="causal"),
-        "conv2d kernel triple": lambda: L.Conv2D(2, (2, 2, 2)),
-        "conv2d kernel 0": lambda: L.Conv2D(2, (2, 0)),
-        "conv2d strides 0": lambda: L.Conv2D(2, 2, strides=(1, 0)),
-        "conv2d groups filters": lambda: L.Conv2D(3, 2, groups=2),
-        "conv2d stride and dilation": lambda: L.Conv2D(2, 2, strides=2, dilation_rate=2),
-        "conv2d groups channels": lambda: L.Conv2D(2, 2, groups=2)(np.ones((2, 5, 5, 3))),
-        "conv2d too small": lambda: L.Conv2D(2, 6)(x),
-        "conv2d too small symbolic": lambda: L.Conv2D(2, (3, 6))(lib.Input((6, 5, 4))),
-        "conv2d rank 3": lambda: L.Conv2D(2, 2)(lib.Input((6, 4))),
-        "conv3d rank 4": lambda: L.Conv3D(2, 2)(lib.Input((6, 5, 4))),
-        "conv3d kernel pair": lambda: L.Conv3D(2, (2, 2)),
-        "conv2d channels changed": lambda: [c := L.Conv2D(2, 2), c(x),
-                                            c(np.ones((2, 6, 5, 3), np.float32))],
-        "depthwise causal": lambda: L.DepthwiseConv2D(2, padding="causal"),
-        "separable filters 0": lambda: L.SeparableConv2D(0, 2),
-        "transpose output_padding": lambda: L.Conv2DTranspose(2, 3, strides=(2, 1),
-                                                              output_padding=(1, 1)),
-        "transpose3d stride and dilation": lambda: L.Conv3DTranspose(2, 3, strides=2,
-                                                                     dilation_rate=2),
-        "pool2d size triple": lambda: L.MaxPooling2D((2, 2, 2)),
-        "pool3d size 0": lambda: L.AveragePooling3D(0),
-        "pool2d padding": lambda: L.MaxPooling2D(2, padding="causal")(lib.Input((6, 5, 4))),
-        "pool2d too small symbolic": lambda: L.MaxPooling2D(7)(lib.Input((6, 5, 4))),
-        "pool3d rank": lambda: L.MaxPooling3D()(lib.Input((6, 4, 2))),
-        "global2d rank": lambda: L.GlobalAveragePooling2D()(lib.Input((6, 4))),
-        "zeropad2d triple": lambda: L.ZeroPadding2D((1, 2, 3)),
-        "zeropad2d bad pair": lambda: L.ZeroPadding2D(((1, 2, 3), 1)),
-        "zeropad3d pair": lambda: L.ZeroPadding3D((1, 2)),
-        "zeropad2d negative pair": lambda: L.ZeroPadding2D(((1, -1), 1)),
-        "zeropad2d float": lambda: L.ZeroPadding2D(1.5),
-        "crop2d negative": lambda: L.Cropping2D(-1),
-        "crop2d too much": lambda: L.Cropping2D(((3, 3), 0))(x),
-        "crop3d too much symbolic": lambda: L.Cropping3D(2)(lib.Input((4, 5, 6, 2))),
-        "crop2d none": lambda: L.Cropping2D(None),
-        "upsampling2d 0": lambda: L.UpSampling2D(0),
-        "upsampling3d pair": lambda: L.UpSampling3D((2, 2)),
-        "upsampling2d rank": lambda: L.UpSampling2D()(lib.Input((6, 4))),
-    }
-
-
-@pytest.mark.parametrize("case", list(_bad(rnnlens)))
-def test_errors_like_keras(K: Any, case: str) -> None:
-    """Where Keras refuses, rnnlens refuses with the same exception type."""
-    with pytest.raises((ValueError, TypeError)) as theirs:
-        _bad(K)[case]()
-    with pytest.raises(theirs.type) as ours:
-        _bad(rnnlens)[case]()
-    assert_raised_by_rnnlens(ours.value)
-
-
-def test_unknown_interpolation_refused(K: Any) -> None:
-    """Keras stores any string and fails when called; rnnlens refuses it when made."""
-    layer = K.layers.UpSampling2D(interpolation="cubic")
-    with pytest.raises(ValueError, match="interpolation"):
-        layer(np.ones((1, 2, 2, 1), np.float32))
-    with pytest.raises(ValueError, match="interpolation") as ours:
-        RL.UpSampling2D(interpolation="cubic")
-    assert_raised_by_rnnlens(ours.value)
-
-
-@pytest.mark.parametrize("layer", [RL.ZeroPadding2D(10**6), RL.UpSampling2D(10**5),
-                                   RL.UpSampling3D((1, 10**9, 1)),
-                                   RL.UpSampling2D(10**5, interpolation="bicubic"),
-                                   RL.ZeroPadding3D(((0, 0), (0, 0), (0, 10**10)))],
-                         ids=lambda layer: type(layer).__name__)
-def test_huge_outputs_refused(layer: Any) -> None:
-    """Arguments whose output would not fit in memory are a ValueError, at once."""
-    shape = (2, *(3,) * layer.rank, 2)
-    with pytest.raises(ValueError, match="limit") as err:
-        layer(np.ones(shape, np.float32))
-    assert_raised_by_rnnlens(err.value)
-    with pytest.raises(ValueError, match="limit"):
-        layer(rnnlens.Input(shape[1:]))
-
-
-_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.floats(-1, 4),
-                  st.text(max_size=3), st.lists(st.integers(-1, 4), max_size=4),
-                  st.lists(st.lists(st.integers(-1, 3), max_size=3), max_size=3),
-                  st.sampled_from(["same", "valid", "bilinear", "channels_first"]))
-_CLASSES = ["Conv2D", "Conv3D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose",
-            "Conv3DTranspose", "MaxPooling2D", "AveragePooling3D", "GlobalMaxPooling3D",
-            "GlobalAveragePooling2D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D",
-            "Cropping3D", "UpSampling2D", "UpSampling3D"]
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(cls=st.sampled_from(_CLASSES), args=st.lists(_JUNK, max_size=4),
-       shape=st.lists(st.integers(0, 5), max_size=5))
-def test_fuzz_bad_arguments_and_inputs(cls: str, args: list, shape: list) -> None:
-    """Random arguments and inputs: a result or a ValueError / TypeError from rnnlens."""
-    try:
-        layer = getattr(RL, cls)(*args)
-    except (ValueError, TypeError) as err:
-        assert_raised_by_rnnlens(err)
-        return
-    try:
-        out = layer(np.ones(shape, np.float32))
-    except (ValueError, TypeError) as err:
-        assert_raised_by_rnnlens(err)
-        return
-    assert isinstance(out, np.ndarray) and len(shape) == layer.rank + 2
-    assert np.isfinite(out).all() or 0 in shape
-
-
-# ---------------------------------------------------------------------------- speed
-SPEED = [("Conv2D", dict(filters=16, kernel_size=3, padding="same", activation="relu")),
-         ("Conv2D", dict(filters=32, kernel_size=3, strides=2)),
-         ("SeparableConv2D", dict(filters=16, kernel_size=3, padding="same")),
-         ("DepthwiseConv2D", dict(kernel_size=3, padding="same")),
-         ("Conv2DTranspose", dict(filters=16, kernel_size=3, strides=2, padding="same")),
-         ("MaxPooling2D", dict()), ("AveragePooling2D", dict(pool_size=3, strides=1)),
-         ("UpSampling2D", dict(interpolation="bilinear"))]
-
-_TIMER = """
-import json, sys, time
-import numpy as np
-from rnnlens import layers as RL
-
-def best(fn, repeat=7):
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
-
-x = np.random.default_rng(0).normal(size=(8, 32, 32, 16)).astype(np.float32)
-out = []
-for cls, kwargs in json.loads(sys.argv[1]):
-    layer = getattr(RL, cls)(**kwargs)
-    d_out = np.ones_like(layer(x))
-    out.append((best(lambda: layer(x)),
-                best(lambda: layer.backward(layer.forward(x)[1], d_out))))
-print(json.dumps(out))
-"""
-
-
-def test_speed_on_8x32x32x16() -> None:
-    """Forward and forward + backward on (8, 32, 32, 16) inputs with 3x3 kernels take a few
-    milliseconds (im2col + one matmul; Keras on TensorFlow takes 1-8 ms on this machine).
-    Timed in a subprocess with one BLAS thread and malloc keeping freed memory, so that
-    neighbours on a loaded machine (BLAS threads fighting for cores, page faults of fresh
-    buffers) do not decide the result; each must be under 60 ms (``pytest -s`` prints)."""
-    import json  # noqa: PLC0415
-    import os  # noqa: PLC0415
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", MALLOC_MMAP_THRESHOLD_="1000000000",
-               MALLOC_TRIM_THRESHOLD_="1000000000")
-    done = subprocess.run([sys.executable, "-c", _TIMER, json.dumps(SPEED)], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    for (cls, kwargs), (fwd, total) in zip(SPEED, json.loads(done.stdout)):
-        print(f"{cls}{kwargs}: forward {fwd:.2f} ms, forward + backward {total:.2f} ms")
-        assert fwd < 60 and total < 60, (cls, kwargs, fwd, total)
