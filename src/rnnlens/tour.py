@@ -40,6 +40,7 @@ class Tour:
     compare: str | None = None
     out: TextIO = sys.stdout
     checks: list[tuple[str, bool]] = field(default_factory=list)
+    shown: list[tuple[str, Any, Any]] = field(default_factory=list)   # (title, model, x)
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -102,6 +103,7 @@ def run_configs(tour: Tour, weights: list[np.ndarray]) -> dict[str, Any]:
         for line in table(rows, ["returned", "shape", "meaning", "values (sample 0)"]):
             tour.say(line)
         results[title] = pred
+        tour.shown.append((f"{k}. LSTM({tour.units}{flags})", model, x))
     return results
 
 
@@ -148,6 +150,7 @@ def use_stacked(tour: Tour) -> None:
     inputs = Input(shape=(t, 1))
     x = LSTM(max(u, 2), return_sequences=True, name="lower")(inputs)
     model = Model(inputs, LSTM(u, name="upper")(x))
+    tour.shown.append(("Use 1. Stacked LSTMs", model, data(t)))
     model.summary(print_fn=lambda s: [tour.say("  " + line) for line in s.splitlines()])
     trace = rnnlens.trace(model, data(t))
     ok = np.array_equal(trace["upper"].h[:, -1], model.predict(data(t), verbose=0))
@@ -162,6 +165,7 @@ def use_time_distributed(tour: Tour) -> None:
     seq = LSTM(max(u, 2), return_sequences=True, name="lstm_seq")(inputs)
     dense = Dense(1)
     model = Model(inputs, TimeDistributed(dense)(seq))
+    tour.shown.append(("Use 2. TimeDistributed(Dense(1))", model, data(t)))
     y = model.predict(data(t), verbose=0)
     tour.say(f"  output shape {y.shape}: {fmt(y[0, :, 0])}")
     h = rnnlens.trace(model, data(t))["lstm_seq"].h
@@ -182,6 +186,7 @@ def use_encoder_decoder(tour: Tour) -> None:
     model = Model([enc_in, dec_in], [out, state_h, state_c])
     dec_x = np.zeros((1, 2, 1), np.float32)
     y, h, c = model.predict([data(t), dec_x], verbose=0)
+    tour.shown.append(("Use 3. Encoder-decoder", model, [data(t), dec_x]))
     tour.say(f"  encoder state_h {fmt(h[0])}  state_c {fmt(c[0])}")
     tour.say(f"  decoder outputs {fmt(y[0, :, 0])} (shape {y.shape})")
     tr = rnnlens.trace(model, [data(t), dec_x])
@@ -208,6 +213,8 @@ def padding_and_masks(tour: Tour, weights: list[np.ndarray]) -> None:
             same[side, masked] = np.array_equal(h, h_ref) and np.array_equal(c, c_ref)
             rows.append([side, "yes" if masked else "no", fmt(x[0, :, 0]), fmt(seq[0, :, 0]),
                          fmt(h[0]), "yes" if same[side, masked] else "no"])
+    tour.shown.append(("Masks: padded right, Masking()", lambda: _masked_model(weights, u, t + 2),
+                       np.concatenate([real, pad], 1)))       # built only for --html
     for line in table(rows, ["padding", "masked", "input", "sequence output (unit 0)",
                              "state_h", "= unpadded state"]):
         tour.say(line)
@@ -237,6 +244,7 @@ def bidirectional_states(tour: Tour) -> None:
             ["c_bwd", str(c_b.shape), "backward cell state at the end"]]
     for line in table(rows, ["returned", "shape", "meaning"]):
         tour.say(line)
+    tour.shown.append((f"Bidirectional(LSTM({u}, return_state=True))", layer, data(t)))
     tour.check("output = concat([h_fwd, h_bwd])",
                np.array_equal(out, np.concatenate([h_f, h_b], axis=-1)))
     tr = rnnlens.trace(layer, data(t))
@@ -249,6 +257,12 @@ def bidirectional_states(tour: Tour) -> None:
     _, h0, c0 = decoder(np.zeros((1, 1, 1), np.float32), initial_state=[
         np.concatenate([h_f, h_b], -1), np.concatenate([c_f, c_b], -1)])
     tour.check("a decoder of 2*units takes the joined states", h0.shape == (1, 2 * u))
+
+
+def _masked_model(weights: list[np.ndarray], units: int, steps: int) -> Model:
+    inputs = Input(shape=(steps, 1))
+    outs = _lstm_with(weights, units, return_sequences=True, return_state=True)(Masking()(inputs))
+    return Model(inputs, list(outs))
 
 
 def _lstm_with(weights: list[np.ndarray], units: int, **kwargs: Any) -> LSTM:
@@ -297,8 +311,11 @@ def compare_keras(tour: Tour, weights: list[np.ndarray], results: dict[str, Any]
 
 
 def run(units: int = 1, timesteps: int = 3, seed: int = 1, compare: str | None = None,
-        out: TextIO = sys.stdout) -> int:
-    """Runs the tour; returns 0 when every check holds, 1 otherwise."""
+        out: TextIO = sys.stdout, html: str | None = None) -> int:
+    """Runs the tour; returns 0 when every check holds, 1 otherwise.
+
+    With ``html``, also writes the tour's models to that page (``rnnlens.explain``).
+    """
     tour = Tour(units=units, timesteps=timesteps, seed=seed, compare=compare, out=out)
     rnnlens.utils.clear_session()                  # same names on every run
     rnnlens.utils.set_random_seed(seed)
@@ -319,6 +336,10 @@ def run(units: int = 1, timesteps: int = 3, seed: int = 1, compare: str | None =
         compare_keras(tour, weights, results)
     failed = [c for c, ok in tour.checks if not ok]
     tour.say(f"\n{len(tour.checks) - len(failed)}/{len(tour.checks)} checks passed.")
+    if html:
+        from rnnlens.explain.command import tour_page
+
+        tour.say(tour_page(html, tour.shown))
     return 1 if failed else 0
 
 

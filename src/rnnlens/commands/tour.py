@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="length of the input 0.1, 0.2, ... (default 3)")
     tour.add_argument("--compare", choices=["keras"],
                       help="also run the configurations in Keras with the same weights")
+    tour.add_argument("--html", metavar="PAGE",
+                      help="also write the tour's models, inside, to one HTML page")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,4 +34,4 @@ def run(args: argparse.Namespace) -> int:
               "(make test installs them into .venv).", file=sys.stderr)
         return 2
     return tour.run(units=args.units, timesteps=args.timesteps, seed=args.seed,
-                    compare=args.compare)
+                    compare=args.compare, html=args.html)
