@@ -1,55 +1,16 @@
-"""PyTorch interop: ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` <-> rnnlens layers.
+"""One torch RNN module for one recurrent layer, or for a plain stack of them.
 
-Three levels, all numerically exact up to float32 rounding (≤ 1e-5 in the tests):
+``rnn_to_torch(layer_or_model)`` turns an rnnlens ``LSTM``, ``GRU`` (``reset_after=True``),
+``SimpleRNN`` (tanh / relu), ``RNN`` around those cells (also stacked cells),
+``Bidirectional`` of them, or a model that is a plain stack of them, into a
+:class:`KerasLikeRNN`: an ``nn.Module`` holding one ``batch_first=True`` torch RNN
+(``.rnn``) whose ``forward`` returns exactly what the rnnlens layer or model returns
+(``return_sequences``, ``return_state``, ``go_backwards``, every ``Bidirectional``
+merge mode). :func:`rnnlens.interop.torch.to_torch` uses it for layers and for models
+it can express as one torch RNN; other models go through :mod:`.model`.
 
-* ``from_torch(module)``: a ``torch.nn.LSTM``, ``GRU`` or ``RNN`` (any
-  ``num_layers``, ``bidirectional``, ``batch_first`` either way, ``bias`` on or
-  off) becomes an rnnlens ``Model`` taking batch-first input (B, T, F) whose
-  first output is the module's ``output`` in batch-first layout.
-* ``to_torch(layer_or_model)``: an rnnlens ``LSTM``, ``GRU`` (``reset_after=True``),
-  ``SimpleRNN`` (tanh / relu), ``RNN`` around those cells (also stacked cells),
-  ``Bidirectional`` of them, or a model that is a plain stack of them, becomes a
-  :class:`KerasLikeRNN` - an ``nn.Module`` holding one ``batch_first=True``
-  torch RNN (``.rnn``) whose ``forward`` returns exactly what the rnnlens layer
-  or model returns (``return_sequences``, ``return_state``, ``go_backwards``,
-  every ``Bidirectional`` merge mode).
-* Plain weight converters (``lstm_weights_keras_to_torch`` and friends) for
-  people who keep their own modules. They need only NumPy.
-
-torch is optional: it is imported inside the functions that need it, and a
-missing torch raises an ImportError that says how to install it.
-
-Layouts (u units, F input features; torch stores ``weight @ x``, Keras ``x @ kernel``)::
-
-    LSTM  Keras kernel (F, 4u), recurrent_kernel (u, 4u), bias (4u,)   gates i, f, c, o
-          torch weight_ih (4u, F), weight_hh (4u, u), bias_ih/bias_hh (4u,)  gates i, f, g, o
-          -> same gate order; kernel = weight_ih.T; bias = bias_ih + bias_hh.
-    GRU   Keras kernel (F, 3u), recurrent_kernel (u, 3u), bias (2, 3u)   gates z, r, h
-          (reset_after=True: bias rows [input bias; recurrent bias])
-          torch weight_ih (3u, F), weight_hh (3u, u), bias_ih/bias_hh (3u,)  gates r, z, n
-          -> swap the first two blocks; bias[0] <-> bias_ih, bias[1] <-> bias_hh.
-          Both compute n = tanh(x W_n + b_in + r * (h U_n + b_hn)) and
-          h' = (1 - z) * n + z * h, i.e. torch's GRU *is* Keras's reset_after=True.
-    RNN   Keras kernel (F, u), recurrent_kernel (u, u), bias (u,)
-          torch weight_ih (u, F), weight_hh (u, u), bias_ih/bias_hh (u,)
-          -> kernel = weight_ih.T; bias = bias_ih + bias_hh.
-
-Keras has one bias where torch has two for LSTM and SimpleRNN, so Keras -> torch
-puts the bias in ``bias_ih`` and zeros in ``bias_hh``, and torch -> Keras sums
-them: Keras -> torch -> Keras is bit-exact, torch -> Keras -> torch keeps the
-weights bit-exact and the bias *sum* (the numbers the network computes) but not
-the split. GRU round-trips bit-exactly both ways.
-
-States: rnnlens returns final states per layer in Keras's order - for each layer
-(and direction: forward, then backward) ``h`` (and ``c`` for an LSTM). torch
-returns ``h_n`` (and ``c_n``) of shape (num_layers * num_directions, B, u) with
-index ``layer * num_directions + direction``. :func:`states_to_torch` and
-:func:`states_from_torch` convert between the two.
-
-What is not carried over: dropout (Keras's input / recurrent dropout and torch's
-between-layer dropout only act when training; inference is identical), masks
-and ``stateful`` (torch's modules have neither; ``to_torch`` refuses stateful
-layers).
+What is not carried over: dropout (it only acts when training), masks and ``stateful``
+(torch's RNN modules have neither; stateful layers are refused).
 """
 
 from __future__ import annotations
@@ -59,294 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-# ``KerasLikeRNN`` is left out of ``__all__`` on purpose: it is made on first access
-# (it subclasses torch.nn.Module), and ``import *`` must work without torch.
-__all__ = [
-    "from_torch", "to_torch", "states_to_torch", "states_from_torch",
-    "lstm_weights_keras_to_torch", "lstm_weights_torch_to_keras",
-    "gru_weights_keras_to_torch", "gru_weights_torch_to_keras",
-    "simple_rnn_weights_keras_to_torch", "simple_rnn_weights_torch_to_keras",
-]
-
-# torch's ``mode`` string -> (gates per unit, states per layer)
-_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
-_N_STATES = {"LSTM": 2, "GRU": 1, "RNN_TANH": 1, "RNN_RELU": 1}
-
-
-def _import_torch() -> Any:
-    try:
-        import torch
-    except ImportError as err:  # pragma: no cover - exercised by a test that hides torch
-        raise ImportError(
-            "rnnlens.interop.torch needs PyTorch for this function, and it is not "
-            "installed. Install it with `pip install torch` (or `pip install "
-            "rnnlens[torch]`). The weight converters (lstm_weights_keras_to_torch, ...) "
-            "work without it."
-        ) from err
-    return torch
-
-
-# ============================================================================ weights
-def _array(x: Any, what: str) -> np.ndarray:
-    """A NumPy array from an array or a torch tensor (detached, on the CPU)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{what} must be a numeric array, received dtype {arr.dtype}.")
-    return arr
-
-
-def _blocks(arr: np.ndarray, order: Sequence[int], u: int, axis: int) -> np.ndarray:
-    """The u-wide blocks of ``arr`` along ``axis`` in ``order`` (a copy)."""
-    parts = [np.take(arr, np.arange(k * u, (k + 1) * u), axis=axis) for k in order]
-    return np.ascontiguousarray(np.concatenate(parts, axis=axis))
-
-
-def _check_keras(kind: str, gates: int, kernel: Any, recurrent_kernel: Any
-                 ) -> tuple[np.ndarray, np.ndarray, int]:
-    k = _array(kernel, f"{kind} kernel")
-    rk = _array(recurrent_kernel, f"{kind} recurrent_kernel")
-    if rk.ndim != 2 or rk.shape[1] != gates * rk.shape[0]:
-        raise ValueError(f"{kind} recurrent_kernel must have shape (u, {gates}u), received "
-                         f"{rk.shape}.")
-    u = rk.shape[0]
-    if k.ndim != 2 or k.shape[1] != gates * u:
-        raise ValueError(f"{kind} kernel must have shape (F, {gates}u) = (F, {gates * u}) to "
-                         f"match recurrent_kernel {rk.shape}, received {k.shape}.")
-    return k, rk, u
-
-
-def _check_torch(kind: str, gates: int, weight_ih: Any, weight_hh: Any, bias_ih: Any,
-                 bias_hh: Any) -> tuple[np.ndarray, np.ndarray, Any, Any, int]:
-    wi = _array(weight_ih, f"{kind} weight_ih")
-    wh = _array(weight_hh, f"{kind} weight_hh")
-    if wh.ndim != 2 or wh.shape[0] != gates * wh.shape[1]:
-        raise ValueError(f"{kind} weight_hh must have shape ({gates}u, u), received "
-                         f"{wh.shape}. (LSTMs with proj_size are not supported.)")
-    u = wh.shape[1]
-    if wi.ndim != 2 or wi.shape[0] != gates * u:
-        raise ValueError(f"{kind} weight_ih must have shape ({gates}u, F) = ({gates * u}, F) "
-                         f"to match weight_hh {wh.shape}, received {wi.shape}.")
-    biases = []
-    for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if b is not None:
-            b = _array(b, f"{kind} {name}")
-            if b.shape != (gates * u,):
-                raise ValueError(f"{kind} {name} must have shape ({gates * u},), received "
-                                 f"{b.shape}.")
-        biases.append(b)
-    bi, bh = biases
-    if (bi is None) != (bh is None):          # one bias given: the other is zero
-        bi = np.zeros_like(bh) if bi is None else bi
-        bh = np.zeros_like(bi) if bh is None else bh
-    return wi, wh, bi, bh, u
-
-
-def _single_bias_to_torch(kind: str, gates: int, u: int, kernel: np.ndarray,
-                          recurrent_kernel: np.ndarray, bias: Any) -> dict:
-    out = {"weight_ih": np.ascontiguousarray(kernel.T),
-           "weight_hh": np.ascontiguousarray(recurrent_kernel.T)}
-    if bias is not None:
-        b = _array(bias, f"{kind} bias")
-        if b.shape != (gates * u,):
-            raise ValueError(f"{kind} bias must have shape ({gates * u},), received {b.shape}.")
-        out["bias_ih"] = b.copy()
-        out["bias_hh"] = np.zeros_like(b)
-    return out
-
-
-def _single_bias_to_keras(wi: np.ndarray, wh: np.ndarray, bi: Any, bh: Any) -> list:
-    weights = [np.ascontiguousarray(wi.T), np.ascontiguousarray(wh.T)]
-    if bi is not None:
-        weights.append(bi + bh)
-    return weights
-
-
-def lstm_weights_keras_to_torch(kernel: Any, recurrent_kernel: Any, bias: Any = None) -> dict:
-    """Keras LSTM weights -> torch ``nn.LSTM`` weights of one layer and direction.
-
-    Args:
-        kernel: (F, 4u), gate blocks i, f, c, o.
-        recurrent_kernel: (u, 4u), same blocks.
-        bias: (4u,) or None (``use_bias=False``).
-
-    Returns:
-        ``{"weight_ih": (4u, F), "weight_hh": (4u, u), "bias_ih": (4u,), "bias_hh": (4u,)}``
-        (gate blocks i, f, g, o: the same order). The bias goes to ``bias_ih`` and
-        ``bias_hh`` is zeros; without a bias the two bias keys are left out, which
-        matches an ``nn.LSTM(bias=False)``. Load it with
-        ``getattr(module, "weight_ih_l0").copy_(torch.as_tensor(d["weight_ih"]))``
-        and so on (suffix ``_reverse`` for the backward direction).
-    """
-    k, rk, u = _check_keras("LSTM", 4, kernel, recurrent_kernel)
-    return _single_bias_to_torch("LSTM", 4, u, k, rk, bias)
-
-
-def lstm_weights_torch_to_keras(weight_ih: Any, weight_hh: Any, bias_ih: Any = None,
-                                bias_hh: Any = None) -> list[np.ndarray]:
-    """torch ``nn.LSTM`` weights of one layer / direction -> Keras's ``get_weights()`` list.
-
-    Args:
-        weight_ih: (4u, F); weight_hh: (4u, u); bias_ih, bias_hh: (4u,) or None
-            (gate blocks i, f, g, o). Arrays or tensors.
-
-    Returns:
-        ``[kernel (F, 4u), recurrent_kernel (u, 4u), bias (4u,)]`` with
-        ``bias = bias_ih + bias_hh``; ``[kernel, recurrent_kernel]`` when both biases
-        are None (for ``LSTM(use_bias=False)``). Ready for ``layer.set_weights``.
-    """
-    wi, wh, bi, bh, _ = _check_torch("LSTM", 4, weight_ih, weight_hh, bias_ih, bias_hh)
-    return _single_bias_to_keras(wi, wh, bi, bh)
-
-
-def gru_weights_keras_to_torch(kernel: Any, recurrent_kernel: Any, bias: Any = None) -> dict:
-    """Keras GRU (``reset_after=True``) weights -> torch ``nn.GRU`` weights.
-
-    Args:
-        kernel: (F, 3u), gate blocks z, r, h.
-        recurrent_kernel: (u, 3u), same blocks.
-        bias: (2, 3u) = [input bias; recurrent bias], or None (``use_bias=False``).
-            A (3u,) bias belongs to ``reset_after=False``, which torch cannot
-            express: ValueError.
-
-    Returns:
-        ``{"weight_ih": (3u, F), "weight_hh": (3u, u), "bias_ih": (3u,), "bias_hh": (3u,)}``
-        in torch's gate order r, z, n (biases left out when ``bias`` is None).
-    """
-    k, rk, u = _check_keras("GRU", 3, kernel, recurrent_kernel)
-    order = (1, 0, 2)                          # Keras z, r, h -> torch r, z, n
-    out = {"weight_ih": _blocks(k, order, u, 1).T.copy(),
-           "weight_hh": _blocks(rk, order, u, 1).T.copy()}
-    if bias is not None:
-        b = _array(bias, "GRU bias")
-        if b.shape == (3 * u,):
-            raise ValueError(
-                f"GRU bias of shape {b.shape} belongs to a GRU with reset_after=False, which "
-                "applies the reset gate before the recurrent matrix multiply; torch.nn.GRU "
-                "only implements reset_after=True (bias of shape (2, 3u)).")
-        if b.shape != (2, 3 * u):
-            raise ValueError(f"GRU bias must have shape (2, {3 * u}) (reset_after=True), "
-                             f"received {b.shape}.")
-        out["bias_ih"] = _blocks(b[0], order, u, 0)
-        out["bias_hh"] = _blocks(b[1], order, u, 0)
-    return out
-
-
-def gru_weights_torch_to_keras(weight_ih: Any, weight_hh: Any, bias_ih: Any = None,
-                               bias_hh: Any = None) -> list[np.ndarray]:
-    """torch ``nn.GRU`` weights (gate blocks r, z, n) -> Keras ``reset_after=True`` weights.
-
-    Returns:
-        ``[kernel (F, 3u), recurrent_kernel (u, 3u), bias (2, 3u)]`` in Keras's gate
-        order z, r, h, with ``bias = [bias_ih; bias_hh]`` (reordered);
-        ``[kernel, recurrent_kernel]`` when both biases are None. A missing one of
-        the two biases counts as zeros.
-    """
-    wi, wh, bi, bh, u = _check_torch("GRU", 3, weight_ih, weight_hh, bias_ih, bias_hh)
-    order = (1, 0, 2)                          # torch r, z, n -> Keras z, r, h
-    weights = [_blocks(wi, order, u, 0).T.copy(), _blocks(wh, order, u, 0).T.copy()]
-    if bi is not None:
-        weights.append(np.stack([_blocks(bi, order, u, 0), _blocks(bh, order, u, 0)]))
-    return weights
-
-
-def simple_rnn_weights_keras_to_torch(kernel: Any, recurrent_kernel: Any,
-                                      bias: Any = None) -> dict:
-    """Keras SimpleRNN weights -> torch ``nn.RNN`` weights.
-
-    Args:
-        kernel: (F, u); recurrent_kernel: (u, u); bias: (u,) or None.
-
-    Returns:
-        ``{"weight_ih": (u, F), "weight_hh": (u, u), "bias_ih": (u,), "bias_hh": (u,)}``;
-        the bias goes to ``bias_ih``, ``bias_hh`` is zeros (left out without a bias).
-    """
-    k, rk, u = _check_keras("SimpleRNN", 1, kernel, recurrent_kernel)
-    return _single_bias_to_torch("SimpleRNN", 1, u, k, rk, bias)
-
-
-def simple_rnn_weights_torch_to_keras(weight_ih: Any, weight_hh: Any, bias_ih: Any = None,
-                                      bias_hh: Any = None) -> list[np.ndarray]:
-    """torch ``nn.RNN`` weights -> Keras SimpleRNN ``[kernel, recurrent_kernel, bias]``.
-
-    ``bias = bias_ih + bias_hh``; ``[kernel, recurrent_kernel]`` when both are None.
-    """
-    wi, wh, bi, bh, _ = _check_torch("SimpleRNN", 1, weight_ih, weight_hh, bias_ih, bias_hh)
-    return _single_bias_to_keras(wi, wh, bi, bh)
-
-
-_TO_TORCH = {"LSTM": lstm_weights_keras_to_torch, "GRU": gru_weights_keras_to_torch,
-             "RNN_TANH": simple_rnn_weights_keras_to_torch,
-             "RNN_RELU": simple_rnn_weights_keras_to_torch}
-_TO_KERAS = {"LSTM": lstm_weights_torch_to_keras, "GRU": gru_weights_torch_to_keras,
-             "RNN_TANH": simple_rnn_weights_torch_to_keras,
-             "RNN_RELU": simple_rnn_weights_torch_to_keras}
-
-
-# ============================================================================ states
-def _mode_of(kind: Any) -> str:
-    """torch's mode string from "lstm" / "gru" / "rnn", a torch RNN module or a KerasLikeRNN."""
-    rnn = getattr(kind, "rnn", kind)
-    mode = getattr(rnn, "mode", None)
-    if isinstance(mode, str) and mode in _GATES:
-        return mode
-    if isinstance(kind, str):
-        key = kind.strip().lower().replace("_", "")
-        found = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN_TANH", "simplernn": "RNN_TANH",
-                 "rnntanh": "RNN_TANH", "rnnrelu": "RNN_RELU"}.get(key)
-        if found:
-            return found
-    raise ValueError(f"Expected 'lstm', 'gru', 'rnn' or a torch RNN module, received {kind!r}.")
-
-
-def _flat(structure: Any) -> list:
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _flat(item)]
-    return [structure]
-
-
-def states_to_torch(states: Sequence[Any], kind: Any) -> Any:
-    """Keras-ordered final states -> torch's ``h_n`` (and ``c_n``), as NumPy arrays.
-
-    Args:
-        states: the states an rnnlens model or layer returns after its output,
-            e.g. ``outputs[1:]`` of ``from_torch(module, return_state=True)``:
-            for each layer, and direction (forward then backward), ``h`` (and ``c``
-            for an LSTM), each (B, u). Nested lists (stacked cells) are flattened.
-        kind: "lstm", "gru", "rnn", or the torch module.
-
-    Returns:
-        ``h_n`` of shape (num_layers * num_directions, B, u), or ``(h_n, c_n)`` for
-        an LSTM, exactly as torch returns them (batch axis second, whatever
-        ``batch_first`` is).
-    """
-    n = _N_STATES[_mode_of(kind)]
-    flat = [_array(s, "state") for s in _flat(list(states))]
-    if not flat or len(flat) % n:
-        raise ValueError(f"Expected a non-empty multiple of {n} states "
-                         f"({'h, c' if n == 2 else 'h'} per layer and direction), "
-                         f"received {len(flat)}.")
-    h_n = np.stack(flat[0::n])
-    return (h_n, np.stack(flat[1::n])) if n == 2 else h_n
-
-
-def states_from_torch(h_n: Any, c_n: Any = None) -> list[np.ndarray]:
-    """torch's ``h_n`` (and ``c_n``) -> the flat Keras-ordered list of states.
-
-    For one layer this is what an rnnlens layer (or Bidirectional) takes as
-    ``initial_state``: ``[h, c]`` or ``[h_fwd, c_fwd, h_bwd, c_bwd]``.
-    """
-    h = _array(h_n, "h_n")
-    if h.ndim != 3:
-        raise ValueError(f"h_n must have shape (num_layers * num_directions, B, u), "
-                         f"received {h.shape}.")
-    if c_n is None:
-        return [h[k].copy() for k in range(h.shape[0])]
-    c = _array(c_n, "c_n")
-    if c.shape != h.shape:
-        raise ValueError(f"c_n has shape {c.shape}, expected h_n's shape {h.shape}.")
-    return [s[k].copy() for k in range(h.shape[0]) for s in (h, c)]
+from rnnlens.interop.torch.weights import (_GATES, _N_STATES, _TO_TORCH, _flat,
+                                           _import_torch)
 
 
 # ============================================================================ the wrapper
@@ -365,7 +40,7 @@ def _max_index(template: Any) -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _wrapper_class() -> type:
+def wrapper_class() -> type:
     torch = _import_torch()
 
     class KerasLikeRNN(torch.nn.Module):
@@ -530,11 +205,10 @@ def _wrapper_class() -> type:
 def __getattr__(name: str) -> Any:
     # ``KerasLikeRNN`` subclasses torch.nn.Module, so it is made on first use.
     if name == "KerasLikeRNN":
-        return _wrapper_class()
+        return wrapper_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# ============================================================================ from_torch
 class _Spec:
     """One torch-expressible recurrent stack: its shape, weights and Keras flags."""
 
@@ -554,160 +228,6 @@ class _Spec:
     @property
     def directions(self) -> int:
         return 2 if self.bidirectional else 1
-
-
-def _spec_from_module(module: Any, return_state: bool) -> _Spec:
-    torch = _import_torch()
-    wrapper = _wrapper_class()
-    spec_flags: dict = {}
-    if isinstance(module, wrapper):
-        spec_flags = {"go_backwards": module.go_backwards,
-                      "return_sequences": module.return_sequences,
-                      "merge_mode": module.merge_mode, "structure": module.structure,
-                      "stacked_cells": module.stacked_cells,
-                      "nest_like_initial_state": module.nest_like_initial_state}
-        module = module.rnn
-    if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"from_torch expects a torch.nn.LSTM, GRU or RNN module, received "
-                        f"{type(module).__name__}.")
-    if not isinstance(module, torch.nn.RNNBase) or getattr(module, "mode", None) not in _GATES:
-        raise ValueError(f"from_torch converts torch.nn.LSTM, nn.GRU and nn.RNN, received "
-                         f"{type(module).__name__}. Convert its recurrent submodules instead.")
-    name = type(module).__name__
-    if getattr(module, "proj_size", 0):
-        raise ValueError(f"Cannot convert {name}(proj_size={module.proj_size}): an LSTM with "
-                         "projections has no Keras equivalent (Keras's LSTM has no "
-                         "projection). Use proj_size=0.")
-    mode = module.mode
-    d = 2 if module.bidirectional else 1
-    weights = []
-    for layer in range(module.num_layers):
-        for direction in range(d):
-            sfx = f"_l{layer}" + ("_reverse" if direction else "")
-            params = {k: getattr(module, f"{k}{sfx}") for k in ("weight_ih", "weight_hh")}
-            if module.bias:
-                params.update({k: getattr(module, f"{k}{sfx}") for k in ("bias_ih", "bias_hh")})
-            weights.append(_TO_KERAS[mode](**params))
-    if not spec_flags:
-        n = module.num_layers * d * _N_STATES[mode]
-        spec_flags = {"structure": [0, *range(1, n + 1)] if return_state else 0}
-    elif return_state:                     # add the states if the wrapper returns none
-        heads_n = 2 if spec_flags["merge_mode"] is None else 1
-        structure = spec_flags["structure"]
-        if not any(k >= heads_n for k in _flat(structure)):
-            n = module.num_layers * d * _N_STATES[mode]
-            head = list(structure) if isinstance(structure, (list, tuple)) else [structure]
-            spec_flags["structure"] = [*head, *range(heads_n, heads_n + n)]
-    return _Spec(mode, module.input_size, module.hidden_size, module.num_layers,
-                 bool(module.bidirectional), bool(module.bias), weights, **spec_flags)
-
-
-def _new_layer(spec: Any, return_sequences: bool, return_state: bool, go_backwards: bool) -> Any:
-    from rnnlens.layers import GRU, LSTM, SimpleRNN
-
-    kw = dict(use_bias=spec.bias, return_sequences=return_sequences,
-              return_state=return_state, go_backwards=go_backwards)
-    if spec.mode == "LSTM":
-        return LSTM(spec.units, **kw)
-    if spec.mode == "GRU":
-        return GRU(spec.units, reset_after=True, **kw)
-    return SimpleRNN(spec.units, activation="relu" if spec.mode == "RNN_RELU" else "tanh", **kw)
-
-
-def _new_cell(spec: Any) -> Any:
-    from rnnlens.layers import GRUCell, LSTMCell, SimpleRNNCell
-
-    if spec.mode == "LSTM":
-        return LSTMCell(spec.units, use_bias=spec.bias)
-    if spec.mode == "GRU":
-        return GRUCell(spec.units, use_bias=spec.bias, reset_after=True)
-    return SimpleRNNCell(spec.units, use_bias=spec.bias,
-                         activation="relu" if spec.mode == "RNN_RELU" else "tanh")
-
-
-def _model_from_spec(spec: _Spec) -> Any:
-    from rnnlens.layers import RNN, Bidirectional, Input
-    from rnnlens.models import Model
-
-    n = _N_STATES[spec.mode]
-    heads_n = 2 if spec.merge_mode is None else 1
-    wanted = {k - heads_n for k in _flat(spec.structure) if k >= heads_n}
-    d = spec.directions
-    per_layer = d * n                                      # states of one layer
-    inp = Input(shape=(None, spec.input_size))
-    flat: list[Any] = [None] * (heads_n + spec.num_layers * per_layer)
-    if spec.stacked_cells:
-        layer = RNN([_new_cell(spec) for _ in range(spec.num_layers)],
-                    return_sequences=spec.return_sequences, return_state=bool(wanted),
-                    go_backwards=spec.go_backwards)
-        res = layer(inp)
-        if wanted:
-            flat[0] = res[0]
-            flat[1:] = _flat(list(res[1:]))
-        else:
-            flat[0] = res
-        layer.set_weights([w for ws in spec.weights for w in ws])
-    else:
-        x = inp
-        for li in range(spec.num_layers):
-            last = li == spec.num_layers - 1
-            has_state = any(li * per_layer <= k < (li + 1) * per_layer for k in wanted)
-            layer = _new_layer(spec, return_sequences=spec.return_sequences if last else True,
-                               return_state=has_state,
-                               go_backwards=spec.go_backwards and last)
-            if d == 2:
-                layer = Bidirectional(layer, merge_mode=spec.merge_mode if last else "concat")
-            res = layer(x)
-            parts = list(res) if (has_state or (last and heads_n == 2)) else [res]
-            h = heads_n if last else 1
-            if has_state:
-                flat[heads_n + li * per_layer: heads_n + (li + 1) * per_layer] = parts[h:]
-            if last:
-                flat[:heads_n] = parts[:heads_n]
-            x = parts[0]
-            layer.set_weights([w for ws in spec.weights[li * d:(li + 1) * d] for w in ws])
-    return Model(inp, _restructure(spec.structure, flat))
-
-
-def from_torch(module: Any, return_state: bool = False) -> Any:
-    """A torch ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` as an rnnlens ``Model``.
-
-    Any ``num_layers``, ``bidirectional``, ``batch_first`` either way, ``bias`` on
-    or off, ``nn.RNN`` with ``nonlinearity`` "tanh" or "relu". Each torch layer
-    becomes one rnnlens layer (``LSTM``, ``GRU(reset_after=True)``, ``SimpleRNN``)
-    with ``return_sequences=True``; a bidirectional layer becomes
-    ``Bidirectional(..., merge_mode="concat")``. Biases: LSTM and SimpleRNN get
-    ``bias_ih + bias_hh``; GRU gets ``[bias_ih; bias_hh]`` (reordered); ``bias=False``
-    gives ``use_bias=False`` layers. torch's ``dropout`` between layers only acts in
-    training mode and is not carried over: the model matches ``module.eval()``.
-
-    A :class:`KerasLikeRNN` (from :func:`to_torch`) converts back into the
-    equivalent rnnlens layer(s) with its flags (``go_backwards``,
-    ``return_sequences``, merge mode) and its output structure, so
-    ``from_torch(to_torch(layer))`` returns the layer's weights bit-exactly and the
-    same outputs; ``return_state=True`` then appends all final states only if the
-    wrapper returns none.
-
-    Args:
-        module: the torch module (on any device, any float dtype; the model
-            computes in float32).
-        return_state: also return the final states.
-
-    Returns:
-        A ``Model`` taking (B, T, F) batch-first input whose output is torch's
-        ``output`` in batch-first layout (B, T, num_directions * u) - i.e.
-        ``output.transpose(0, 1)`` when the module is not ``batch_first``. With
-        ``return_state=True`` the model returns a list ``[output, *states]`` with the
-        states in Keras's order: for each layer, and direction (forward, then
-        backward), ``h`` (and ``c`` for an LSTM). ``states_to_torch(outputs[1:],
-        module)`` turns them into torch's ``h_n`` (``, c_n``).
-
-    Raises:
-        ImportError: torch is not installed.
-        TypeError: ``module`` is not a torch RNN module.
-        ValueError: an LSTM with ``proj_size != 0``.
-    """
-    return _model_from_spec(_spec_from_module(module, return_state))
 
 
 # ============================================================================ to_torch
@@ -941,7 +461,7 @@ def _module_from_spec(spec: _Spec, dtype: Any) -> Any:
             sfx = f"_l{layer}" + ("_reverse" if direction else "")
             for key, value in _TO_TORCH[spec.mode](*keras_weights).items():
                 getattr(rnn, f"{key}{sfx}").copy_(torch.as_tensor(value))
-    wrapper = _wrapper_class()(rnn, go_backwards=spec.go_backwards,
+    wrapper = wrapper_class()(rnn, go_backwards=spec.go_backwards,
                                return_sequences=spec.return_sequences,
                                merge_mode=spec.merge_mode, structure=spec.structure,
                                stacked_cells=spec.stacked_cells,
@@ -949,7 +469,7 @@ def _module_from_spec(spec: _Spec, dtype: Any) -> Any:
     return wrapper.eval()
 
 
-def to_torch(layer_or_model: Any, dtype: Any = None) -> Any:
+def rnn_to_torch(layer_or_model: Any, dtype: Any = None) -> Any:
     """An rnnlens recurrent layer (or a stack of them) as a torch module, same outputs.
 
     Converts ``LSTM``, ``GRU`` (``reset_after=True``), ``SimpleRNN`` (activation
@@ -999,3 +519,6 @@ def to_torch(layer_or_model: Any, dtype: Any = None) -> Any:
         raise TypeError(f"to_torch expects an rnnlens layer or model, received "
                         f"{type(layer_or_model).__name__}.")
     return _module_from_spec(spec, dtype)
+
+
+__all__ = ["rnn_to_torch", "wrapper_class"]
