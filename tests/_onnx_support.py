@@ -8,6 +8,13 @@ tolerance ``ATOL``). Outputs larger than 1 (exponential, unbounded merges) are c
 their largest magnitude: the tolerance is ``ATOL * max(1, max |expected|)``.
 ``refuses`` checks a ValueError naming the layer and writing nothing. ``WORST`` keeps
 the worst (so scaled) difference for the terminal summary.
+
+The model zoo of the whole-model tests (tests/test_onnx_models.py and
+tests/test_torch_models.py, which share it) is at the end: ``padded_ids`` makes token
+batches padded on the right, on the left or in the middle, and the builders make the
+common recurrent models (Embedding(mask_zero) -> LSTM / GRU / Bidirectional stacks ->
+Dense / TimeDistributed(Dense), encoder-decoders, multi-output models). onnx and
+onnxruntime are imported only by the helpers that need them.
 """
 
 from __future__ import annotations
@@ -17,8 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 import pytest
 
 from oracle import assert_close, max_abs_diff
@@ -73,11 +78,15 @@ def export(model: Any, tmp_path: Path, opset: int = 17) -> Path:
     path = tmp_path / "model.onnx"
     assert to_onnx(model, path, opset=opset) == path
     assert sorted(os.listdir(tmp_path)) == ["model.onnx"]           # nothing else written
+    import onnx
+
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     return path
 
 
 def session(path: Path) -> Any:
+    import onnxruntime as ort
+
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
@@ -117,6 +126,8 @@ def roundtrip(model: Any, tmp_path: Path, batches: tuple = (1, 4), steps: tuple 
         expected = flatten(expected) if isinstance(expected, (list, tuple)) else [expected]
         got = sess.run(None, {t.name: f for t, f in zip(model.inputs, feeds)})
         compare(got, expected, names, f"{model.name}@batch{batch}/opset{opset}", atol)
+    import onnx
+
     return onnx.load(str(path))
 
 
@@ -135,5 +146,117 @@ def refuses(model: Any, tmp_path: Path, *fragments: str, opset: int = 17) -> str
     return message
 
 
+# -- the model zoo of the whole-model tests ----------------------------------------------------
+
+VOCAB = 13
+PADDINGS = ("right", "left", "middle", "none", "mixed")
+
+
+def padded_ids(padding: str, batch: int = 5, steps: int = 7, seed: int = 0,
+               vocab: int = VOCAB) -> np.ndarray:
+    """Token ids in [1, vocab) with 0 as padding: ``right`` (row k keeps its first
+    ``steps - k`` ids), ``left`` (its last ones), ``middle`` (random inner steps), ``none``,
+    ``mixed`` (all three, a row with one real step and, first, a fully padded row)."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, vocab, size=(batch, steps)).astype(np.int32)
+    lengths = [max(steps - k, 1) for k in range(batch)]
+    for k in range(batch):
+        kind = padding if padding != "mixed" else ("right", "left", "middle")[k % 3]
+        if kind == "right":
+            ids[k, lengths[k]:] = 0
+        elif kind == "left":
+            ids[k, :steps - lengths[k]] = 0
+        elif kind == "middle":
+            ids[k, 1:-1][rng.random(steps - 2) < 0.4] = 0
+    if padding == "mixed":
+        ids[0] = 0
+        ids[-1, :-1] = 0
+    return ids
+
+
+def padded_floats(padding: str, batch: int = 5, steps: int = 7, feats: int = 3,
+                  seed: int = 0) -> np.ndarray:
+    """Float sequences whose padded steps (as in :func:`padded_ids`) are all zeros."""
+    keep = padded_ids(padding, batch, steps, seed) != 0
+    x = np.random.default_rng(seed + 1).normal(size=(batch, steps, feats)).astype(np.float32)
+    return x * keep[:, :, None]
+
+
+def recurrent(lib: Any, kind: str, units: int, **kw: Any) -> Any:
+    """``LSTM`` / ``GRU`` / ``GRU(reset_after=False)`` / ``SimpleRNN`` of ``lib``'s layers."""
+    L = lib.layers
+    if kind == "lstm":
+        return L.LSTM(units, **kw)
+    if kind == "gru":
+        return L.GRU(units, **kw)
+    if kind == "gru_reset_before":
+        return L.GRU(units, reset_after=False, **kw)
+    return L.SimpleRNN(units, **kw)
+
+
+def tagger(lib: Any, kind: str = "lstm", bidirectional: bool = True,
+           merge_mode: Any = "concat", head: str = "time_distributed") -> Any:
+    """The common model: Embedding(mask_zero) -> [Bidirectional](rnn, seq) -> rnn (seq)
+    -> TimeDistributed(Dense(softmax)) (or Dense)."""
+    L = lib.layers
+    x = lib.Input((None,), dtype="int32", name="tokens")
+    h = L.Embedding(VOCAB, 6, mask_zero=True)(x)
+    first = recurrent(lib, kind, 5, return_sequences=True)
+    h = (L.Bidirectional(first, merge_mode=merge_mode) if bidirectional else first)(h)
+    if merge_mode is None and bidirectional:
+        h = L.Concatenate()(h)
+    h = recurrent(lib, kind, 4, return_sequences=True)(h)
+    dense = L.Dense(3, activation="softmax")
+    y = L.TimeDistributed(dense)(h) if head == "time_distributed" else dense(h)
+    return lib.Model(x, y)
+
+
+def classifier(lib: Any, kind: str = "gru") -> Any:
+    """Embedding(mask_zero) -> Bidirectional(rnn, seq) -> rnn (last output) -> Dense."""
+    L = lib.layers
+    x = lib.Input((None,), dtype="int32", name="tokens")
+    h = L.Embedding(VOCAB, 6, mask_zero=True)(x)
+    h = L.Bidirectional(recurrent(lib, kind, 4, return_sequences=True))(h)
+    h = recurrent(lib, kind, 5)(L.Dropout(0.3)(h))
+    return lib.Model(x, L.Dense(2, activation="sigmoid")(h))
+
+
+def encoder_decoder(lib: Any, kind: str = "lstm", bidirectional: bool = False) -> Any:
+    """Encoder ids -> Embedding(mask_zero) -> rnn(return_state) -> states handed to the
+    decoder (ids -> Embedding(mask_zero) -> rnn(seq, initial_state)) -> TimeDistributed."""
+    L = lib.layers
+    enc_in = lib.Input((None,), dtype="int32", name="encoder_ids")
+    dec_in = lib.Input((None,), dtype="int32", name="decoder_ids")
+    e = L.Embedding(VOCAB, 5, mask_zero=True)(enc_in)
+    if bidirectional:
+        _, *states = L.Bidirectional(recurrent(lib, kind, 3, return_state=True))(e)
+        n = len(states) // 2
+        states = [L.Concatenate()([f, b]) for f, b in zip(states[:n], states[n:])]
+        units = 6
+    else:
+        _, *states = recurrent(lib, kind, 4, return_state=True)(e)
+        units = 4
+    d = L.Embedding(VOCAB, 5, mask_zero=True)(dec_in)
+    seq = recurrent(lib, kind, units, return_sequences=True)(d, initial_state=states)
+    y = L.TimeDistributed(L.Dense(VOCAB, activation="softmax"))(seq)
+    return lib.Model([enc_in, dec_in], y)
+
+
+def multi_output(lib: Any) -> Any:
+    """Several outputs: sequences, last outputs and states, as a dict of lists."""
+    L = lib.layers
+    x = lib.Input((None,), dtype="int32", name="tokens")
+    h = L.Embedding(VOCAB, 6, mask_zero=True)(x)
+    seq, h_f, c_f, h_b, c_b = L.Bidirectional(
+        L.LSTM(4, return_sequences=True, return_state=True), merge_mode="sum")(h)
+    last, g = L.GRU(3, return_state=True, go_backwards=True)(seq)
+    tags = L.TimeDistributed(L.Dense(2))(seq)
+    pooled = L.GlobalAveragePooling1D()(seq)
+    return lib.Model(x, {"tags": tags, "last": [last, g], "states": [h_f, c_b],
+                         "pooled": pooled})
+
+
 __all__ = ["ATOL", "WORST", "register_summary", "randomize", "export", "session", "compare",
-           "roundtrip", "op_types", "refuses"]
+           "roundtrip", "op_types", "refuses", "VOCAB", "PADDINGS", "padded_ids",
+           "padded_floats", "recurrent", "tagger", "classifier", "encoder_decoder",
+           "multi_output"]
