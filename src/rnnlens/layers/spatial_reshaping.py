@@ -9,7 +9,8 @@ With ``(a_i, b_i)`` the pairs of spatial axis i (n_i steps)::
                   (n_i -> a_i + n_i + b_i);   backward: dx = dy[a_i : a_i + n_i]
     Cropping:     y = x[a_i : n_i - b_i] along each axis (at least one step must remain);
                   backward: dy padded back with zeros
-    UpSampling:   "nearest": each step repeated s_i times (n_i -> s_i n_i);
+    UpSampling:   "nearest" (and UpSampling2D's "area", equal for integer factors): each
+                  step repeated s_i times (n_i -> s_i n_i);
                   backward: the gradients of the copies summed.
                   "bilinear", "bicubic", "lanczos3", "lanczos5" (UpSampling2D): TensorFlow's
                   ``tf.image.resize`` with half-pixel centres (``rnnlens.ops._resize``), a
