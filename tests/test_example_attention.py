@@ -13,10 +13,10 @@ from rnnlens.examples import date_attention as D
 
 
 @pytest.mark.slow
-def test_dates_reach_95_percent_within_two_minutes() -> None:
+def test_dates_reach_95_percent() -> None:
+    """The time is printed, not asserted (benchmarks/ measures speed)."""
     result = D.run(seed=0, verbose=0)
     assert result.sequence_accuracy >= 0.95, result
-    assert result.train_seconds < 120, result.train_seconds
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert len(result.alignment) == D.TARGET_LEN
     print(f"dates: {result.sequence_accuracy:.2%} exact ({result.char_accuracy:.2%} of "

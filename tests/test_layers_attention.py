@@ -403,25 +403,11 @@ def _file_model(lib: Any, kind: str) -> Any:
     return lib.Model([ids_in, seq], out)
 
 
-def _interop_knows_call_keywords() -> bool:
-    import inspect  # noqa: PLC0415
-
-    from rnnlens.interop import keras_graph, keras_writer  # noqa: PLC0415
-
-    return "keras_node" in inspect.getsource(keras_writer) and \
-        "call_keywords" in inspect.getsource(keras_graph)
-
-
 @pytest.mark.parametrize("kind", ["plain", "multi_head", "call_arguments"])
 def test_files_both_ways(K: Any, parity: Any, tmp_path: Path, kind: str) -> None:
     """Keras's .keras / .h5 load in rnnlens; rnnlens's .keras loads in Keras."""
     from merge_reshape_parity import files_both_ways  # noqa: PLC0415
 
-    if kind != "plain" and not _interop_knows_call_keywords():
-        pytest.xfail("the model-file reader / writer do not use the attention layers' hooks "
-                     "yet (call_keywords, keras_node, keras_build_config): Keras builds "
-                     "MultiHeadAttention from its shapes_dict and keeps call arguments such "
-                     "as return_attention_scores and use_causal_mask in the nodes")
     km, rm = build_pair(K, lambda lib: _file_model(lib, kind), seed=6)
     xs = [ids((4, 6), 9, 1), floats((4, 5, 3), 2)]
     files_both_ways(K, parity, km, rm, xs, tmp_path, f"attention {kind}")

@@ -146,8 +146,13 @@ class GraphReader:
         if not isinstance(raw_args, list) or not isinstance(raw_kwargs, dict):
             raise self.refuse(f"an inbound node of '{layer}' has malformed arguments.")
         args = [self.value(a, outputs_of, layer) for a in raw_args]
+        known = ("initial_state", "mask", "training") + tuple(getattr(obj, "call_keywords", ()))
+        unknown = [k for k, v in raw_kwargs.items() if k not in known and v not in (None, False)]
+        if unknown:
+            raise self.refuse(f"a call of '{layer}' passes {unknown}, which rnnlens does not "
+                              "know for this layer (it would compute something else).")
         kwargs = {k: self.value(v, outputs_of, layer) for k, v in raw_kwargs.items()
-                  if k in ("initial_state", "mask", "training")}
+                  if k in known}
         kwargs.pop("training", None)
         return args, kwargs
 

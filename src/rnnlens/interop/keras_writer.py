@@ -33,8 +33,13 @@ def layer_entry(layer: Any) -> dict:
     _refuse_legacy(layer, config)
     entry = {"module": saved.keras_module, "class_name": saved.keras_name,
              "config": config, "registered_name": cls.keras_name if op else None}
+    hook = getattr(layer, "keras_build_config", None)       # MultiHeadAttention's shapes
     shape = _build_shape(layer)
-    if shape is not None and not op:
+    if hook is not None and not op:
+        build = hook()
+        if build is not None:
+            entry["build_config"] = build
+    elif shape is not None and not op:
         entry["build_config"] = {"input_shape": shape}
     return entry
 
@@ -133,16 +138,26 @@ def _functional_body(model: Any) -> dict:
             continue
         entry = _entry(layer)
         entry["name"] = layer.name
-        entry["inbound_nodes"] = [
-            {"args": [refs.value(a) for a in node.args],
-             "kwargs": {k: refs.value(v) for k, v in node.kwargs.items()
-                        if k in ("initial_state", "mask")}}
-            for node in layer._inbound_nodes if id(node) in in_model]
+        entry["inbound_nodes"] = [_node_entry(layer, node, refs)
+                                  for node in layer._inbound_nodes if id(node) in in_model]
         entries.append(entry)
     ins = [refs.history(t) for t in model.inputs]
     return {"name": model.name, "trainable": True, "layers": entries,
             "input_layers": ins[0] if len(ins) == 1 else ins,
             "output_layers": _nested_refs(model._output_structure, refs)}
+
+
+def _node_entry(layer: Any, node: Any, refs: _Refs) -> dict:
+    """One inbound node as Keras writes it; a layer with ``keras_node`` (the attention
+    layers) gives its own Keras form of the call (arguments and call keywords)."""
+    hook = getattr(layer, "keras_node", None)
+    if hook is not None:
+        args, kwargs = hook(node)
+    else:
+        args = list(node.args)
+        kwargs = {k: v for k, v in node.kwargs.items() if k in ("initial_state", "mask")}
+    return {"args": [refs.value(a) for a in args],
+            "kwargs": {k: refs.value(v) for k, v in kwargs.items()}}
 
 
 def _nested_refs(structure: Any, refs: _Refs) -> Any:
