@@ -27,6 +27,7 @@ def randomize(model, seed: int, scale: float = 0.6) -> None:
 
 
 def seed():
+    rnnlens.utils.clear_session()
     rnnlens.utils.set_random_seed(1)
     inputs = Input(shape=(3, 1))
     seq, h, c = LSTM(1, return_sequences=True, return_state=True, name="lstm")(inputs)
@@ -35,6 +36,7 @@ def seed():
 
 
 def bidirectional(samples: int = 5):
+    rnnlens.utils.clear_session()
     rnnlens.utils.set_random_seed(2)
     inputs = Input(shape=(6, 2))
     x = Masking()(inputs)
@@ -50,6 +52,7 @@ def bidirectional(samples: int = 5):
 
 
 def encoder_decoder():
+    rnnlens.utils.clear_session()
     rnnlens.utils.set_random_seed(3)
     enc_in = Input(shape=(5, 1), name="encoder_input")
     dec_in = Input(shape=(3, 1), name="decoder_input")
@@ -64,6 +67,7 @@ def encoder_decoder():
 
 
 def assorted():
+    rnnlens.utils.clear_session()
     rnnlens.utils.set_random_seed(4)
     inputs = Input(shape=(5, 2))
     y = RNN([LSTMCell(3), GRUCell(2)], return_sequences=True, name="stack")(inputs)
@@ -76,6 +80,7 @@ def assorted():
 
 def simple():
     """GRU and SimpleRNN(go_backwards) with built-in cells only (every layer has a backward)."""
+    rnnlens.utils.clear_session()
     rnnlens.utils.set_random_seed(5)
     inputs = Input(shape=(5, 2))
     y = SimpleRNN(3, go_backwards=True, return_sequences=True, name="srnn")(inputs)

@@ -199,6 +199,20 @@ def test_attribution_go_backwards_gru_states(f64: None) -> None:
     assert check_attribution(model, x, every=2) > 10
 
 
+def test_attribution_reuses_one_forward_pass(monkeypatch: Any, f64: None) -> None:
+    """One replica per backward pass (many backward passes on one forward's cache)
+    gives the same numbers as one pass for every target, and finite differences."""
+    from rnnlens.explain import attribution
+
+    model, x = M.bidirectional()
+    together = explain(model, x).parts[0].attribution[0]
+    monkeypatch.setattr(attribution, "CHUNK_BYTES", 1)
+    apart = explain(model, x).parts[0].attribution[0]
+    np.testing.assert_allclose(apart, together, rtol=1e-12, atol=1e-15)
+    assert np.count_nonzero(apart) > apart.size // 3
+    assert check_attribution(model, x, every=7, real=np.any(x != 0, axis=-1)) > 4
+
+
 def test_attribution_of_user_cells_is_refused_by_tensor() -> None:
     model, x = M.assorted()
     part = explain(model, x).parts[0]

@@ -101,7 +101,8 @@ def attribute(model: Any, chosen: list[TensorInfo], targets: list[Target],
     """Gradients of every target w.r.t. every input, for each sample of ``xs``.
 
     Each target tensor gets its own probe model, so only the layers it depends on
-    run forward and backward.
+    run. Per tensor and sample, one forward pass on R replicas serves every
+    backward pass (R targets each): the backward passes only read the cache.
 
     Args:
         model: the model.
@@ -109,7 +110,7 @@ def attribute(model: Any, chosen: list[TensorInfo], targets: list[Target],
         targets: from ``choose_targets`` (grouped by tensor).
         xs: the samples to attribute, one (D, ...) array per model input.
         max_steps: bars for the last ``max_steps`` steps of each input.
-        per_sample_bytes: the trace size of one sample (sizes the replica chunks).
+        per_sample_bytes: the trace size of one sample (sizes R).
 
     Returns:
         Per model input: (D, len(targets), shown steps) float64, or None when the
@@ -118,29 +119,41 @@ def attribute(model: Any, chosen: list[TensorInfo], targets: list[Target],
         (user and stacked cells), whose rows stay 0.
     """
     n_samples, n_targets = len(xs[0]), len(targets)
-    chunk = int(min(max(CHUNK_BYTES // max(4 * per_sample_bytes, 1), 1), max(n_targets, 1)))
+    replicas = int(max(CHUNK_BYTES // max(4 * per_sample_bytes, 1), 1))
     results: list[np.ndarray | None] = [None] * len(xs)
     problems: dict[int, str] = {}
     by_id = {t.id: t for t in chosen}
-    for start, stop in _chunks(targets, chunk):
-        tensor = targets[start].tensor
-        if tensor in problems:
-            continue
+    for first, last in _chunks(targets, n_targets):              # one run per tensor
+        tensor = targets[first].tensor
         probe = probe_model(model, [by_id[tensor]])
+        r = min(replicas, last - first)
         for d in range(n_samples):
-            try:
-                d_in = _backward(probe, [a[d:d + 1] for a in xs], targets[start:stop])
-            except ValueError as err:          # a cell without a backward pass
-                problems[tensor] = str(err)
+            reps = [np.repeat(np.asarray(a[d:d + 1]), r, axis=0) for a in xs]
+            out, cache = probe.forward(reps[0] if len(reps) == 1 else reps)
+            out = out[0] if isinstance(out, list) else out
+            for start in range(first, last, r):
+                stop = min(start + r, last)
+                try:
+                    d_in = _backward(probe, cache, out.shape, targets[start:stop])
+                except ValueError as err:          # a cell without a backward pass
+                    problems[tensor] = str(err)
+                    break
+                _store(results, d_in, d, start, stop, n_samples, n_targets, max_steps)
+            if tensor in problems:
                 break
-            for k, g in enumerate(d_in):
-                rows = reduce_input(g, max_steps)
-                if rows is None:
-                    continue
-                if results[k] is None:
-                    results[k] = np.zeros((n_samples, n_targets, rows.shape[1]))
-                results[k][d, start:stop] = rows
     return results, problems
+
+
+def _store(results: list, d_in: list, d: int, start: int, stop: int, n_samples: int,
+           n_targets: int, max_steps: int) -> None:
+    """Writes one backward pass's rows (features summed) into ``results``."""
+    for k, g in enumerate(d_in):
+        rows = reduce_input(g, max_steps)
+        if rows is None:
+            continue
+        if results[k] is None:
+            results[k] = np.zeros((n_samples, n_targets, rows.shape[1]))
+        results[k][d, start:stop] = rows[:stop - start]
 
 
 def _chunks(targets: list[Target], size: int) -> list[tuple[int, int]]:
@@ -154,17 +167,15 @@ def _chunks(targets: list[Target], size: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _backward(probe: Any, one: list[np.ndarray], part: list[Target]) -> list[np.ndarray | None]:
-    """dL/d inputs for R = len(part) replicas of one sample, one target each."""
-    reps = [np.repeat(np.asarray(a), len(part), axis=0) for a in one]
-    out, cache = probe.forward(reps[0] if len(reps) == 1 else reps)
-    out = out[0] if isinstance(out, list) else out
-    d_out = np.zeros(out.shape, _dtype())
+def _backward(probe: Any, cache: Any, shape: tuple, part: list[Target]
+              ) -> list[np.ndarray | None]:
+    """dL/d inputs of the replicas: replica r's d_out is 1 at ``part[r]``, 0 elsewhere."""
+    d_out = np.zeros(shape, _dtype())
     for r, target in enumerate(part):
         if target.step is None:
-            d_out.reshape(out.shape[0], -1)[r, target.unit] = 1.0
+            d_out.reshape(shape[0], -1)[r, target.unit] = 1.0
         else:
-            d_out.reshape(*out.shape[:2], -1)[r, target.step, target.unit] = 1.0
+            d_out.reshape(*shape[:2], -1)[r, target.step, target.unit] = 1.0
     d_in, _, _ = probe.backward(cache, [d_out])
     return d_in if isinstance(d_in, list) else [d_in]
 

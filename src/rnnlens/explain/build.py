@@ -103,7 +103,8 @@ def select(total: int, max_samples: int, sample: Any) -> tuple[list[int], list[i
             raise ValueError(f"explain: {len(wanted)} samples were asked for but "
                              f"max_samples={max_samples}; raise max_samples.")
     if total <= max_samples:
-        traced, how = list(range(total)), f"all {total} samples of x are traced"
+        traced = list(range(total))
+        how = "x has one sample" if total == 1 else f"all {total} samples of x are traced"
     else:
         traced = sorted({int(round(v)) for v in np.linspace(0, total - 1, max_samples)})
         how = (f"{len(traced)} of the {total} samples of x are traced, evenly spaced "

@@ -228,15 +228,26 @@
     const maxDepth = Math.max(...m.nodes.map((n) => n.depth));
     const colW = 320, boxW = 290, cols = {};
     const pos = {}, tensorPos = {};
+    const flagLines = (n) => {            // the layer's settings, wrapped at ~44 characters
+      const lines = [""];
+      for (const part of n.flags ? n.flags.split(", ") : []) {
+        const last = lines[lines.length - 1];
+        if (last && last.length + part.length > 44) lines.push(part);
+        else lines[lines.length - 1] = last ? last + ", " + part : part;
+      }
+      return lines;
+    };
     for (const n of m.nodes) {
       const c = maxDepth - n.depth;
       const y = cols[c] || 10;
-      const h = 46 + 20 * n.outputs.length;
+      const extra = 14 * (flagLines(n).length - 1);
+      const h = 46 + extra + 20 * n.outputs.length;
       pos[n.id] = {x: 10 + c * colW, y: y, h: h};
       cols[c] = y + h + 22;
-      n.outputs.forEach((t, k) => { tensorPos[t] = {x: 10 + c * colW + boxW, y: y + 52 + 20 * k}; });
+      n.outputs.forEach((t, k) => { tensorPos[t] = {x: 10 + c * colW + boxW, y: y + extra + 52 + 20 * k}; });
+      pos[n.id].extra = extra;
     }
-    const width = 20 + (maxDepth + 1) * colW, height = Math.max(...Object.values(cols)) + 10;
+    const width = 20 + (maxDepth + 1) * colW, height = Math.max(...Object.values(cols)) - 12;
     const root = svg("svg", {width: width, height: height, class: "graph",
                              viewBox: "0 0 " + width + " " + height});
     for (const n of m.nodes) {
@@ -255,13 +266,13 @@
                           "data-node": n.name, transform: "translate(" + p.x + "," + p.y + ")"});
       g.append(svg("rect", {width: boxW, height: p.h, rx: 6}));
       g.append(svg("text", {x: 8, y: 18, class: "name", text: n.name + " (" + n.class + ")"}));
-      g.append(svg("text", {x: 8, y: 34, class: "flags", text: n.flags.length > 48
-        ? n.flags.slice(0, 46) + "…" : n.flags}, svg("title", {text: n.flags})));
+      flagLines(n).forEach((line, k) => g.append(svg("text", {x: 8, y: 34 + 14 * k, class: "flags",
+                                                              text: line})));
       n.outputs.forEach((id, k) => {
         const t = m.tensors[id];
         const out = t.output === null ? "" : "  → output " + t.output;
         const label = t.name + " " + t.shape + "  " + (ROLE_TEXT[t.role] || "") + out;
-        const row = svg("text", {x: 8, y: 56 + 20 * k, class: "tensor role-" + t.role,
+        const row = svg("text", {x: 8, y: p.extra + 56 + 20 * k, class: "tensor role-" + t.role,
                                  "data-tensor": t.name, text: label});
         row.addEventListener("mousemove", (e) => showTip(e, t.desc || t.name));
         row.addEventListener("mouseleave", hideTip);
