@@ -221,9 +221,14 @@ def classifier(lib: Any, kind: str = "gru") -> Any:
     return lib.Model(x, L.Dense(2, activation="sigmoid")(h))
 
 
-def encoder_decoder(lib: Any, kind: str = "lstm", bidirectional: bool = False) -> Any:
+def encoder_decoder(lib: Any, kind: str = "lstm", bidirectional: bool = False,
+                    decoder_mask: bool = True) -> Any:
     """Encoder ids -> Embedding(mask_zero) -> rnn(return_state) -> states handed to the
-    decoder (ids -> Embedding(mask_zero) -> rnn(seq, initial_state)) -> TimeDistributed."""
+    decoder (ids -> Embedding(mask_zero) -> rnn(seq, initial_state)) -> TimeDistributed.
+
+    ``decoder_mask=False`` gives the decoder's Embedding no mask: Keras drops the mask of
+    a layer called with ``initial_state`` (spec section 10.1), rnnlens passes it on, so
+    only that variant has the same numbers in both."""
     L = lib.layers
     enc_in = lib.Input((None,), dtype="int32", name="encoder_ids")
     dec_in = lib.Input((None,), dtype="int32", name="decoder_ids")
@@ -236,7 +241,7 @@ def encoder_decoder(lib: Any, kind: str = "lstm", bidirectional: bool = False) -
     else:
         _, *states = recurrent(lib, kind, 4, return_state=True)(e)
         units = 4
-    d = L.Embedding(VOCAB, 5, mask_zero=True)(dec_in)
+    d = L.Embedding(VOCAB, 5, mask_zero=decoder_mask)(dec_in)
     seq = recurrent(lib, kind, units, return_sequences=True)(d, initial_state=states)
     y = L.TimeDistributed(L.Dense(VOCAB, activation="softmax"))(seq)
     return lib.Model([enc_in, dec_in], y)

@@ -208,7 +208,8 @@ def keras_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     seq = keras.layers.LSTM(4, return_sequences=True, go_backwards=True)(
         keras.layers.Masking()(x))
     for name, model in (("tagger", tagger(keras, "lstm")), ("classifier", classifier(keras)),
-                        ("masking", keras.Model(x, keras.layers.GRU(3)(seq)))):
+                        ("masking", keras.Model(x, keras.layers.GRU(3)(seq))),
+                        ("encoder_decoder", encoder_decoder(keras, "gru", True, False))):
         rng = np.random.default_rng(len(name))
         model.set_weights([rng.uniform(-0.7, 0.7, w.shape).astype(np.float32)
                            for w in model.get_weights()])
@@ -217,21 +218,23 @@ def keras_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
-@pytest.mark.parametrize("name", ["tagger", "classifier", "masking"])
+@pytest.mark.parametrize("name", ["tagger", "classifier", "masking", "encoder_decoder"])
 def test_keras_saved_file_exports_with_kerass_numbers(name: str, keras_files: dict,
                                                       tmp_path: Path) -> None:
+    """The file's graph holds Keras's mask ops (NotEqual, Any) and mask= arguments."""
     import keras
 
     path = keras_files[name]
     theirs = keras.saving.load_model(path)
     ours = rnnlens.saving.load_model(path)
-    onnx_path = export(ours, tmp_path)
-    sess = session(onnx_path)
+    sess = session(export(ours, tmp_path))
     for k, padding in enumerate(("right", "left", "middle", "mixed")):
-        x = padded_floats(padding, seed=k) if name == "masking" else padded_ids(padding, seed=k)
-        got = sess.run(None, {ours.inputs[0].name: x})
-        check(got, theirs.predict(x, verbose=0), f"keras_file/{name}")
-        check(got, ours.predict(x, verbose=0), f"keras_file/{name}")
+        feeds = [padded_floats(padding, seed=k + j) if name == "masking"
+                 else padded_ids(padding, seed=k + j) for j in range(len(ours.inputs))]
+        got = sess.run(None, {t.name: f for t, f in zip(ours.inputs, feeds)})
+        arg = feeds if len(feeds) > 1 else feeds[0]
+        check(got, theirs.predict(arg, verbose=0), f"keras_file/{name}")
+        check(got, ours.predict(arg, verbose=0), f"keras_file/{name}")
 
 
 # -- hypothesis: any padding pattern ------------------------------------------------------------

@@ -86,21 +86,13 @@ def check_mask_use(call: Call, emitter: Callable) -> None:
 
 
 def incoming(ex: Any, node: Any) -> Any:
-    """The mask rnnlens passes to ``node``'s layer: explicit ``mask=`` or carried."""
-    from rnnlens.functional import SymbolicTensor
+    """The mask rnnlens passes to ``node``'s layer: explicit ``mask=``, else the carried
+    one(s) as rnnlens's own ``_incoming_mask`` picks them."""
+    from rnnlens.models.model import _incoming_mask
 
-    layer = node.layer
     if "mask" in node.kwargs:
-        return _explicit(ex, layer, node.kwargs["mask"])
-    if not layer.supports_masking or not node.args:
-        return None
-    primary = node.args[0]
-    if isinstance(primary, SymbolicTensor):
-        return ex.masks.get(id(primary))
-    if not isinstance(primary, (list, tuple)):
-        return None
-    carried = [ex.masks.get(id(t)) if isinstance(t, SymbolicTensor) else None for t in primary]
-    return None if all(m is None for m in carried) else carried
+        return _explicit(ex, node.layer, node.kwargs["mask"])
+    return _incoming_mask(node, ex.masks)
 
 
 def _explicit(ex: Any, layer: Any, value: Any) -> Any:

@@ -187,7 +187,7 @@ def _plan(model: Any) -> tuple[list, list, dict[int, int]]:
     from rnnlens.interop.onnx.export import _call_arguments
     from rnnlens.layers.core import InputLayer
     from rnnlens.layers.op_nodes import OpNode
-    from rnnlens.models.model import Model
+    from rnnlens.models.model import Model, _incoming_mask
 
     slots = {id(t): k for k, t in enumerate(model.inputs)}
     modules, steps = [], []
@@ -208,8 +208,9 @@ def _plan(model: Any) -> tuple[list, list, dict[int, int]]:
         steps.append({
             "inputs": _template(primary, slots),
             "mask": _template(node.kwargs["mask"], slots) if explicit else None,
-            "carried": (not explicit and bool(layer.supports_masking)
-                        and not isinstance(layer, (Model, OpNode))),
+            # rnnlens's own rule picks the tensors whose masks are carried in
+            "carried": None if explicit else _incoming_mask(
+                node, {k: ("slot", v) for k, v in slots.items()}),
             "states": None if states is None else _template(list(states), slots),
         })
         for t in node.outputs:
@@ -280,10 +281,8 @@ def classes() -> Any:
                 x = _fill(step["inputs"], values)
                 if step["mask"] is not None:
                     mask = _fill(step["mask"], values)
-                elif step["carried"]:
-                    mask = _carried(step["inputs"], masks)
                 else:
-                    mask = None
+                    mask = _carried(step["carried"], masks)
                 states = None if step["states"] is None else _fill(step["states"], values)
                 outs, out_masks = block(x, mask, states)
                 for slot, value, m in zip(step["outputs"], outs, out_masks):
@@ -320,12 +319,12 @@ def _fill(template: Any, values: dict[int, Any]) -> Any:
 
 
 def _carried(template: Any, masks: dict[int, Any]) -> Any:
-    """rnnlens's ``_incoming_mask``: the first input's mask, or the list of them."""
+    """The masks of the tensors rnnlens's ``_incoming_mask`` picked (the first input's, or
+    a list of them; None when none of them has one)."""
     if isinstance(template, tuple) and len(template) == 2 and template[0] == "slot":
         return masks.get(template[1])
     if isinstance(template, (list, tuple)):
-        carried = [masks.get(t[1]) if isinstance(t, tuple) and len(t) == 2
-                   and t[0] == "slot" else None for t in template]
+        carried = [_carried(t, masks) for t in template]
         return None if all(m is None for m in carried) else carried
     return None
 
@@ -356,6 +355,15 @@ def model_to_torch(model: Any, dtype: Any = None) -> Any:
     module = classes().KerasLikeModel(model.name, modules, steps, len(model.inputs),
                                       [t.name for t in model.inputs], floats, structure)
     return module.to(torch.float32 if dtype is None else dtype).eval()
+
+
+def __getattr__(name: str) -> Any:
+    # the module classes subclass torch.nn.Module, so they are made on first use
+    # (torch.load finds them here by name)
+    found = getattr(classes(), name, None)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return found
 
 
 __all__ = ["model_to_torch", "classes", "converters", "supported_names"]
