@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnlens.cells import _kernels
+from rnnlens.cells import _kernels, workspace
 from rnnlens.cells.base import FLOATX, RecurrentCell
 
 
@@ -90,7 +90,7 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
             pass ``h0`` here.
     """
     batch, steps, _ = x.shape
-    xs = np.ascontiguousarray((x[:, ::-1] if go_backwards else x).transpose(1, 0, 2))
+    xs = workspace.time_major(x, go_backwards)                        # (T, B, F)
     in_masks, rec_masks = cell.dropout_masks(batch, training)
     xp = cell.project(xs, in_masks)                                   # (T, B, G)
     keep = _time_major_mask(mask, go_backwards)                       # (T, B, 1) or None
@@ -166,8 +166,8 @@ def _new_record(slots: tuple[int, ...], xp_shape: tuple, initial_states: list[np
         return None
     steps, batch, width = xp_shape
     return Record(
-        states=[np.empty((steps, batch, s), FLOATX) for s in slots],
-        gates=np.empty((steps, batch, width), FLOATX),
+        states=[workspace.take((steps, batch, s), FLOATX.dtype) for s in slots],
+        gates=workspace.take((steps, batch, width), FLOATX.dtype),
         initial_states=[s.copy() for s in initial_states],
         mask=None if keep is None else keep[:, :, 0],
         input_masks=in_masks,

@@ -47,20 +47,31 @@ typedef void (*dgemm32_t)(int, int, int, int, int, int, double, const double *, 
                           const double *, int, double, double *, int);
 typedef void (*dgemm64_t)(int, int, int, int64_t, int64_t, int64_t, double, const double *,
                           int64_t, const double *, int64_t, double, double *, int64_t);
+typedef void (*sgemv32_t)(int, int, int, int, float, const float *, int, const float *, int,
+                          float, float *, int);
+typedef void (*sgemv64_t)(int, int, int64_t, int64_t, float, const float *, int64_t,
+                          const float *, int64_t, float, float *, int64_t);
+typedef void (*dgemv32_t)(int, int, int, int, double, const double *, int, const double *, int,
+                          double, double *, int);
+typedef void (*dgemv64_t)(int, int, int64_t, int64_t, double, const double *, int64_t,
+                          const double *, int64_t, double, double *, int64_t);
 
-static void *blas_sgemm, *blas_dgemm;
+static void *blas_sgemm, *blas_dgemm, *blas_sgemv, *blas_dgemv;
 static int blas_ilp64;
 static int (*blas_get_threads)(void);
 static void (*blas_set_threads)(int);
 static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
 static int blas_users, blas_saved;
 
-/* Hands over NumPy's gemm functions (and, optionally, OpenBLAS's thread
- * count getter / setter). Returns 0. */
-int rnn_set_blas(void *sgemm, void *dgemm, int ilp64, void *get_threads, void *set_threads)
+/* Hands over NumPy's gemm and gemv functions (and, optionally, OpenBLAS's
+ * thread count getter / setter). Returns 0. */
+int rnn_set_blas(void *sgemm, void *dgemm, void *sgemv, void *dgemv, int ilp64,
+                 void *get_threads, void *set_threads)
 {
     blas_sgemm = sgemm;
     blas_dgemm = dgemm;
+    blas_sgemv = sgemv;
+    blas_dgemv = dgemv;
     blas_ilp64 = ilp64;
     blas_get_threads = (int (*)(void))get_threads;
     blas_set_threads = (void (*)(int))set_threads;
@@ -93,11 +104,20 @@ static void blas_single_leave(void)
     pthread_mutex_unlock(&blas_lock);
 }
 
-/* C (m, n) = A (m, k) @ B (k, n)  [or B^T when trans_b: B is (n, k)] + beta C, row-major. */
+/* C (m, n) = A (m, k) @ B (k, n)  [or B^T when trans_b: B is (n, k)] + beta C, row-major.
+ * One row (batch 1) is a matrix-vector product: c = B^T a  [or B a]. */
 static void gemm_f32(int trans_b, int m, int n, int k, const float *a, int lda,
                      const float *b, int ldb, float beta, float *c, int ldc)
 {
     int tb = trans_b ? TRANS : NO_TRANS;
+    if (m == 1) {
+        int rows = trans_b ? n : k, cols = trans_b ? k : n, tv = trans_b ? NO_TRANS : TRANS;
+        if (blas_ilp64)
+            ((sgemv64_t)blas_sgemv)(ROW_MAJOR, tv, rows, cols, 1.0f, b, ldb, a, 1, beta, c, 1);
+        else
+            ((sgemv32_t)blas_sgemv)(ROW_MAJOR, tv, rows, cols, 1.0f, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
     if (blas_ilp64)
         ((sgemm64_t)blas_sgemm)(ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0f, a, lda, b, ldb, beta,
                                 c, ldc);
@@ -110,6 +130,14 @@ static void gemm_f64(int trans_b, int m, int n, int k, const double *a, int lda,
                      const double *b, int ldb, double beta, double *c, int ldc)
 {
     int tb = trans_b ? TRANS : NO_TRANS;
+    if (m == 1) {
+        int rows = trans_b ? n : k, cols = trans_b ? k : n, tv = trans_b ? NO_TRANS : TRANS;
+        if (blas_ilp64)
+            ((dgemv64_t)blas_dgemv)(ROW_MAJOR, tv, rows, cols, 1.0, b, ldb, a, 1, beta, c, 1);
+        else
+            ((dgemv32_t)blas_dgemv)(ROW_MAJOR, tv, rows, cols, 1.0, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
     if (blas_ilp64)
         ((dgemm64_t)blas_dgemm)(ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0, a, lda, b, ldb, beta,
                                 c, ldc);
@@ -215,15 +243,18 @@ static void over_batch(chunk_fn fn, void *args, int B, int nthreads)
 #define TANH tanh_f64
 #include "_fused.c"
 
-/* Plain matrix products through the same BLAS, for the loader's self-test. */
-void rnn_matmul_f32(int m, int n, int k, const float *a, const float *b, float *c)
+/* Plain matrix products through the same BLAS, for the loader's self-test:
+ * c = a @ b, or a @ b^T (b (n, k)) when trans_b; one row of a goes through gemv. */
+void rnn_matmul_f32(int trans_b, int m, int n, int k, const float *a, const float *b,
+                    float *c)
 {
-    gemm_f32(0, m, n, k, a, k, b, n, 0.0f, c, n);
+    gemm_f32(trans_b, m, n, k, a, k, b, trans_b ? k : n, 0.0f, c, n);
 }
 
-void rnn_matmul_f64(int m, int n, int k, const double *a, const double *b, double *c)
+void rnn_matmul_f64(int trans_b, int m, int n, int k, const double *a, const double *b,
+                    double *c)
 {
-    gemm_f64(0, m, n, k, a, k, b, n, 0.0, c, n);
+    gemm_f64(trans_b, m, n, k, a, k, b, trans_b ? k : n, 0.0, c, n);
 }
 
 #else /* ======================== kernels, once per REAL ======================== */

@@ -24,12 +24,13 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-LIBRARY = Path(__file__).with_name("_fused.so")
+from rnnlens.cells import workspace
+
+LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fused.so")
 KINDS = {"lstm": 0, "gru": 1, "simple_rnn": 2}
 _MIN_ROWS = 16                 # rows per thread below which one thread is faster
 _MIN_WORK = 1 << 17            # rows * u * G per step below which one thread is faster
@@ -54,14 +55,14 @@ def _c_ptr(arr: np.ndarray | None) -> int | None:
 def _load() -> None:
     """Loads the library and connects it to NumPy's BLAS (once)."""
     _State.tried = True
-    if not LIBRARY.exists():
-        _State.reason = (f"{LIBRARY.name} is not built (run `make install`, which needs gcc); "
+    if not os.path.exists(LIBRARY):
+        _State.reason = ("_fused.so is not built (run `make install`, which needs gcc); "
                          "using the NumPy loop")
         return
     import ctypes
 
     try:
-        lib = ctypes.CDLL(str(LIBRARY))
+        lib = ctypes.CDLL(LIBRARY)
     except OSError as err:
         _State.reason = f"{LIBRARY} could not be loaded ({err}); using the NumPy loop"
         return
@@ -69,10 +70,10 @@ def _load() -> None:
     if found is None:
         _State.reason = ("no cblas_sgemm found in the BLAS NumPy loaded; using the NumPy loop")
         return
-    sgemm, dgemm, ilp64, get_threads, set_threads, where = found
+    *functions, ilp64, get_threads, set_threads, where = found
     p = ctypes.c_void_p
-    lib.rnn_set_blas.argtypes = [p, p, ctypes.c_int, p, p]
-    lib.rnn_set_blas(sgemm, dgemm, ilp64, get_threads, set_threads)
+    lib.rnn_set_blas.argtypes = [p, p, p, p, ctypes.c_int, p, p]
+    lib.rnn_set_blas(*functions, ilp64, get_threads, set_threads)
     _declare(lib)
     if not _self_test(lib):
         _State.reason = f"the BLAS in {where} failed the self-test; using the NumPy loop"
@@ -89,18 +90,19 @@ def _declare(lib: Any) -> None:
         fwd.argtypes = [i] * 5 + [p] * 7 + [i] + [p] * 7 + [i]
         bwd = getattr(lib, f"rnn_backward_{suffix}")
         bwd.argtypes = [i] * 5 + [p] * 8 + [i] + [p] * 8 + [i]
-        getattr(lib, f"rnn_matmul_{suffix}").argtypes = [i] * 3 + [p] * 3
+        getattr(lib, f"rnn_matmul_{suffix}").argtypes = [i] * 4 + [p] * 3
 
 
 def _find_blas() -> tuple | None:
-    """``cblas_?gemm`` (and OpenBLAS's thread getter/setter) of NumPy's BLAS, or None."""
+    """``cblas_?gemm``, ``cblas_?gemv`` (and OpenBLAS's thread getter / setter) of
+    NumPy's BLAS, or None."""
     import ctypes
 
     try:
         with open("/proc/self/maps") as maps:
             paths = sorted({line.split()[-1] for line in maps
                             if line.rstrip().endswith(".so") or ".so." in line}
-                           - {str(LIBRARY)})
+                           - {LIBRARY})
     except OSError:
         return None
     paths = [p for p in paths if any(k in p.lower() for k in ("blas", "mkl", "numpy"))]
@@ -111,13 +113,13 @@ def _find_blas() -> tuple | None:
             continue
         for prefix, suffix, ilp64 in (("scipy_", "64_", 1), ("", "64_", 1), ("scipy_", "", 0),
                                       ("", "", 0)):
-            s = getattr(lib, f"{prefix}cblas_sgemm{suffix}", None)
-            d = getattr(lib, f"{prefix}cblas_dgemm{suffix}", None)
-            if s is None or d is None:
+            names = [f"{prefix}cblas_{n}{suffix}" for n in ("sgemm", "dgemm", "sgemv", "dgemv")]
+            functions = [getattr(lib, n, None) for n in names]
+            if any(f is None for f in functions):
                 continue
             get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
             put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
-            return (_addr(s), _addr(d), ilp64, _addr(get), _addr(put), path)
+            return (*map(_addr, functions), ilp64, _addr(get), _addr(put), path)
     return None
 
 
@@ -128,14 +130,16 @@ def _addr(fn: Any) -> int | None:
 
 
 def _self_test(lib: Any) -> bool:
+    """One product per precision, layout and path (gemm, gemv) against NumPy's."""
     rng = np.random.default_rng(0)
     for dtype, fn in ((np.float32, lib.rnn_matmul_f32), (np.float64, lib.rnn_matmul_f64)):
-        a = rng.standard_normal((3, 5)).astype(dtype)
-        b = rng.standard_normal((5, 4)).astype(dtype)
-        c = np.full((3, 4), np.nan, dtype)
-        fn(3, 4, 5, _c_ptr(a), _c_ptr(b), _c_ptr(c))
-        if not np.allclose(c, a @ b, rtol=1e-5, atol=1e-6):
-            return False
+        for m, trans_b in ((3, 0), (3, 1), (1, 0), (1, 1)):
+            a = rng.standard_normal((m, 5)).astype(dtype)
+            b = rng.standard_normal((4, 5) if trans_b else (5, 4)).astype(dtype)
+            c = np.full((m, 4), np.nan, dtype)
+            fn(trans_b, m, 4, 5, _c_ptr(a), _c_ptr(b), _c_ptr(c))
+            if not np.allclose(c, a @ (b.T if trans_b else b), rtol=1e-5, atol=1e-6):
+                return False
     return True
 
 
@@ -184,7 +188,7 @@ def select(name: str, threads: int | None = None) -> None:
 def info() -> dict[str, Any]:
     """What runs: kernel, library, BLAS, threads, and why C is off (if it is)."""
     on = active()
-    return {"kernel": "c" if on else "numpy", "library": str(LIBRARY),
+    return {"kernel": "c" if on else "numpy", "library": LIBRARY,
             "blas": _State.blas or None, "threads": _State.threads or "auto",
             "cores": _cores(), "reason": None if on else (_State.reason or "set to numpy")}
 
@@ -264,6 +268,31 @@ def _as(arr: Any, dtype: np.dtype) -> np.ndarray | None:
     return None if arr is None else np.ascontiguousarray(arr, dtype=dtype)
 
 
+def cached_spec(cell: Any, make: Any) -> dict:
+    """The cell's spec (``make()``: kind, U, U_back, b_h, reset_after), kept until its
+    weights change, with the weights' addresses (contiguous copies are kept in it)."""
+    cached = cell.__dict__.get("_kernel_spec")
+    if cached is None or cached[0] != cell._version:
+        spec = make()
+        for key in ("U", "U_back", "b_h"):
+            if spec.get(key) is not None:
+                spec[key] = np.ascontiguousarray(spec[key])
+                spec[key + "_addr"] = spec[key].ctypes.data
+        cached = cell.__dict__["_kernel_spec"] = (cell._version, spec)
+    return cached[1]
+
+
+def _weight(spec: dict, key: str, dtype: np.dtype, keep: list) -> int | None:
+    """The address of ``spec[key]`` in ``dtype`` (a converted copy goes into ``keep``)."""
+    arr = spec.get(key)
+    if arr is None:
+        return None
+    if arr.dtype == dtype:
+        return spec[key + "_addr"]
+    keep.append(arr.astype(dtype))
+    return keep[-1].ctypes.data
+
+
 def forward(kind: int, spec: dict, xp: np.ndarray, states: list[np.ndarray],
             keep: np.ndarray | None, y0: np.ndarray | None, zero_output: bool,
             seq: np.ndarray | None, record: Any) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -279,21 +308,24 @@ def forward(kind: int, spec: dict, xp: np.ndarray, states: list[np.ndarray],
     dt = xp.dtype
     units = states[0].shape[1]
     lstm = kind == 0
+    alive: list = []
     h0, c0 = _as(states[0], dt), _as(states[1], dt) if lstm else None
     keep8 = None if keep is None else np.ascontiguousarray(keep[:, :, 0]).view(np.uint8)
-    u_fwd, b_h, y_init = _as(spec["U"], dt), _as(spec.get("b_h"), dt), _as(y0, dt)
-    h, c, y = (np.empty((batch, units), dt) for _ in range(3))
+    y_init = _as(y0, dt)
+    out = np.empty((3, batch, units), dt)                             # h, c, y
+    base, size = out.ctypes.data, batch * units * dt.itemsize
     hs = cs = gates = None
     if record is not None:
         gates, hs = record.gates, record.states[0]
         cs = record.states[1] if lstm else None
     rc = _fn("rnn_forward", dt)(
         kind, steps, batch, units, int(spec.get("reset_after", 0)), _c_ptr(xp),
-        _c_ptr(u_fwd), _c_ptr(b_h), _c_ptr(h0), _c_ptr(c0), _c_ptr(y_init), _c_ptr(keep8),
-        int(zero_output), _c_ptr(seq), _c_ptr(gates), _c_ptr(hs), _c_ptr(cs), _c_ptr(h),
-        _c_ptr(c if lstm else None), _c_ptr(y), threads_for(batch, units, width))
+        _weight(spec, "U", dt, alive), _weight(spec, "b_h", dt, alive), _c_ptr(h0),
+        _c_ptr(c0), _c_ptr(y_init), _c_ptr(keep8), int(zero_output), _c_ptr(seq),
+        _c_ptr(gates), _c_ptr(hs), _c_ptr(cs), base, base + size if lstm else None,
+        base + 2 * size, threads_for(batch, units, width))
     _check(rc)
-    return y, [h, c] if lstm else [h]
+    return out[2], [out[0], out[1]] if lstm else [out[0]]
 
 
 def backward(kind: int, spec: dict, record: Any, d_seq: np.ndarray | None,
@@ -309,25 +341,26 @@ def backward(kind: int, spec: dict, record: Any, d_seq: np.ndarray | None,
     dt = gates.dtype
     units = record.states[0].shape[2]
     lstm = kind == 0
+    alive: list = []
     reset_after = int(spec.get("reset_after", 0))
     d_states = list(d_states or [None] * (2 if lstm else 1))
     d_h, d_c = _as(d_states[0], dt), _as(d_states[1], dt) if lstm else None
     keep8 = None if record.mask is None else np.ascontiguousarray(record.mask).view(np.uint8)
-    dxp = np.empty(gates.shape, dt)
-    drec = np.empty(gates.shape, dt) if kind == 1 and reset_after else None
-    d_h0, d_c0 = np.empty((batch, units), dt), np.empty((batch, units), dt) if lstm else None
+    dxp = workspace.take(gates.shape, dt)
+    drec = workspace.take(gates.shape, dt) if kind == 1 and reset_after else None
+    d_init = np.empty((2, batch, units), dt)
     h0 = _as(record.initial_states[0], dt)
     c0 = _as(record.initial_states[1], dt) if lstm else None
-    u_back, rec_h = _as(spec["U_back"], dt), _as(rec_h, dt)
-    d_seq, d_last = _as(d_seq, dt), _as(d_last, dt)
+    rec_h, d_seq, d_last = _as(rec_h, dt), _as(d_seq, dt), _as(d_last, dt)
     rc = _fn("rnn_backward", dt)(
         kind, steps, batch, units, reset_after, _c_ptr(gates), _c_ptr(record.states[0]),
-        _c_ptr(record.states[1] if lstm else None), _c_ptr(h0), _c_ptr(c0), _c_ptr(u_back),
-        _c_ptr(rec_h), _c_ptr(keep8), int(zero_output), _c_ptr(d_seq), _c_ptr(d_last),
-        _c_ptr(d_h), _c_ptr(d_c), _c_ptr(dxp), _c_ptr(drec), _c_ptr(d_h0), _c_ptr(d_c0),
+        _c_ptr(record.states[1] if lstm else None), _c_ptr(h0), _c_ptr(c0),
+        _weight(spec, "U_back", dt, alive), _c_ptr(rec_h), _c_ptr(keep8), int(zero_output),
+        _c_ptr(d_seq), _c_ptr(d_last), _c_ptr(d_h), _c_ptr(d_c), _c_ptr(dxp), _c_ptr(drec),
+        _c_ptr(d_init[0]), _c_ptr(d_init[1] if lstm else None),
         threads_for(batch, units, width))
     _check(rc)
-    return dxp, drec, [d_h0, d_c0] if lstm else [d_h0]
+    return dxp, drec, [d_init[0], d_init[1]] if lstm else [d_init[0]]
 
 
 def _check(rc: int) -> None:

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
-
 from rnnlens import activations
-
+from rnnlens.cells import workspace
 
 
 def prev_states(record, k: int) -> np.ndarray:
     """State k before every step: (T, B, s), ``[s_0, s_1 .. s_(T-1)]``."""
-    return np.concatenate([record.initial_states[k][None], record.states[k][:-1]], axis=0)
+    states = record.states[k]
+    out = workspace.take(states.shape, states.dtype)
+    out[0] = record.initial_states[k]
+    out[1:] = states[:-1]
+    return out
 
 
 def derivative(fn, z: np.ndarray | None, y: np.ndarray) -> np.ndarray | None:
@@ -85,7 +88,7 @@ def input_grad(d_out: np.ndarray, w: np.ndarray, masks: list[np.ndarray] | None,
                u: int) -> np.ndarray:
     """dL/d inputs of ``(inputs * mask) @ w``: (..., G) -> (..., F)."""
     if masks is None or len(masks) == 1:
-        d = d_out @ w.T
+        d = workspace.matmul(d_out, w.T)
         return d if masks is None else d * masks[0]
     return sum((d_out[..., k * u:(k + 1) * u] @ w[:, k * u:(k + 1) * u].T) * masks[k]
                for k in range(d_out.shape[-1] // u))

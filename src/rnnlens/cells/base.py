@@ -25,6 +25,7 @@ import numpy as np
 
 from rnnlens import activations
 from rnnlens.backend import FLOATX
+from rnnlens.cells import workspace
 from rnnlens.layers.base import Layer
 from rnnlens.random import generator
 
@@ -188,7 +189,7 @@ def project_inputs(xs: np.ndarray, w: np.ndarray, input_masks: list[np.ndarray] 
     n_gates = w.shape[1] // u
     if input_masks is None or len(input_masks) == 1:
         x = xs if input_masks is None else xs * input_masks[0]
-        return (x.reshape(t * batch, f) @ w).reshape(t, batch, -1)
+        return workspace.matmul(x, w)                                  # (T, B, G)
     xp = np.empty((t, batch, n_gates * u), FLOATX)
     for k in range(n_gates):
         xk = (xs * input_masks[k]).reshape(t * batch, f)

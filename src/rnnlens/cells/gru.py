@@ -27,7 +27,7 @@ from rnnlens import activations
 from rnnlens import params as P
 from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, masked_inputs,
                                      needs_preactivation, prev_states, weight_grad)
-from rnnlens.cells import _kernels
+from rnnlens.cells import _kernels, workspace
 from rnnlens.cells.base import (
     FLOATX, RecurrentCell, StepFn, project_inputs, sigmoid_block)
 
@@ -162,9 +162,9 @@ class GRUCell(RecurrentCell):
         columns halved), the unscaled U for the backward; None for other activations."""
         if not self.fused:
             return None
-        _, uu, _, b_h = self.packed()
-        return {"kind": 1, "U": uu, "b_h": b_h, "reset_after": self.reset_after,
-                "U_back": self.recurrent_kernel}
+        return _kernels.cached_spec(self, lambda: {
+            "kind": 1, "U": self.packed()[1], "b_h": self.packed()[3],
+            "reset_after": self.reset_after, "U_back": self.recurrent_kernel})
 
     def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
                         ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
@@ -173,7 +173,7 @@ class GRUCell(RecurrentCell):
         h_prev = prev_states(rec, 0)                           # (T, B, u)
         rec_h = rh = None
         if self.reset_after:                                   # r_h = h_tm1 @ U_h + b_h
-            rec_h = h_prev @ self.recurrent_kernel[:, 2 * u:]
+            rec_h = workspace.matmul(h_prev, self.recurrent_kernel[:, 2 * u:])
             if self.use_bias:
                 rec_h += self.bias[1, 2 * u:]
         else:

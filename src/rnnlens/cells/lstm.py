@@ -211,7 +211,8 @@ class LSTMCell(RecurrentCell):
         activations are not the default ones (the NumPy loop runs)."""
         if not self.fused:
             return None
-        return {"kind": 0, "U": self.packed()[1], "U_back": self._unpacked()[2]}
+        return _kernels.cached_spec(self, lambda: {
+            "kind": 0, "U": self.packed()[1], "U_back": self._unpacked()[2]})
 
     def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
                         ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:

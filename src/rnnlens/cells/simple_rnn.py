@@ -94,7 +94,8 @@ class SimpleRNNCell(RecurrentCell):
         """What the C loop needs (``_fused.c``); None unless the activation is tanh."""
         if self.activation is not activations.tanh:
             return None
-        return {"kind": 2, "U": self.recurrent_kernel, "U_back": self.recurrent_kernel}
+        return _kernels.cached_spec(self, lambda: {
+            "kind": 2, "U": self.recurrent_kernel, "U_back": self.recurrent_kernel})
 
     def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
                         ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:

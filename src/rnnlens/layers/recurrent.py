@@ -17,7 +17,7 @@ import numpy as np
 from rnnlens import params as P
 from rnnlens import recurrence
 from rnnlens import trace as trace_mod
-from rnnlens.cells import _kernels
+from rnnlens.cells import _kernels, workspace
 from rnnlens.cells.base import RecurrentCell
 from rnnlens.cells.generic import CellAdapter, StackedRNNCells
 from rnnlens.cells.gru import GRUCell
@@ -288,11 +288,11 @@ class RNN(Layer):
         d_seq = d_last = None
         if d_out is not None and self.return_sequences:
             d_out = d_out * cache["mask"][:, :, None] if cache["quirk"] else d_out
-            d_seq = np.ascontiguousarray(np.asarray(d_out).transpose(1, 0, 2))
+            d_seq = workspace.time_major(np.asarray(d_out))               # (T, B, u)
         elif d_out is not None:
             d_last = d_out
         x = cache["x"]
-        xs = np.ascontiguousarray((x[:, ::-1] if self.go_backwards else x).transpose(1, 0, 2))
+        xs = workspace.time_major(x, self.go_backwards)                  # (T, B, F)
         d_xs, d_initial, grads = recurrence.backward(
             self.cell, xs, cache["record"], d_seq=d_seq, d_last=d_last, d_states=d_states,
             zero_output_for_mask=self.zero_output_for_mask and not cache["quirk"])
