@@ -36,8 +36,8 @@ def resolve_losses(model: Any, loss: Any) -> list[Any]:
             raise ValueError(f"Received {len(loss)} losses for a model with {n} outputs; "
                              "pass one per output (None to skip one).")
         return [losses_mod.get(item) for item in loss]
-    if loss is None:
-        raise ValueError("No loss: pass loss='mse' (or another Keras loss name).")
+    if loss is None:                     # add_loss() in a layer may supply the loss
+        return [None] * n
     return [losses_mod.get(loss) for _ in range(n)]
 
 
@@ -74,7 +74,8 @@ def _output_weight(loss: Any, mask: Any, sw: Any) -> Any:
 
 
 def _require_targets(model: Any, targets: list, losses: Sequence[Any]) -> None:
-    if all(t is None for t, loss in zip(targets, losses) if loss is not None):
+    if any(loss is not None for loss in losses) and \
+            all(t is None for t, loss in zip(targets, losses) if loss is not None):
         raise ValueError(f"Model '{model.name}' has a loss but received no targets: pass y "
                          "(or yield (x, y) batches) to fit / evaluate / train_on_batch.")
 
@@ -98,6 +99,9 @@ def _step(model: Any, x: Any, targets: list, sws: list | None, losses: Sequence[
         total += w * float(value)
         per_output.append(float(value))
         d_flat.append(d_pred * np.asarray(w, d_pred.dtype))
+    if all(loss is None for loss in losses) and not cache.get("added_losses"):
+        raise ValueError("No loss to compute. Provide a `loss` argument in `compile()` "
+                         "(or call add_loss() in a layer's call).")
     _, _, grads = model.backward(cache, d_flat)
     total += cache.get("activity_loss", 0.0) + regularization(model, grads)
     return {"loss": total, "per_output": per_output, "preds": flat, "targets": targets,

@@ -21,6 +21,7 @@ import numpy as np
 
 from rnnlens import naming
 from rnnlens import params as P
+from rnnlens.autodiff.tape import ACTIVE as _TAPE
 from rnnlens.backend import FLOATX
 from rnnlens.weights import WeightOwner
 
@@ -190,6 +191,11 @@ class Layer(WeightOwner):
     # -- calling -------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _TAPE.get() is not None:                 # inside a call being differentiated
+            from rnnlens.autodiff.layers import traced_call
+
+            return traced_call(self, args, kwargs)
+        self.__dict__.pop("_rt_losses", None)       # add_loss values of the previous call
         if not kwargs and len(args) == 1 and type(args[0]) is np.ndarray:
             return self._eager_with_masks(args[0], (), {})     # the common eager case
         from rnnlens import functional
@@ -228,6 +234,8 @@ class Layer(WeightOwner):
         if not self.built:
             self.build(input_shape)
             self._build_input_shape = input_shape
+            if not type(self).__module__.startswith("rnnlens."):
+                self.built = True                   # Keras's build wrapper does this
         initial = self.__dict__.get("_initial_weights")
         if initial is not None:
             self._initial_weights = None
@@ -246,7 +254,27 @@ class Layer(WeightOwner):
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+        """Subclasses define it; for a user class without it, ``call`` runs on zeros."""
+        if type(self).__module__.startswith("rnnlens."):
+            raise NotImplementedError
+        from rnnlens.autodiff.layers import infer_output_shape
+
+        return infer_output_shape(self, input_shape)
+
+    def add_loss(self, loss: Any) -> None:
+        """Adds ``sum(loss)`` to the training loss, as Keras's ``add_loss`` (call it in
+        ``call``); it is differentiated with the layer (``rnnlens.autodiff``)."""
+        from rnnlens.autodiff.layers import add_loss
+
+        add_loss(self, loss)
+
+    @property
+    def losses(self) -> list:
+        """The ``add_loss`` values of the latest call (sublayers' too), then the weight
+        regularization penalties, as Keras's ``layer.losses``."""
+        from rnnlens.autodiff.layers import layer_losses
+
+        return layer_losses(self)
 
     def forward(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``call`` plus the cache that ``backward`` needs (training)."""

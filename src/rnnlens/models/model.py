@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from rnnlens.autodiff import layers as autodiff_layers
 from rnnlens.functional import Node, SymbolicTensor, map_graph
 from rnnlens.layers.base import Layer, attach_mask, flatten, format_shape
 from rnnlens.layers.core import InputLayer
@@ -201,39 +202,55 @@ class Model(Trainer, Layer):
         Returns the flat outputs and ``{"nodes": per-node caches or None,
         "masks": each output's Keras mask or None, "activity_loss": the summed
         activity-regularization penalties of this call (inner models included),
-        "activity_grads": {node index: their gradients per output} (with keep)}``.
+        "activity_grads": {node index: their gradients per output} (with keep),
+        "added_losses": how many add_loss values (summed into activity_loss)}``.
         """
         tensors: dict[int, Any] = {id(t): v for t, v in zip(self.inputs, values)}
         masks: dict[int, Any] = {}
         caches = [] if keep else None
         activity = {"loss": 0.0, "grads": {}}
-        for k, node in enumerate(self._nodes):
-            layer = node.layer
-            args = _substitute(node.args, tensors)
-            kwargs = _substitute(node.kwargs, tensors)
-            in_mask = _incoming_mask(node, masks)
-            if in_mask is not None and "mask" not in kwargs:
-                kwargs["mask"] = in_mask
-            if "training" not in kwargs:
-                kwargs["training"] = training
-            if keep:
-                out, cache = layer.forward(*args, **kwargs)
-                caches.append(cache)
-            else:
-                out = layer.call(*args, **kwargs)
-            out_mask = layer.compute_mask(args[0], kwargs.get("mask"))
-            flat_out = flatten(out) if isinstance(out, (list, tuple)) else [out]
-            flat_mask = (list(out_mask) if isinstance(out_mask, (list, tuple))
-                         else [out_mask] + [None] * (len(flat_out) - 1))
-            for t, v, m in zip(node.outputs, flat_out, flat_mask):
-                tensors[id(t)] = v
-                masks[id(t)] = m
-            _activity(layer, k, flat_out, keep, activity)
+        with autodiff_layers.collecting() as added:       # add_loss values of this call
+            for k, node in enumerate(self._nodes):
+                out = self._run_node(k, node, tensors, masks, training, keep, caches)
+                _activity(node.layer, k, flatten(out) if isinstance(out, (list, tuple))
+                          else [out], keep, activity)
+        activity["loss"] += autodiff_layers.total(added)
         out_masks = [masks.get(id(t)) for t in self.outputs]
         self._last_activity_loss = activity["loss"]
         return [tensors[id(t)] for t in self.outputs], {
             "nodes": caches, "masks": out_masks, "activity_loss": activity["loss"],
-            "activity_grads": activity["grads"]}
+            "activity_grads": activity["grads"], "added_losses": len(added)}
+
+    def _run_node(self, k: int, node: Node, tensors: dict, masks: dict, training: bool,
+                  keep: bool, caches: list | None) -> Any:
+        """Runs one node (a custom layer on the tape when training), storing its outputs."""
+        layer = node.layer
+        args = _substitute(node.args, tensors)
+        kwargs = _substitute(node.kwargs, tensors)
+        in_mask = _incoming_mask(node, masks)
+        if in_mask is not None and "mask" not in kwargs:
+            kwargs["mask"] = in_mask
+        if "training" not in kwargs:
+            kwargs["training"] = training
+        mask = kwargs.get("mask")
+        kwargs = autodiff_layers.call_kwargs(layer, kwargs)
+        layer.__dict__.pop("_rt_losses", None)
+        if keep and autodiff_layers.uses_tape(layer):
+            out, cache = autodiff_layers.layer_forward(layer, args, kwargs)
+            caches.append(cache)
+        elif keep:
+            out, cache = layer.forward(*args, **kwargs)
+            caches.append(cache)
+        else:
+            out = layer.call(*args, **kwargs)
+        out_mask = layer.compute_mask(args[0], mask)
+        flat_out = flatten(out) if isinstance(out, (list, tuple)) else [out]
+        flat_mask = (list(out_mask) if isinstance(out_mask, (list, tuple))
+                     else [out_mask] + [None] * (len(flat_out) - 1))
+        for t, v, m in zip(node.outputs, flat_out, flat_mask):
+            tensors[id(t)] = v
+            masks[id(t)] = m
+        return out
 
     # -- training ------------------------------------------------------------
 
@@ -266,15 +283,21 @@ class Model(Trainer, Layer):
         weight_grads: dict[int, list] = {}
         for node, node_cache in zip(reversed(self._nodes), reversed(cache["nodes"])):
             d_node = [grads.get(id(t)) for t in node.outputs]
-            if all(d is None for d in d_node):
+            taped = isinstance(node_cache, autodiff_layers.TapeCache)
+            if all(d is None for d in d_node) and not (taped and node_cache.has_losses):
                 continue
             structure = node.output_structure
             d_struct = d_node[0] if isinstance(structure, SymbolicTensor) else \
                 _restructure(structure, d_node)
-            d_in, d_extra, d_w = node.layer.backward(node_cache, d_struct)
+            if taped:                   # a custom layer: its recorded ops, in reverse
+                d_in, d_extra, d_w = autodiff_layers.layer_backward(node.layer, node_cache,
+                                                                    d_struct)
+            else:
+                d_in, d_extra, d_w = node.layer.backward(node_cache, d_struct)
             _accumulate(grads, node.args[0], d_in)
             for key, value in d_extra.items():
-                _accumulate(grads, node.kwargs.get(key), value)
+                target = node.args[key] if isinstance(key, int) else node.kwargs.get(key)
+                _accumulate(grads, target, value)
             _add_weight_grads(weight_grads, node.layer, d_w)
         d_inputs = [grads.get(id(t)) for t in self.inputs]
         d_weights = []

@@ -12,9 +12,11 @@
    (IndexError, AxisError, ZeroDivisionError, a broadcasting ValueError) into a
    ValueError that names the op.
 
-This is the single place where later work can build graph nodes for symbolic arguments
-or record a gradient tape: ``OPS`` maps each name to its implementation and the names of
-its tensor arguments.
+This is the single place where ops are recorded for differentiation: while a gradient
+tape (``rnnlens.autodiff.Tape``) is active the call goes through ``tape.run_op``, which
+records the op's inputs and output for its VJP; otherwise the cost is one context-variable
+lookup. ``OPS`` maps each name to its implementation and the names of its tensor
+arguments.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from rnnlens.autodiff.tape import ACTIVE as _TAPE
 from rnnlens.ops import _dtypes
 
 _INT32 = np.iinfo(np.int32)
@@ -183,9 +186,12 @@ def keras_op(name: str, tensors: str = "", weak: bool = False) -> Callable:
                         args[pos] = _convert_slot(args[pos], seq, weak, name)
                     elif t in kwargs:
                         kwargs[t] = _convert_slot(kwargs[t], seq, weak, name)
+                tape = _TAPE.get()
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)   # NaN/inf as TF: silent
-                    return _to_output(fn(*args, **kwargs))
+                    if tape is None:
+                        return _to_output(fn(*args, **kwargs))
+                    return _to_output(tape.run_op(name, fn, args, kwargs))
             except OpError as e:
                 raise ValueError(str(e)) from None
             except (IndexError, ZeroDivisionError, _AxisError, OverflowError) as e:

@@ -113,7 +113,7 @@ def saturate_cast(x: np.ndarray, dtype: Any) -> np.ndarray:
 
 @keras_op("stop_gradient", "variable")
 def stop_gradient(variable: np.ndarray) -> np.ndarray:
-    """Identity (rnnlens records no gradients here)."""
+    """Identity; under a gradient tape the result is a constant (no gradient flows)."""
     return variable
 
 
@@ -348,11 +348,13 @@ def associative_scan(f: Callable, elems: Any, reverse: bool = False, axis: int =
 
 @keras_op("custom_gradient")
 def custom_gradient(f: Callable) -> Callable:
-    """Eager: calls ``f`` and returns its value (the gradient function is kept unused)."""
+    """``f(*args) -> (value, grad_fn)`` as a function returning ``value``; under a gradient
+    tape (``rnnlens.autodiff``) its gradient is ``grad_fn(upstream)``, one per argument."""
     _callable(f, "f", "custom_gradient")
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        out, _grad_fn = f(*args, **kwargs)
-        return out
+        from rnnlens.autodiff.record import call_custom
+
+        return call_custom(f, args, kwargs)
 
     return wrapper
