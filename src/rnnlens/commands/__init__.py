@@ -6,6 +6,6 @@ parser from :data:`COMMANDS` in this order; a new subcommand is a new module plu
 name here. Modules import what they need inside ``run``, so ``rnnlens --help`` stays fast.
 """
 
-COMMANDS = ["tour", "inspect", "predict", "example", "explain"]
+COMMANDS = ["tour", "inspect", "predict", "example", "explain", "serve"]
 
 __all__ = ["COMMANDS"]
