@@ -202,10 +202,12 @@ Emitter = Callable[["Exporter", Call], "list[str]"]
 
 def emitters() -> dict[type, Emitter]:
     """Every family's table, merged: layer class -> emitter."""
-    from rnnlens.interop.onnx import conv, core, masks, merging, norm, recurrent, reshaping
+    from rnnlens.interop.onnx import (attention, conv, conv_recurrent, core, masks, merging,
+                                      norm, recurrent, reshaping)
 
     table: dict[type, Emitter] = {}
-    for module in (recurrent, core, masks, reshaping, merging, conv, norm):
+    for module in (recurrent, core, masks, reshaping, merging, conv, norm, conv_recurrent,
+                   attention):
         table.update(module.EMITTERS)
     return table
 
