@@ -19,7 +19,8 @@ For a slot fed ``x_1..x_t`` since its last reset, the output of step t equals
 :mod:`~rnnlens.serve.stepper` (whole-model step, NumPy only),
 :mod:`~rnnlens.serve.sequences` (sequences, batcher, bounds),
 :mod:`~rnnlens.serve.protocol` (messages), :mod:`~rnnlens.serve.app` (routes),
-:mod:`~rnnlens.serve.server` (uvicorn).
+:mod:`~rnnlens.serve.server` (uvicorn), :mod:`~rnnlens.serve.client` (an asyncio
+WebSocket client multiplexing many sequences).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _EXPORTS = {
     "ModelStepper": "rnnlens.serve.stepper", "ServeConfig": "rnnlens.serve.sequences",
     "Registry": "rnnlens.serve.sequences", "create_app": "rnnlens.serve.app",
     "run": "rnnlens.serve.server", "BackgroundServer": "rnnlens.serve.server",
+    "Client": "rnnlens.serve.client",
 }
 
 
