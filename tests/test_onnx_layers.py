@@ -31,6 +31,7 @@ from rnnlens.layers import (GRU, LSTM, ActivityRegularization, Activation,  # no
                             Multiply, Permute, Reshape, SpatialDropout1D, SpatialDropout2D,
                             SpatialDropout3D, Subtract, TimeDistributed, UnitNormalization)
 from rnnlens.models import Model, Sequential  # noqa: E402
+from rnnlens import layers as L  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 HYPOTHESIS = settings(max_examples=20, deadline=None, derandomize=True,
@@ -429,3 +430,37 @@ def test_refuses_unsupported_layers_listing_what_is_exported(tmp_path: Path) -> 
         assert name in message
     assert "Embedding" in message.split("Supported:")[1]
     assert "NotEqual" not in message.split("Supported:")[1]       # op nodes are not listed
+
+
+# -- the activation layers ---------------------------------------------------------------------
+
+ACTIVATION_LAYERS = [
+    ("relu", lambda: L.ReLU()), ("relu6", lambda: L.ReLU(max_value=6)),
+    ("relu_all", lambda: L.ReLU(max_value=2.5, negative_slope=0.1, threshold=0.3)),
+    ("relu_leaky", lambda: L.ReLU(negative_slope=0.2)),
+    ("relu_threshold", lambda: L.ReLU(threshold=0.5)), ("relu_cap", lambda: L.ReLU(max_value=1)),
+    ("leaky", lambda: L.LeakyReLU()), ("leaky_005", lambda: L.LeakyReLU(0.05)),
+    ("prelu", lambda: L.PReLU()), ("prelu_shared", lambda: L.PReLU(shared_axes=[1])),
+    ("elu", lambda: L.ELU()), ("elu_half", lambda: L.ELU(0.5)),
+    ("softmax", lambda: L.Softmax()), ("softmax_1", lambda: L.Softmax(axis=1)),
+    ("softmax_12", lambda: L.Softmax(axis=[1, 2])),
+]
+
+
+@pytest.mark.parametrize("make", [m for _, m in ACTIVATION_LAYERS],
+                         ids=[i for i, _ in ACTIVATION_LAYERS])
+def test_activation_layers(make: Callable[[], Any], tmp_path: Path) -> None:
+    """ReLU / LeakyReLU / PReLU / ELU / Softmax on values around their kinks."""
+    x = Input((5, 4))
+    roundtrip(Model(x, make()(x)), tmp_path, data_scale=3.0)
+
+
+def test_softmax_layer_with_a_mask(tmp_path: Path) -> None:
+    x, m = Input((None, 6)), Input((1, None), dtype="bool")
+    model = Model([x, m], L.Softmax()(x, mask=m))
+    randomize(model)
+    path = export(model, tmp_path)
+    rng = np.random.default_rng(4)
+    feeds = [rng.normal(size=(3, 4, 6)).astype(np.float32), rng.random((3, 1, 6)) > 0.4]
+    got = session(path).run(None, {t.name: f for t, f in zip(model.inputs, feeds)})
+    compare(got, [model.predict(feeds, verbose=0)], ["softmax"], "masked_softmax")

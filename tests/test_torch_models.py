@@ -213,6 +213,18 @@ def test_other_layers_merges_reshaping_normalization_conv() -> None:
     run(model, [padded_ids("mixed", steps=9, seed=12)], "other_layers")
 
 
+def test_activation_layers() -> None:
+    from rnnlens import layers as L
+
+    layers = [L.ReLU(), L.ReLU(max_value=6), L.ReLU(max_value=2.5, negative_slope=0.1,
+                                                    threshold=0.3),
+              L.ReLU(negative_slope=0.2), L.LeakyReLU(0.05), L.PReLU(shared_axes=[1]),
+              L.ELU(), L.ELU(0.5), L.Softmax(axis=1), L.Softmax(axis=[1, 2])]
+    x = Input((5, 4))
+    data = padded_floats("none", steps=5, feats=4, seed=15) * 3
+    run(Model(x, [layer(x) for layer in layers]), [data], "activation_layers")
+
+
 def test_nested_model_and_sequential() -> None:
     inner_in = Input((None, 6))
     inner = Model(inner_in, LSTM(3, return_sequences=True)(inner_in), name="inner")

@@ -8,6 +8,15 @@
   layer's own emitter, and the output unfolded (``Reshape`` to (B, T, ...) with the
   sizes read by ``Shape``), as rnnlens runs it (the inner layer gets no mask).
 * ``Activation``: every activation of :mod:`rnnlens.interop.onnx.activations`.
+* The activation layers, with rnnlens's formulas::
+
+      ReLU       y = Where(x > threshold, x, 0) (or Clip(x, 0, 6) / Max(x, 0)), clipped at
+                 max_value, minus negative_slope * Max(threshold - x, 0)
+      LeakyReLU  Where(x > 0, x, negative_slope * x)
+      PReLU      Max(x, 0) - alpha * Max(-x, 0)          (alpha broadcast, shared axes 1)
+      ELU        r = Where(x > 0, x, Exp(Min(x, 0)) - 1); Where(x > 0, r, alpha * r)
+      Softmax    over ``axis`` (several axes: exp(x - max) / sum); a Keras mask sets masked
+                 inputs to -1e9 before and masked outputs to 0 after
 * ``Identity``, ``Dropout``, ``SpatialDropout1D/2D/3D``, ``GaussianNoise``,
   ``GaussianDropout``, ``AlphaDropout``, ``ActivityRegularization``: the identity at
   inference, so no node at all. Called with ``training=True`` where the noise would act
@@ -21,7 +30,8 @@ from typing import Any
 
 from rnnlens.interop.onnx import activations as acts
 from rnnlens.interop.onnx.export import INT64_MAX, Call, Value
-from rnnlens.layers.activations import Activation
+from rnnlens.interop.onnx.masks import handles_masks
+from rnnlens.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from rnnlens.layers.core import Dense, Identity
 from rnnlens.layers.recurrent import RNN
 from rnnlens.layers.regularization import (ActivityRegularization, AlphaDropout, Dropout,
@@ -47,6 +57,73 @@ def _dense(ex: Any, call: Call) -> list[str]:
 def _activation(ex: Any, call: Call) -> list[str]:
     name = acts.check(call.layer.activation, call.where)
     return [acts.emit(ex, name, call.x.name, call.hint, last_dim=call.x.shape[-1])]
+
+
+def _relu(ex: Any, call: Call) -> list[str]:
+    layer, x, hint = call.layer, call.x.name, call.hint
+    slope, top, threshold = layer.negative_slope, layer.max_value, layer.threshold
+    zero = ex.scalar(0.0)
+    if slope != 0.0 and top is None and threshold == 0:
+        return [ex.one("Where", [ex.one("Greater", [x, zero], hint), x,
+                                 ex.one("Mul", [x, ex.scalar(slope)], hint)], hint)]
+    clip = top is not None
+    if threshold != 0:
+        y = ex.one("Where", [ex.one("Greater", [x, ex.scalar(threshold)], hint), x, zero], hint)
+    elif top == 6:
+        y, clip = ex.one("Clip", [x, zero, ex.scalar(6.0)], hint), False
+    else:
+        y = ex.one("Max", [x, zero], hint)
+    if clip:
+        y = ex.one("Clip", [y, zero, ex.scalar(top)], hint)
+    if slope != 0.0:
+        below = ex.one("Max", [ex.one("Sub", [ex.scalar(threshold), x], hint), zero], hint)
+        y = ex.one("Sub", [y, ex.one("Mul", [ex.scalar(slope), below], hint)], hint)
+    return [y]
+
+
+def _leaky_relu(ex: Any, call: Call) -> list[str]:
+    x, hint = call.x.name, call.hint
+    scaled = ex.one("Mul", [ex.scalar(call.layer.negative_slope), x], hint)
+    return [ex.one("Where", [ex.one("Greater", [x, ex.scalar(0.0)], hint), x, scaled], hint)]
+
+
+def _prelu(ex: Any, call: Call) -> list[str]:
+    layer, x, hint = call.layer, call.x.name, call.hint
+    zero = ex.scalar(0.0)
+    alpha = ex.weight(layer, "alpha", lambda: layer.alpha)
+    negative = ex.one("Max", [ex.one("Neg", [x], hint), zero], hint)
+    return [ex.one("Sub", [ex.one("Max", [x, zero], hint),
+                           ex.one("Mul", [alpha, negative], hint)], hint)]
+
+
+def _elu(ex: Any, call: Call) -> list[str]:
+    x, hint = call.x.name, call.hint
+    positive = ex.one("Greater", [x, ex.scalar(0.0)], hint)
+    expm1 = ex.one("Sub", [ex.one("Exp", [ex.one("Min", [x, ex.scalar(0.0)], hint)], hint),
+                           ex.scalar(1.0)], hint)
+    res = ex.one("Where", [positive, x, expm1], hint)
+    if call.layer.alpha == 1:
+        return [res]
+    return [ex.one("Where", [positive, res, ex.one("Mul", [ex.scalar(call.layer.alpha), res],
+                                                    hint)], hint)]
+
+
+@handles_masks
+def _softmax(ex: Any, call: Call) -> list[str]:
+    layer, x, hint = call.layer, call.x.name, call.hint
+    mask = call.mask[0] if isinstance(call.mask, (list, tuple)) else call.mask
+    if mask is not None:
+        x = ex.one("Where", [mask, x, ex.scalar(-1e9)], hint)
+    axes = [layer.axis] if isinstance(layer.axis, int) else list(layer.axis)
+    if len(axes) == 1:
+        y = ex.one("Softmax", [x], hint, axis=int(axes[0]))
+    else:
+        shifted = ex.one("Sub", [x, ex.reduce("ReduceMax", x, axes, hint)], hint)
+        e = ex.one("Exp", [shifted], hint)
+        y = ex.one("Div", [e, ex.reduce("ReduceSum", e, axes, hint)], hint)
+    if mask is not None:
+        y = ex.one("Where", [mask, y, ex.scalar(0.0)], hint)
+    return [y]
 
 
 def _identity(ex: Any, call: Call) -> list[str]:
@@ -99,6 +176,11 @@ _REGULARIZATION = (Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
                    GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization)
 
 EMITTERS = {
+    ReLU: _relu,
+    LeakyReLU: _leaky_relu,
+    PReLU: _prelu,
+    ELU: _elu,
+    Softmax: _softmax,
     Dense: _dense,
     TimeDistributed: _time_distributed,
     Activation: _activation,

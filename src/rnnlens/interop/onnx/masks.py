@@ -17,9 +17,9 @@ output, exactly as rnnlens's ``Model._execute`` passes it (which is Keras's rule
       Masking(mask_value=v)       keep = ReduceMax(Cast(Not(Equal(x, v))), -1)  (B, T, 1)
                                   y = x * keep,  mask = Cast(Squeeze(keep), bool)
 
-* the layers whose *values* depend on the mask (:data:`MASK_USERS`: recurrent layers,
+* the layers whose *values* depend on the mask (``_mask_users``: recurrent layers,
   Bidirectional, ConvLSTM, Multiply / Maximum / Minimum, GlobalAveragePooling1D, the
-  attention layers) must have an emitter that applies it (``handles_masks``), which
+  attention layers, Softmax) must have an emitter that applies it (``handles_masks``), which
   is checked before emitting; every other layer computes the same numbers with or
   without a mask.
 
@@ -55,6 +55,7 @@ def handles_masks(emitter: Callable) -> Callable:
 
 @functools.lru_cache(maxsize=1)
 def _mask_users() -> tuple[type, ...]:
+    from rnnlens.layers.activations import Softmax
     from rnnlens.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
     from rnnlens.layers.merging import Maximum, Minimum, Multiply
     from rnnlens.layers.pooling import GlobalAveragePooling1D
@@ -62,7 +63,7 @@ def _mask_users() -> tuple[type, ...]:
     from rnnlens.layers.wrappers import Bidirectional
 
     return (RNN, Bidirectional, Multiply, Maximum, Minimum, GlobalAveragePooling1D,
-            Attention, AdditiveAttention, MultiHeadAttention)
+            Attention, AdditiveAttention, MultiHeadAttention, Softmax)
 
 
 def _any_mask(mask: Any) -> bool:

@@ -13,6 +13,7 @@ rnnlens's (and so Keras's)::
     Embedding     W[ids]                      mask: ids != 0 with mask_zero
     Masking       keep = any(x != v, -1);  y = x * keep;   mask: keep
     Dense         act(x @ kernel + bias);  Activation: act(x)
+    ReLU, LeakyReLU, PReLU, ELU, Softmax   rnnlens's formulas (Softmax reads a mask)
     merges        Add ((x1 + x2) + ...), Average (.. / n), Subtract, Multiply / Maximum /
                   Minimum (masked values as Keras 3.15.1), Concatenate, Dot (batch_dot,
                   L2-normalized with epsilon 1e-7)
@@ -142,6 +143,62 @@ def classes() -> SimpleNamespace:
         def call(self, x: Any, mask: Any) -> Any:
             return acts.get(self.activation)(x)
 
+    class ActivationLayer(Base):
+        """ReLU, LeakyReLU, PReLU, ELU and Softmax, with rnnlens's formulas (Softmax: a
+        mask sets masked inputs to -1e9 before and masked outputs to 0 after)."""
+
+        def __init__(self, layer: Any):
+            super().__init__(layer.name, True)
+            self.kind = type(layer).__name__
+            names = ("max_value", "negative_slope", "threshold", "axis")
+            self.settings = {k: getattr(layer, k) for k in names if hasattr(layer, k)}
+            if self.kind == "ELU":
+                self.settings["alpha"] = float(layer.alpha)
+            if self.kind == "PReLU":
+                self.param("alpha", layer.alpha)                      # a weight
+
+        def call(self, x: Any, mask: Any) -> Any:
+            kind, c = self.kind, self.settings
+            zero = torch.zeros((), dtype=x.dtype, device=x.device)
+            if kind == "LeakyReLU":
+                return torch.where(x > 0, x, c["negative_slope"] * x)
+            if kind == "PReLU":
+                return torch.maximum(x, zero) - self.alpha * torch.maximum(-x, zero)
+            if kind == "ELU":
+                res = torch.where(x > 0, x, torch.exp(torch.minimum(x, zero)) - 1)
+                return res if c["alpha"] == 1 else torch.where(x > 0, res, c["alpha"] * res)
+            if kind == "Softmax":
+                return self._softmax(x, mask)
+            return self._relu(x, zero)
+
+        def _relu(self, x: Any, zero: Any) -> Any:
+            slope, top, threshold = (self.settings[k] for k in ("negative_slope", "max_value",
+                                                                 "threshold"))
+            if slope != 0.0 and top is None and threshold == 0:
+                return torch.where(x > 0, x, slope * x)
+            clip = top is not None
+            if threshold != 0:
+                y = torch.where(x > threshold, x, zero)
+            elif top == 6:
+                y, clip = torch.clamp(x, 0.0, 6.0), False
+            else:
+                y = torch.maximum(x, zero)
+            if clip:
+                y = torch.clamp(y, 0.0, top)
+            if slope != 0.0:
+                y = y - slope * torch.maximum(threshold - x, zero)
+            return y
+
+        def _softmax(self, x: Any, mask: Any) -> Any:
+            axis = self.settings["axis"]
+            dims = [axis] if isinstance(axis, int) else list(axis)
+            if mask is not None:
+                x = _where(torch, mask, x, -1e9)
+            shifted = x - torch.amax(x, dim=dims, keepdim=True)
+            e = torch.exp(shifted)
+            y = e / torch.sum(e, dim=dims, keepdim=True)
+            return y if mask is None else _where(torch, mask, y, 0.0)
+
     class TimeDistributed(Base):
         """The inner module on (B*T, ...), the result back to (B, T, ...)."""
 
@@ -155,7 +212,8 @@ def classes() -> SimpleNamespace:
             return y.reshape(b, t, *y.shape[1:])
 
     return publish(__name__, Identity=Identity, Embedding=Embedding, Masking=Masking,
-                   Dense=Dense, Activation=Activation, TimeDistributed=TimeDistributed,
+                   Dense=Dense, Activation=Activation, ActivationLayer=ActivationLayer,
+                   TimeDistributed=TimeDistributed,
                    **_shape_classes(torch, Base), **_merge_classes(torch, Base),
                    **_norm_classes(torch, Base))
 

@@ -10,7 +10,8 @@ first input(s), and its outputs carry the masks its module computes. It returns 
 
 Converted (inference): ``InputLayer``, ``Embedding`` (``mask_zero``), ``Masking``,
 ``LSTM`` / ``GRU`` / ``SimpleRNN`` / ``RNN`` around a built-in cell / ``CuDNNLSTM`` /
-``CuDNNGRU`` and ``Bidirectional`` with every flag, ``Dense``, ``Activation``,
+``CuDNNGRU`` and ``Bidirectional`` with every flag, ``Dense``, ``Activation``, ``ReLU``,
+``LeakyReLU``, ``PReLU``, ``ELU``, ``Softmax``,
 ``TimeDistributed`` (around any converted layer), ``Dropout`` and the other
 regularization layers and ``Identity`` (identities), the merges (``Add``, ``Subtract``,
 ``Multiply``, ``Average``, ``Maximum``, ``Minimum``, ``Concatenate``, ``Dot``),
@@ -73,6 +74,8 @@ def converters() -> dict[type, Any]:
         L.UnitNormalization: lambda lyr, node: ns.UnitNormalization(lyr, rank(node)),
         L.Bidirectional: lambda lyr, node: rec.Bidirectional(lyr),
     }
+    for cls in (L.ReLU, L.LeakyReLU, L.PReLU, L.ELU, L.Softmax):
+        table[cls] = lambda lyr, node: ns.ActivationLayer(lyr)
     for cls in (L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum):
         table[cls] = lambda lyr, node: ns.Merge(lyr)
     for cls in (L.LSTM, L.GRU, L.SimpleRNN, L.RNN, CuDNNLSTM, CuDNNGRU):
