@@ -30,34 +30,61 @@ emitter; :mod:`.export` walks the graph and dispatches):
 
   ``unroll`` and ``dropout`` / ``recurrent_dropout`` at inference change no numbers
   and are accepted.
+* :mod:`.conv_recurrent`: ``ConvLSTM1D`` / ``ConvLSTM2D`` / ``ConvLSTM3D`` as a ``Scan``
+  (the input convolution for all steps, the recurrent one per step), every flag, masks.
 * :mod:`.masks`: ``Embedding`` (``mask_zero`` too), ``Masking``, masks carried through
-  every layer as Keras propagates them, ``mask=`` arguments from the graph, and the
-  mask ops a Keras 3 file records (``NotEqual``, ``Any``, ...).
+  every layer as rnnlens / Keras propagate them, ``mask=`` arguments from the graph,
+  and the mask ops a Keras 3 file records (``NotEqual``, ``Equal``, ``Any``,
+  ``ExpandDims``, ``ZerosLike``, ``OnesLike``, ``LogicalOr``, ``LogicalAnd``,
+  ``Concatenate``).
 * :mod:`.core`: ``Dense``, ``TimeDistributed`` (around Dense, recurrent layers, or any
-  exported layer: steps folded into the batch), ``Activation``, ``Identity``, and
-  the identities at inference ``Dropout``, ``SpatialDropout1D/2D/3D``,
-  ``GaussianNoise``, ``GaussianDropout``, ``AlphaDropout``, ``ActivityRegularization``.
+  exported layer: steps folded into the batch), ``Activation``, ``ReLU``,
+  ``LeakyReLU``, ``PReLU``, ``ELU``, ``Softmax`` (masks too), ``Identity``, and the
+  identities at inference ``Dropout``, ``SpatialDropout1D/2D/3D``, ``GaussianNoise``,
+  ``GaussianDropout``, ``AlphaDropout``, ``ActivityRegularization``.
 * :mod:`.reshaping`: ``RepeatVector``, ``Flatten``, ``Reshape``, ``Permute``,
-  ``ZeroPadding1D``, ``Cropping1D``, ``UpSampling1D``.
+  ``ZeroPadding1D/2D/3D``, ``Cropping1D/2D/3D``, ``UpSampling1D/2D/3D`` (UpSampling2D's
+  bilinear / bicubic / lanczos as rnnlens's resize matrices).
 * :mod:`.merging`: ``Add``, ``Subtract``, ``Multiply``, ``Average``, ``Maximum``,
   ``Minimum`` (masked values as Keras 3.15.1), ``Concatenate``, ``Dot`` (with
   ``normalize``).
-* :mod:`.conv`: ``Conv1D`` (valid / same / causal, strides, dilation, groups),
-  ``SeparableConv1D``, ``DepthwiseConv1D``, ``Conv1DTranspose``, ``MaxPooling1D``,
-  ``AveragePooling1D``, ``GlobalMaxPooling1D``, ``GlobalAveragePooling1D`` (masked
-  mean), both data formats.
+* :mod:`.conv`: ``Conv1D/2D/3D`` (valid / same / causal, strides, dilation, groups),
+  ``SeparableConv1D/2D``, ``DepthwiseConv1D/2D``, ``Conv1D/2D/3DTranspose``,
+  ``MaxPooling1D/2D/3D``, ``AveragePooling1D/2D/3D``, ``GlobalMaxPooling1D/2D/3D``,
+  ``GlobalAveragePooling1D/2D/3D`` (1-D: the masked mean), both data formats, known or
+  unknown spatial sizes.
 * :mod:`.norm`: ``BatchNormalization`` (inference), ``LayerNormalization`` (ONNX's
   operator from opset 17 for trailing axes, operations otherwise; ``rms_scaling``),
   ``UnitNormalization``.
+* :mod:`.attention`: ``Attention``, ``AdditiveAttention`` and ``MultiHeadAttention``
+  (MatMul, Softmax, the Keras masks, causal / sliding-window / ``attention_mask``
+  masks, the returned scores).
 * Models used as layers are inlined.
 
 Activations (:mod:`.activations`): every named Keras activation, in every layer that
 has one (``Dense``, ``Activation``, convolutions, recurrent layers through the Scan).
-A user callable is refused with a ValueError naming the layer and the argument, as
-are ``stateful`` layers, layers called with ``training=True`` whose output would then
-be random or use batch statistics (dropout and noise with a rate above 0, trainable
-BatchNormalization), user cells, stacked cells, ``Lambda`` and any layer class not
-listed above.
+
+What is not exported, and why (each a ValueError naming the layer and the setting):
+
+* user code: ``Lambda``, user cells (``RNN(MyCell())``), user activation functions and
+  any layer class not listed above (subclasses included) - ONNX cannot run Python;
+* ``stateful=True`` - a file keeps no states between runs (pass the states as inputs
+  and outputs instead); stacked cells (``RNN([cell, cell])``) - stack layers instead;
+* randomness and batch statistics: ``training=True`` calls of layers whose output then
+  depends on random numbers (dropout, noise, attention dropout, recurrent dropout) or
+  on the batch (trainable BatchNormalization);
+* ``MultiHeadAttention`` on inputs of rank above 3 or with other ``attention_axes``
+  (rnnlens's einsum permutations are not written out), UpSampling2D's smooth
+  interpolations on unknown spatial sizes (the resize matrices need the sizes);
+* the preprocessing layers (``TextVectorization``, ``StringLookup``, ``IntegerLookup``,
+  ``Hashing`` work on strings and vocabularies; ``Normalization`` and
+  ``Discretization`` are not written), and the cells on their own;
+* layers other engineers are adding while this was written (``EinsumDense``,
+  ``GroupNormalization``, ``RMSNormalization``, ``ReversibleEmbedding``, adaptive
+  pooling, grouped-query attention) - not exported yet.
+
+Embedding ids outside ``[0, input_dim)``, which rnnlens refuses, are not checked in the
+file (see :mod:`.masks`).
 
 The file's inputs carry the names of the model's ``Input`` layers, its outputs
 the names of the model's output tensors (``lstm``; a ``return_state`` layer's

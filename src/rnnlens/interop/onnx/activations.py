@@ -18,10 +18,10 @@ TensorFlow definitions)::
     sparsemax      Keras's sort / cumsum formula on TopK and CumSum
     hard_sigmoid_keras2    HardSigmoid(alpha=0.2, beta=0.5) (Keras 2 files)
 
-A user callable has no ONNX form and is refused. Inside ONNX's LSTM / GRU / RNN
-operators only :data:`RECURRENT` can be used. ``Dense`` and ``TimeDistributed(Dense)``
-keep the list they have always exported (:data:`DENSE`); tests/test_onnx.py pins
-squareplus, sparse_plus and sparsemax as refused there.
+A user callable has no ONNX form and is refused. Every layer takes every entry of
+:data:`ALL`; inside ONNX's own LSTM / GRU / RNN operators only :data:`RECURRENT` can be
+used, so a recurrent layer with another activation is written as a ``Scan``
+(:mod:`.scan`).
 """
 
 from __future__ import annotations
@@ -48,14 +48,6 @@ RECURRENT: dict[str, tuple[str, float | None, float | None]] = {
     "elu": ("Elu", 1.0, None),
     "leaky_relu": ("LeakyRelu", 0.2, None),
 }
-
-#: What Dense has always exported.
-DENSE = (
-    "linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "elu", "selu", "celu",
-    "softplus", "softsign", "hard_sigmoid", "exponential", "leaky_relu", "relu6", "hard_tanh",
-    "silu", "swish", "hard_silu", "hard_swish", "gelu", "mish", "tanh_shrink", "log_sigmoid",
-    "hard_shrink", "soft_shrink",
-)
 
 _SIMPLE = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "softplus": "Softplus",
            "softsign": "Softsign", "exponential": "Exp", "selu": "Selu"}
@@ -194,4 +186,4 @@ ALL: dict[str, Callable[..., str]] = {
     "sparsemax": _sparsemax,
 }
 
-__all__ = ["RECURRENT", "DENSE", "ALL", "check", "emit", "label"]
+__all__ = ["RECURRENT", "ALL", "check", "emit", "label"]

@@ -21,7 +21,15 @@ regularization layers and ``Identity`` (identities), the merges (``Add``, ``Subt
 ``GlobalMax/AveragePooling1D``, and the mask ops of Keras 3 files. Anything else is a
 ValueError naming the layer and its class, as are ``stateful`` layers, user cells,
 stacked cells, user activations and calls with ``training=True`` where it would
-change the numbers.
+change the numbers. Not converted (yet): the 2-D / 3-D convolution, pooling, padding
+and upsampling layers, ``Conv1DTranspose``, the 1-D padding / cropping / upsampling
+layers, ``ConvLSTM1D/2D/3D``, the attention layers and the preprocessing layers
+(``rnnlens.interop.onnx`` exports most of them).
+
+The module is inference: dropout and noise layers are identities, BatchNormalization
+uses its moving statistics. A recurrent layer keeps torch's own RNN module (``native``)
+beside its ``kernel`` / ``recurrent_kernel`` parameters for calls without a mask, so
+fine-tuning in torch trains one copy or the other depending on the masks.
 """
 
 from __future__ import annotations
