@@ -483,6 +483,10 @@ def test_cli_explain_with_and_without_input(tmp_path: Any, capsys: Any) -> None:
     random_out = tmp_path / "random.html"
     assert cli.main(["explain", str(tmp_path / "m.keras"), "-o", str(random_out)]) == 0
     assert "x is random" in random_out.read_text(encoding="utf-8")
+    quick = tmp_path / "quick.html"
+    assert cli.main(["explain", str(tmp_path / "m.keras"), "-o", str(quick),
+                     "--no-attribution"]) == 0
+    assert "Input attribution was not computed" in quick.read_text(encoding="utf-8")
     assert cli.main(["explain", str(tmp_path / "m.keras"), str(tmp_path / "none.npy")]) == 1
     assert "does not exist" in capsys.readouterr().err
 

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     explain.add_argument("--steps", type=positive, default=20,
                          help="time steps of the random input when the model does not fix "
                               "them (default 20)")
+    explain.add_argument("--no-attribution", action="store_true",
+                         help="skip the input attribution (its backward passes are the slow "
+                              "part for large layers)")
     explain.add_argument("--semantics", help="as for inspect")
 
 
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         line = explain_file(args.file, args.input, args.output, max_samples=args.max_samples,
                             max_steps=args.max_steps, max_units=args.max_units,
                             sample=args.sample, seed=args.seed, steps=args.steps,
-                            semantics=args.semantics)
+                            semantics=args.semantics, attribution=not args.no_attribution)
     except (ValueError, TypeError, ImportError, OSError) as err:
         print(f"rnnlens explain: {err}", file=sys.stderr)
         return 1

@@ -148,7 +148,7 @@ def _fitting(first: tuple, traced: int, targets: int, in_steps: list[int], max_s
 
 def explain(model: Any, x: Any, sample: Any = None, max_samples: int = 32,
             max_steps: int = 500, max_units: int = 256, *, threshold: float | None = None,
-            max_bytes: int = MAX_BYTES, title: str | None = None,
+            max_bytes: int = MAX_BYTES, attribution: bool = True, title: str | None = None,
             notes: list[str] | tuple = ()) -> Explanation:
     """An explainer page of ``model`` on ``x``: graph, heatmaps, steps, patterns, attribution.
 
@@ -164,6 +164,8 @@ def explain(model: Any, x: Any, sample: Any = None, max_samples: int = 32,
         threshold: h above it is "on" in pattern search; None: automatic (see
             ``rnnlens.explain.collect``).
         max_bytes: the page size budget that decides how many samples get detail.
+        attribution: compute the input attribution (one backward pass per attributed
+            output value and detail sample: the slow part for large layers).
         title: the page's title (default: the model's name).
         notes: extra sentences shown at the top of the page.
 
@@ -188,8 +190,8 @@ def explain(model: Any, x: Any, sample: Any = None, max_samples: int = 32,
     nodes, tensors = graph.describe(model)
     first = collect_mod.run_traced(model, [a[:1] for a in data])
     chosen = attr_mod.target_tensors(tensors)
-    shapes = attr_mod.output_shapes(model, chosen, data)
-    targets = attr_mod.choose_targets(chosen, shapes, max_steps, max_units)
+    targets = attr_mod.choose_targets(chosen, attr_mod.output_shapes(model, chosen, data),
+                                      max_steps, max_units) if attribution else []
     in_steps = [min(a.shape[1], max_steps) if a.ndim > 1 else 1 for a in data]
     if detail is None:
         detail = _fitting(first, len(traced), len(targets), in_steps, max_steps, max_units,
@@ -202,7 +204,8 @@ def explain(model: Any, x: Any, sample: Any = None, max_samples: int = 32,
     inputs = [{"name": t.name, "shape": str(t.shape), "steps": int(a.shape[1]) if a.ndim > 1
                else 1, "shown": s, "dtype": str(a.dtype)}
               for t, a, s in zip(model.inputs, data, in_steps)]
-    part = Part(title=title or model.name, model=model.name, notes=[how, *notes],
+    notes = [how, *notes] + ([] if attribution else ["Input attribution was not computed."])
+    part = Part(title=title or model.name, model=model.name, notes=notes,
                 total=total, traced=traced, detail=detail, inputs=inputs, nodes=nodes,
                 tensors=tensors, views=views, targets=targets, attribution=attrs,
                 attribution_problems=problems)

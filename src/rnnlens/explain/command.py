@@ -64,8 +64,8 @@ def random_input(model: Any, samples: int, steps: int, seed: int) -> tuple[list,
 
 def explain_file(model_path: str, input_path: str | None, output: str | None, *,
                  max_samples: int, max_steps: int, max_units: int, sample: Any = None,
-                 seed: int = 0, steps: int = RANDOM_STEPS, semantics: str | None = None
-                 ) -> str:
+                 seed: int = 0, steps: int = RANDOM_STEPS, semantics: str | None = None,
+                 attribution: bool = True) -> str:
     """Writes the page for a model file; returns the line to print."""
     from rnnlens.explain.build import explain
     from rnnlens.models import load_model
@@ -79,7 +79,7 @@ def explain_file(model_path: str, input_path: str | None, output: str | None, *,
         x = load_input(input_path, model)
         notes.append(f"Input file: {os.path.basename(input_path)}.")
     page = explain(model, x, sample=sample, max_samples=max_samples, max_steps=max_steps,
-                   max_units=max_units, notes=notes)
+                   max_units=max_units, notes=notes, attribution=attribution)
     if output is None:
         output = os.path.splitext(os.path.basename(model_path.rstrip("/\\")))[0] + ".html"
     page.save(output)

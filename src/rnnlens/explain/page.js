@@ -685,7 +685,10 @@
     const body = sections.attribution;
     body.textContent = "";
     const m = model();
-    if (!m.targets.length) { body.append(el("p", {text: "No output to attribute."})); return; }
+    if (!m.targets.length) {
+      body.append(el("p", {class: "note", text: "Input attribution was not computed for this page."}));
+      return;
+    }
     const current = m.targets[state.target];
     const tensorIds = [...new Set(m.targets.map((t) => t[0]))];
     const controls = el("div", {class: "controls"});
