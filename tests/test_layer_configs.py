@@ -181,6 +181,35 @@ CASES: dict[str, list[dict]] = {
              bias_constraint={"class_name": "NonNeg", "config": {}}, use_gate=True, seed=7),
         dict(num_heads=1, key_dim=4, output_shape=6, attention_axes=2),
         dict(num_heads=3, key_dim=2, attention_axes=[1, -2], flash_attention=False)],
+    "EinsumDense": [dict(equation="ab,bc->ac", output_shape=4),
+                    dict(equation="abc,cde->abde", output_shape=(None, 2, 4), bias_axes="de",
+                         activation="relu", kernel_initializer="he_normal",
+                         kernel_regularizer={"class_name": "L2", "config": {"l2": 0.01}},
+                         bias_constraint={"class_name": "NonNeg", "config": {}}),
+                    dict(equation="...b,bc->...c", output_shape=[3], bias_axes="c")],
+    "ReversibleEmbedding": [dict(input_dim=7, output_dim=3),
+                            dict(input_dim=9, output_dim=2, tie_weights=False, mask_zero=True,
+                                 logit_soft_cap=30.0, reverse_dtype="float32")],
+    "GroupNormalization": [dict(), dict(groups=-1, axis=1, epsilon=1e-5, center=False,
+                                        gamma_regularizer={"class_name": "L2",
+                                                           "config": {"l2": 0.01}})],
+    "RMSNormalization": [dict(), dict(axis=[1, 2], epsilon=1e-3)],
+    "AdaptiveAveragePooling1D": [dict(output_size=3), dict(output_size=(2,),
+                                                          data_format="channels_first")],
+    "AdaptiveAveragePooling2D": [dict(output_size=3), dict(output_size=(2, 4))],
+    "AdaptiveAveragePooling3D": [dict(output_size=(1, 2, 3), data_format="channels_first")],
+    "AdaptiveMaxPooling1D": [dict(output_size=5)],
+    "AdaptiveMaxPooling2D": [dict(output_size=(3, 1), data_format="channels_first")],
+    "AdaptiveMaxPooling3D": [dict(output_size=2)],
+    "GroupQueryAttention": [
+        dict(head_dim=3, num_query_heads=4, num_key_value_heads=2),
+        dict(head_dim=2, num_query_heads=3, num_key_value_heads=1, dropout=0.1,
+             use_bias=False, sliding_window=3, kernel_initializer="he_normal",
+             bias_regularizer={"class_name": "L1", "config": {"l1": 0.1}}, use_gate=True,
+             seed=4, flash_attention=False)],
+    "CategoryEncoding": [dict(num_tokens=4), dict(num_tokens=6, output_mode="count"),
+                         dict(num_tokens=3, output_mode="binary", dtype="int32")],
+    "HashedCrossing": [dict(num_bins=5), dict(num_bins=3, output_mode="one_hot")],
 }
 #: Classes whose arguments are layers: built by a function of the module (keras or rnnlens).
 NESTED = {
@@ -189,6 +218,9 @@ NESTED = {
     "RNN": lambda m: m.layers.RNN(m.layers.GRUCell(2), return_sequences=True),
     "StackedRNNCells": lambda m: m.layers.StackedRNNCells([m.layers.LSTMCell(2),
                                                            m.layers.SimpleRNNCell(3)]),
+    "SpectralNormalization": lambda m: m.layers.SpectralNormalization(m.layers.Dense(3),
+                                                                      power_iterations=2),
+    "Pipeline": lambda m: m.layers.Pipeline([m.layers.Dense(2), m.layers.Dropout(0.5)]),
 }
 MODELS = {"Functional", "Model", "Sequential"}
 

@@ -395,13 +395,24 @@ def _records_of(owner: Any) -> list:
 
 
 def weight_entries(model: Any, prefix: str = "") -> list[tuple[str, tuple]]:
-    """Every weight's h5 path and shape, aligned with ``model.get_weights()``."""
-    entries = []
+    """Every weight's h5 path and shape, aligned with ``model.get_weights()``.
+
+    A weight that two layers hold (SpectralNormalization's kernel is the wrapper's and
+    the wrapped layer's, as in Keras) is read from its first path only.
+    """
+    return [(path, record.value.shape) for path, record, first in _weight_paths(model, prefix)
+            if first]
+
+
+def _weight_paths(model: Any, prefix: str = "") -> list[tuple[str, Any, bool]]:
+    """``(h5 path, weight record, first time this record is seen)`` for every path."""
+    out, seen = [], set()
     for name, layer in _names(model.layers):
         for path, owner in _walk(layer, f"{prefix}layers/{name}", set()):
-            entries += [(f"{path}/vars/{k}", w.value.shape)
-                        for k, w in enumerate(_records_of(owner))]
-    return entries
+            for k, w in enumerate(_records_of(owner)):
+                out.append((f"{path}/vars/{k}", w, id(w) not in seen))
+                seen.add(id(w))
+    return out
 
 
 # -- writing ----------------------------------------------------------------------
@@ -423,6 +434,9 @@ def _weights_bytes(model: Any) -> bytes:
         _write_groups(h5, model, "")
         for (h5_path, _), value in zip(weight_entries(model), model.get_weights()):
             h5.create_dataset(h5_path, data=np.asarray(value, dtype=np.float32))
+        for h5_path, record, first in _weight_paths(model):
+            if not first:                                   # a shared weight's other paths
+                h5.create_dataset(h5_path, data=np.asarray(record.value, dtype=np.float32))
         for h5_path, _, values in _stateful(model, "save_extra_variables"):
             for key, value in values.items():
                 h5.create_dataset(f"{h5_path}/vars/{key}", data=np.asarray(value))

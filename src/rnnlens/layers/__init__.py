@@ -47,6 +47,15 @@ from rnnlens.layers.preprocessing import (Discretization, Hashing, IntegerLookup
                                           Normalization, StringLookup, TextVectorization)
 from rnnlens.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from rnnlens.layers.convolutional_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from rnnlens.layers.core import EinsumDense, ReversibleEmbedding
+from rnnlens.layers.normalization import GroupNormalization, RMSNormalization
+from rnnlens.layers.adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,
+                                             AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+                                             AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+from rnnlens.layers.attention import GroupQueryAttention
+from rnnlens.layers.preprocessing import CategoryEncoding, HashedCrossing, Pipeline
+from rnnlens.layers.wrappers import SpectralNormalization, Wrapper
+from rnnlens.layers.input_spec import InputSpec
 
 
 def serialize(layer: Layer) -> dict:
@@ -102,4 +111,9 @@ __all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "Re
            "GlobalMaxPool2D", "GlobalMaxPooling3D", "GlobalMaxPool3D",
            "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalAveragePooling3D",
            "GlobalAvgPool3D", "ZeroPadding2D", "ZeroPadding3D", "Cropping2D", "Cropping3D",
-           "UpSampling2D", "UpSampling3D"]
+           "UpSampling2D", "UpSampling3D",
+           "EinsumDense", "ReversibleEmbedding", "GroupNormalization", "RMSNormalization",
+           "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+           "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+           "GroupQueryAttention", "CategoryEncoding", "HashedCrossing", "Pipeline",
+           "SpectralNormalization", "Wrapper", "InputSpec"]

@@ -245,7 +245,13 @@ class Layer(WeightOwner):
         return to_float_array(inputs, f"input to layer '{self.name}'")
 
     def check_input_shape(self, shape: Any, source: Any = None) -> None:
-        """Raises a clear ValueError for an input this layer cannot take."""
+        """Raises a clear ValueError for an input this layer cannot take (by default, one
+        that does not fit an ``input_spec`` the layer set: Keras's ``InputSpec`` check)."""
+        spec = self.__dict__.get("input_spec")
+        if spec is not None:
+            from rnnlens.layers.input_spec import assert_input_compatibility
+
+            assert_input_compatibility(spec, shape, self.name)
 
     def build(self, input_shape: Any) -> None:
         self.built = True

@@ -1,4 +1,6 @@
-"""Wrappers: ``TimeDistributed`` applies a layer to every time step."""
+"""Wrappers: ``TimeDistributed`` applies a layer to every time step, ``Bidirectional`` runs
+a recurrent layer both ways; ``Wrapper`` is Keras's base class of such layers and
+``SpectralNormalization`` normalizes a wrapped layer's kernel."""
 
 from __future__ import annotations
 
@@ -377,3 +379,145 @@ class Bidirectional(Layer):
                              f"{len(weights)}.")
         self.forward_layer.set_weights(weights[:n_fw])
         self.backward_layer.set_weights(weights[n_fw:])
+
+
+# -- Wrapper and SpectralNormalization ----------------------------------------------------
+
+
+def _check_wrapped(layer: Any) -> Layer:
+    if not isinstance(layer, Layer):
+        raise ValueError(f"Layer {layer!r} supplied to Wrapper isn't a supported layer type. "
+                         "Please ensure wrapped layer is a valid Keras layer.")
+    return layer
+
+
+class Wrapper(Layer):
+    """Keras's abstract base of the layers that wrap another layer (``layer``).
+
+    A subclass implements ``call`` (and, to train, ``forward`` / ``backward``) around
+    ``self.layer``; ``build`` builds the wrapped layer, ``get_config`` writes it as
+    ``{"layer": <its full Keras entry>}``, and its weights follow the wrapper's own in
+    ``weights`` and in files (under ``layer/``), as in Keras. Not a layer by itself:
+    model files never name it.
+
+    Args:
+        layer: the layer to wrap.
+    """
+
+    layer = P.Nested(accept=_check_wrapped)
+
+    registered = False
+
+    def build(self, input_shape: Any = None) -> None:
+        if not self.layer.built:
+            self.layer.maybe_build(input_shape)
+        self.built = True
+
+
+class SpectralNormalization(Wrapper):
+    """Spectral normalization (Miyato et al., 2018) of a layer's kernel, as Keras 3.15.1.
+
+    In training (``training=True``, e.g. in ``fit``), unless the kernel W is all
+    zeros, each call first runs ``power_iterations`` steps of the power method from the
+    stored ``vector_u`` u (1, n), with W as a (m, n) matrix (its last axis n)::
+
+        v = l2_normalize(u W^T);   u = l2_normalize(v W)        (over all entries, eps 1e-7)
+        sigma = v W u^T;           W <- W / sigma;   vector_u <- u
+
+    writing the normalized kernel and u back into the weights (Keras assigns them), then
+    calls the wrapped layer. In inference the layer runs with the stored weights as they
+    are. The gradient is the wrapped layer's own, with respect to the kernel it used
+    (Keras assigns the normalized kernel, so nothing flows through sigma or u).
+
+    Weights, in Keras's order: the wrapped layer's kernel (``embeddings`` for an
+    Embedding), ``vector_u`` (1, n; non-trainable, TruncatedNormal(0.02) at first), then
+    the wrapped layer's other weights. Keras's files hold the kernel twice (the
+    wrapper's ``vars/0`` and the layer's own); both are written and read.
+
+    Args:
+        layer: a layer with a ``kernel`` (Dense, Conv*, ...) or ``embeddings``.
+        power_iterations: the number of power-method steps per training call (>= 1).
+    """
+
+    power_iterations = P.Int(1, min=1, cap="max_units")
+
+    def _kind(self) -> str:
+        return f"Layer '{self.name}' (SpectralNormalization)"
+
+    def check_input_shape(self, shape: Any, source: Layer | None = None) -> None:
+        if not isinstance(shape, tuple) or not shape:
+            raise ValueError(f"{self._kind()} expects one tensor, received shape {shape}.")
+        self.layer.check_input_shape(shape, source)
+
+    def build(self, input_shape: Any) -> None:
+        from rnnlens import initializers
+
+        super().build(input_shape)
+        name = "kernel" if hasattr(self.layer, "kernel") else \
+            "embeddings" if hasattr(self.layer, "embeddings") else None
+        if name is None:
+            raise ValueError(f"{type(self.layer).__name__} object has no attribute 'kernel' "
+                             "nor 'embeddings'")
+        kernel = getattr(self.layer, name)
+        record = next(w for w in self.layer.weight_records() if w.value is kernel)
+        self._kernel_record = record
+        self._own_weights.append(record)                 # Keras tracks it as the wrapper's
+        self.vector_u = self.add_weight(shape=(1, kernel.shape[-1]),
+                                        initializer=initializers.TruncatedNormal(stddev=0.02),
+                                        trainable=False, name="vector_u")
+        self.built = True
+
+    def normalized_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(u, W / sigma)`` after ``power_iterations`` steps (Keras's method)."""
+        from rnnlens.layers.normalization import KERAS_EPSILON, l2_normalize
+
+        kernel = self._kernel_record.value
+        w = kernel.reshape(-1, kernel.shape[-1])                        # (m, n)
+        u = self.vector_u
+        for _ in range(self.power_iterations):
+            v = l2_normalize(u @ w.T, (0, 1), KERAS_EPSILON)[0]        # (1, m)
+            u = l2_normalize(v @ w, (0, 1), KERAS_EPSILON)[0]          # (1, n)
+        sigma = (v @ w) @ u.T                                           # (1, 1)
+        return u.astype(kernel.dtype), (kernel / sigma).astype(kernel.dtype)
+
+    def _update(self, training: Any) -> None:
+        kernel = self._kernel_record.value
+        if training and not np.all(kernel == 0):
+            u, new = self.normalized_weights()
+            np.copyto(self.vector_u, u)
+            np.copyto(kernel, new)
+            self.weights_changed()
+
+    def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> Any:
+        self._update(training)
+        return self.layer.call(inputs, training=training)
+
+    def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
+                ) -> tuple[Any, Any]:
+        self._update(training)
+        return self.layer.forward(inputs, training=training)
+
+    def backward(self, cache: Any, d_out: Any) -> tuple[Any, dict, list]:
+        d_in, extra, inner = self.layer.backward(cache, d_out)
+        by_record = {id(r): g for r, g in zip(self.layer.weight_records(), inner)}
+        grads = [by_record.get(id(r)) if id(r) in by_record else np.zeros_like(r.value)
+                 for r in self.weight_records()]
+        return d_in, extra, grads
+
+    def compute_output_shape(self, input_shape: Any, **kwargs: Any) -> Any:
+        return self.layer.compute_output_shape(input_shape)
+
+    def legacy_weights(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """A legacy ``.h5`` holds the trainable weights first (kernel, bias, ...), then
+        ``vector_u``: put them in ``weights`` order (kernel, vector_u, ...)."""
+        records = self.weight_records()
+        if not self.trainable or len(arrays) != len(records):
+            return arrays
+        order = [r for r in records if r.trainable] + [r for r in records if not r.trainable]
+        by_record = {id(r): a for r, a in zip(order, arrays)}
+        return [by_record[id(r)] for r in records]
+
+    def keras_node(self, node: Any) -> tuple[list, dict]:
+        """Keras records the call's default ``training=False`` in the node."""
+        return list(node.args), {"training": False}
+

@@ -13,6 +13,7 @@ Importing this package needs NumPy only.
 from __future__ import annotations
 
 from rnnlens.ops import core, linalg, math, nn, nn_conv, numpy  # noqa: F401  (registers ops)
+from rnnlens.ops import nn_adaptive  # noqa: F401  (adaptive pooling)
 from rnnlens.ops._dispatch import PUBLIC
 from rnnlens.ops._dtypes import result_type  # noqa: F401
 

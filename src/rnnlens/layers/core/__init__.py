@@ -1,5 +1,5 @@
 """Core layers, as Keras 3 defines them: Dense, Embedding, Masking, InputLayer, Identity,
-Lambda.
+Lambda; ``EinsumDense`` and ``ReversibleEmbedding`` are in their own modules.
 
 Shape legend: B batch, T time steps, F features, u units, V vocabulary, D vector size.
 """
@@ -381,3 +381,11 @@ def _first_dim(shape: Any) -> Any:
 
 
 __all__ += ["Identity", "Lambda"]
+
+
+# -- the core layers in their own modules (Keras's keras/src/layers/core/*.py) ----------
+
+from rnnlens.layers.core.einsum_dense import EinsumDense  # noqa: E402
+from rnnlens.layers.core.reversible_embedding import ReversibleEmbedding  # noqa: E402
+
+__all__ += ["EinsumDense", "ReversibleEmbedding"]

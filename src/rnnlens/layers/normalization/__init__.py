@@ -1,5 +1,5 @@
 """Normalization layers, as Keras 3 defines them: UnitNormalization, BatchNormalization,
-LayerNormalization.
+LayerNormalization here; GroupNormalization and RMSNormalization in their own modules.
 
 L2 normalization is Keras's ``ops.normalize(x, axis, order=2, epsilon)``::
 
@@ -584,3 +584,11 @@ class LayerNormalization(Layer):
 
 __all__ = ["UnitNormalization", "BatchNormalization", "LayerNormalization", "l2_normalize",
            "l2_normalize_backward", "resolve_axes", "KERAS_EPSILON", "UNIT_EPSILON"]
+
+
+# -- the normalization layers in their own modules (Keras's layers/normalization/*.py) ----
+
+from rnnlens.layers.normalization.group_normalization import GroupNormalization  # noqa: E402
+from rnnlens.layers.normalization.rms_normalization import RMSNormalization  # noqa: E402
+
+__all__ += ["GroupNormalization", "RMSNormalization"]
