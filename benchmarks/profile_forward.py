@@ -1,20 +1,15 @@
 #!/usr/bin/env python
-"""Where rnnlens's LSTM forward pass spends its time (a developer tool).
+"""Where a recurrent layer's time goes (a developer tool), on both paths.
 
-For each size it times, with numpy's OpenBLAS at 1 and at 2 threads:
+For each size: the whole ``layer(x)``, the input projection (one matrix multiply over
+all steps), the C time loop alone (``_kernels.forward``) with 1 thread and with the
+automatic thread count (rows or units split), the NumPy loop, the backward loop
+(C, 1 thread and automatic), and the matrix products alone (numpy's sgemm for the
+step's shape, T times): what is left above that is the gate arithmetic and
+overhead. Then a cProfile of many calls of the tutorial model (the fixed cost of
+one call).
 
-* ``layer(x)``: the whole eager call;
-* ``recurrence.run``: the loop without the layer's checks;
-* ``project``: the input half, one (T*B, F) @ (F, 4u) multiply;
-* ``loop``: the T calls of the cell's step function;
-* each NumPy operation of one step, run T times alone ("op sum" is their total;
-  "loop - op sum" is what Python costs per call: closures, views, dispatch).
-
-Then a cProfile of many calls of the smallest case, which shows the fixed cost
-of one layer call. This reads rnnlens internals (``cell.packed``, ``stepper``,
-``recurrence.run``), so it follows src/rnnlens/cells/lstm.py as of writing.
-
-    python benchmarks/profile_forward.py [--sizes 1x200x64x256,256x200x64x256]
+    python benchmarks/profile_forward.py [--sizes 1x200x64x256,256x200x64x256] [--cell gru]
 """
 
 from __future__ import annotations
@@ -24,111 +19,58 @@ import cProfile
 import io
 import pstats
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_forward import set_blas_threads  # noqa: E402
+import _common as C  # noqa: E402
+import numpy as np  # noqa: E402
 
-from rnnlens import recurrence  # noqa: E402
-from rnnlens.layers import LSTM  # noqa: E402
+from rnnlens import backend, layers, recurrence  # noqa: E402
+from rnnlens.cells import _kernels  # noqa: E402
 
-DEFAULT_SIZES = "1x3x1x1,1x50x8x32,1x200x64x256,32x50x16x64,64x100x32x128,256x200x64x256"
-
-
-def median_of(fn, budget: float = 0.3, min_runs: int = 3) -> float:
-    """Median seconds of ``fn`` (enough runs to fill ``budget``)."""
-    fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_runs or (time.perf_counter() - start < budget and len(times) < 200):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+DEFAULT_SIZES = "1x50x8x32,1x200x64x256,32x50x16x64,64x100x32x128,256x120x7x32,256x200x64x256"
+CLASSES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 
 
-def step_ops(b: int, u: int, uu: np.ndarray, seq: bool) -> dict:
-    """The operations of one fused LSTM step, each as a closure on fresh buffers."""
-    rng = np.random.default_rng(0)
-    h = rng.standard_normal((b, u)).astype(np.float32) * 0.1
-    c = h.copy()
-    z = np.empty((b, 4 * u), np.float32)
-    xp = rng.standard_normal((b, 4 * u)).astype(np.float32)
-    ig, hn, cn = (np.empty((b, u), np.float32) for _ in range(3))
-    out = np.empty((b, 5, u), np.float32)
-    ops = {
-        "h@U matmul": lambda: np.matmul(h, uu, out=z),
-        "z += xp": lambda: z.__iadd__(xp),
-        "tanh(z) 4u": lambda: np.tanh(z, out=z),
-        "sig *=.5 +=.5": lambda: (z[:, :3 * u].__imul__(0.5), z[:, :3 * u].__iadd__(0.5)),
-        "f*c": lambda: np.multiply(z[:, u:2 * u], c, out=cn),
-        "i*g": lambda: np.multiply(z[:, :u], z[:, 3 * u:], out=ig),
-        "c += ig": lambda: cn.__iadd__(ig),
-        "tanh(c)": lambda: np.tanh(cn, out=hn),
-        "h *= o": lambda: hn.__imul__(z[:, 2 * u:3 * u]),
-    }
-    if seq:
-        ops["seq[:, t] = h"] = lambda: out.__setitem__((slice(None), 2), hn)
-    return ops
+def ms(fn, budget: float = 0.3) -> float:
+    return C.measure(fn, budget)["median_ms"]
 
 
-def profile_size(b: int, t: int, f: int, u: int, threads: int) -> dict:
-    set_blas_threads(threads)
+def profile_size(cell_name: str, b: int, t: int, f: int, u: int) -> dict:
     x = np.random.default_rng(1).standard_normal((b, t, f)).astype(np.float32)
-    layer = LSTM(u)
+    layer = getattr(layers, CLASSES[cell_name])(u)
     layer(x)
     cell = layer.cell
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))
-    states0 = cell.get_initial_state(b)
-    _, uu, _ = cell.packed()
-    row = {"layer(x)": median_of(lambda: layer(x)),
-           "run": median_of(lambda: recurrence.run(cell, x, states0)),
-           "project": median_of(lambda: cell.project(xs, None))}
+    states = cell.get_initial_state(b)
+    row = {}
+    backend.set_kernel("c")
+    row["layer(x) c"] = ms(lambda: layer(x))
+    row["project"] = ms(lambda: cell.project(xs, None))
     xp = cell.project(xs, None)
-    step = cell.stepper(b, None)
-    bufs = [[np.empty((b, u), np.float32) for _ in range(2)] for _ in range(2)]
-    z = np.empty((b, 4 * u), np.float32)
-
-    def loop():
-        prev = states0
-        for k in range(t):
-            cur = bufs[k % 2]
-            step(xp[k], prev, cur, z)
-            prev = cur
-
-    row["loop"] = median_of(loop)
-    ops = {}
-    for name, op in step_ops(b, u, uu, seq=False).items():
-        ops[name] = median_of(lambda: [op() for _ in range(t)], budget=0.15)
-    row["ops"] = ops
-    row["op sum"] = sum(ops.values())
+    spec = cell.kernel_spec()
+    record = recurrence.run(cell, x, states, record=True).record
+    d_last = np.ones((b, u), np.float32)
+    for threads in (1, None):
+        backend.set_kernel("c", threads=threads)
+        label = "1 thread" if threads else "auto {}{}".format(
+            *_kernels.threads_for(b, u, xp.shape[-1], True))
+        row[f"C loop, {label}"] = ms(lambda: _kernels.forward(
+            spec["kind"], spec, xp, states, None, None, False, None, None))
+        row[f"C backward loop, {label}"] = ms(lambda: _kernels.backward(
+            spec["kind"], spec, record, None, d_last, None, False, rec_h=record.gates[..., :u]
+            if spec["kind"] == 1 else None))
+    backend.set_kernel("numpy")
+    row["layer(x) numpy"] = ms(lambda: layer(x))
+    backend.set_kernel("c")
+    width = xp.shape[-1]
+    row["sgemm (B,u)@(u,G) x T"] = t * C.sgemm_ms(b, u, width)
     return row
-
-
-def report(size: str, rows: dict) -> None:
-    b, t, f, u = size
-    print(f"\n== B={b} T={t} F={f} u={u}  (ms per call; per step in brackets)")
-    keys = ["layer(x)", "run", "project", "loop", "op sum"]
-    print(f"  {'':<16}" + "".join(f"{f'{n} thr':>22}" for n in rows))
-    for k in keys:
-        print(f"  {k:<16}" + "".join(
-            f"{r[k] * 1e3:>12.3f} [{r[k] / t * 1e6:6.1f}us]" for r in rows.values()))
-    first = next(iter(rows.values()))
-    print(f"  {'loop - op sum':<16}" + "".join(
-        f"{(r['loop'] - r['op sum']) * 1e3:>12.3f} [{(r['loop'] - r['op sum']) / t * 1e6:6.1f}us]"
-        for r in rows.values()))
-    for op in first["ops"]:
-        print(f"    {op:<14}" + "".join(
-            f"{r['ops'][op] * 1e3:>12.3f} [{r['ops'][op] / t * 1e6:6.1f}us]"
-            for r in rows.values()))
 
 
 def cprofile_small(calls: int = 3000) -> None:
     x = np.array([0.1, 0.2, 0.3], np.float32).reshape(1, 3, 1)
-    layer = LSTM(1)
+    layer = layers.LSTM(1)
     layer(x)
     prof = cProfile.Profile()
     prof.enable()
@@ -136,22 +78,26 @@ def cprofile_small(calls: int = 3000) -> None:
         layer(x)
     prof.disable()
     buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(18)
-    print(f"\n== cProfile: {calls} calls of LSTM(1) on the tutorial input (sorted by tottime)")
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(15)
+    print(f"\n== cProfile: {calls} calls of LSTM(1) on the tutorial input (by tottime)")
     print("\n".join(buf.getvalue().splitlines()[4:]))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default=DEFAULT_SIZES, help="BxTxFxU,... (default: the grid)")
-    ap.add_argument("--threads", default="1,2", help="OpenBLAS thread counts to compare")
+    ap.add_argument("--cell", default="lstm", choices=sorted(CLASSES))
     ap.add_argument("--no-cprofile", action="store_true")
+    C.add_blas_env_flag(ap)
     args = ap.parse_args()
-    threads = [int(n) for n in args.threads.split(",")]
+    C.apply_blas_env(args.blas_env)
+    C.header(f"rnnlens profile ({CLASSES[args.cell]})")
     for spec in args.sizes.split(","):
-        size = tuple(int(v) for v in spec.lower().split("x"))
-        report(size, {n: profile_size(*size, threads=n) for n in threads})
-    set_blas_threads(max(threads))
+        b, t, f, u = (int(v) for v in spec.lower().split("x"))
+        row = profile_size(args.cell, b, t, f, u)
+        print(f"== B={b} T={t} F={f} u={u}   ms per call [us per step]")
+        for name, value in row.items():
+            print(f"  {name:<34}{value:10.3f}  [{value / t * 1e3:8.2f}]")
     if not args.no_cprofile:
         cprofile_small()
     return 0

@@ -285,6 +285,29 @@ def test_threads_split_the_batch_without_changing_results(c_kernel: None, kind: 
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_small_batches_split_the_units(c_kernel: None, kind: str) -> None:
+    """3 rows, 40 units over 2 and 3 threads (slices of 16 / unaligned), with a mask,
+    recorded gates and the output sequence: the same as one thread."""
+    rng = np.random.default_rng(17)
+    layer = new_layer(kind, 40, return_sequences=True, go_backwards=True)
+    random_weights(layer, 3, rng)
+    x = rng.uniform(-1, 1, (3, 6, 3)).astype(np.float32)
+    mask = np.array([[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 0, 1], [1, 1, 1, 0, 0, 0]], bool)
+    assert _kernels.threads_for(3, 40, 160, True) == (1, 0)          # default: 1 thread
+    with kernel("c", threads=1):
+        expected = forward_backward(layer, x, None, mask, 18)
+    for threads in (2, 3):
+        assert _kernels.threads_for(3, 40, 160, kind != "gru_ra0") == (1, 0)
+        with kernel("c", threads=threads):
+            assert _kernels.threads_for(3, 40, 160, kind != "gru_ra0") == (
+                threads, int(kind != "gru_ra0"))
+            got = forward_backward(layer, x, None, mask, 18)
+        for a, b in zip(got, expected):
+            scale = 1.0 + float(np.max(np.abs(b)))
+            assert_close(a / scale, b / scale, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_trace_records_the_same_states_and_gates(c_kernel: None, kind: str) -> None:
     rng = np.random.default_rng(6)
     layer = new_layer(kind, 4, return_sequences=True)

@@ -92,24 +92,26 @@ def run(cell: RecurrentCell, x: np.ndarray, initial_states: list[np.ndarray], *,
     batch, steps, _ = x.shape
     xs = workspace.time_major(x, go_backwards)                        # (T, B, F)
     in_masks, rec_masks = cell.dropout_masks(batch, training)
-    xp = cell.project(xs, in_masks)                                   # (T, B, G)
     keep = _time_major_mask(mask, go_backwards)                       # (T, B, 1) or None
     width = cell.output_size
     seq = np.empty((batch, steps, width), FLOATX) if return_sequences else None
+    slots, out_index = _slots(cell)
+    states_tm1 = list(initial_states) + [np.zeros((batch, s), FLOATX)
+                                         for s in slots[len(initial_states):]]
+    spec = _kernels.usable(cell, xs.dtype, rec_masks) if xs.dtype == FLOATX.dtype else None
+    if spec is not None:                                              # the C loop
+        shape = (steps, batch, spec["U"].shape[1])
+        rec = _new_record(slots, shape, states_tm1, keep, in_masks, rec_masks, record)
+        x_in = xs if in_masks is None else xs * in_masks[0]           # one mask here
+        y_t, final = _kernels.forward(spec["kind"], spec, x_in, states_tm1, keep,
+                                      initial_output, zero_output_for_mask, seq, rec)
+        return RunResult(seq if seq is not None else y_t, final, rec)
+    xp = cell.project(xs, in_masks)                                   # (T, B, G)
     y = None
     if keep is not None:
         y = np.zeros((batch, width), FLOATX) if initial_output is None else \
             np.array(initial_output, FLOATX, copy=True)
-
-    slots, out_index = _slots(cell)
-    states_tm1 = list(initial_states) + [np.zeros((batch, s), FLOATX)
-                                         for s in slots[len(initial_states):]]
     rec = _new_record(slots, xp.shape, states_tm1, keep, in_masks, rec_masks, record)
-    spec = _kernels.usable(cell, xp.dtype, rec_masks) if xp.dtype == FLOATX.dtype else None
-    if spec is not None:                                              # the C loop
-        y_t, final = _kernels.forward(spec["kind"], spec, xp, states_tm1, keep, initial_output,
-                                      zero_output_for_mask, seq, rec)
-        return RunResult(seq if seq is not None else y_t, final, rec)
     bufs, gates = _workspace(slots, batch, xp.shape[-1], rec)
     step = cell.stepper(batch, rec_masks, gates if rec is None else rec.gates,
                         training=training)

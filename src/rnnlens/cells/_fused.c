@@ -26,6 +26,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,46 +106,52 @@ static void blas_single_leave(void)
     pthread_mutex_unlock(&blas_lock);
 }
 
-/* C (m, n) = A (m, k) @ B (k, n)  [or B^T when trans_b: B is (n, k)] + beta C, row-major.
- * One row (batch 1) is a matrix-vector product: c = B^T a  [or B a]. */
-static void gemm_f32(int trans_b, int m, int n, int k, const float *a, int lda,
-                     const float *b, int ldb, float beta, float *c, int ldc)
+/* C (m, n) = op(A) (m, k) @ op(B) (k, n) + beta C, row-major; op transposes when asked
+ * (A is then (k, m), B (n, k)). One row (batch 1) is a matrix-vector product. */
+static void gemm_f32(int trans_a, int trans_b, int m, int n, int k, const float *a,
+                     int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-    int tb = trans_b ? TRANS : NO_TRANS;
-    if (m == 1) {
+    int ta = trans_a ? TRANS : NO_TRANS, tb = trans_b ? TRANS : NO_TRANS;
+    if (m == 1) {                       /* c = op(B)^T x, x the one row of op(A) */
         int rows = trans_b ? n : k, cols = trans_b ? k : n, tv = trans_b ? NO_TRANS : TRANS;
+        int inc = trans_a ? lda : 1;
         if (blas_ilp64)
-            ((sgemv64_t)blas_sgemv)(ROW_MAJOR, tv, rows, cols, 1.0f, b, ldb, a, 1, beta, c, 1);
+            ((sgemv64_t)blas_sgemv)(ROW_MAJOR, tv, rows, cols, 1.0f, b, ldb, a, inc, beta, c,
+                                    1);
         else
-            ((sgemv32_t)blas_sgemv)(ROW_MAJOR, tv, rows, cols, 1.0f, b, ldb, a, 1, beta, c, 1);
+            ((sgemv32_t)blas_sgemv)(ROW_MAJOR, tv, rows, cols, 1.0f, b, ldb, a, inc, beta, c,
+                                    1);
         return;
     }
     if (blas_ilp64)
-        ((sgemm64_t)blas_sgemm)(ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0f, a, lda, b, ldb, beta,
-                                c, ldc);
+        ((sgemm64_t)blas_sgemm)(ROW_MAJOR, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c,
+                                ldc);
     else
-        ((sgemm32_t)blas_sgemm)(ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0f, a, lda, b, ldb, beta,
-                                c, ldc);
+        ((sgemm32_t)blas_sgemm)(ROW_MAJOR, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c,
+                                ldc);
 }
 
-static void gemm_f64(int trans_b, int m, int n, int k, const double *a, int lda,
-                     const double *b, int ldb, double beta, double *c, int ldc)
+static void gemm_f64(int trans_a, int trans_b, int m, int n, int k, const double *a,
+                     int lda, const double *b, int ldb, double beta, double *c, int ldc)
 {
-    int tb = trans_b ? TRANS : NO_TRANS;
-    if (m == 1) {
+    int ta = trans_a ? TRANS : NO_TRANS, tb = trans_b ? TRANS : NO_TRANS;
+    if (m == 1) {                       /* c = op(B)^T x, x the one row of op(A) */
         int rows = trans_b ? n : k, cols = trans_b ? k : n, tv = trans_b ? NO_TRANS : TRANS;
+        int inc = trans_a ? lda : 1;
         if (blas_ilp64)
-            ((dgemv64_t)blas_dgemv)(ROW_MAJOR, tv, rows, cols, 1.0, b, ldb, a, 1, beta, c, 1);
+            ((dgemv64_t)blas_dgemv)(ROW_MAJOR, tv, rows, cols, 1.0, b, ldb, a, inc, beta, c,
+                                    1);
         else
-            ((dgemv32_t)blas_dgemv)(ROW_MAJOR, tv, rows, cols, 1.0, b, ldb, a, 1, beta, c, 1);
+            ((dgemv32_t)blas_dgemv)(ROW_MAJOR, tv, rows, cols, 1.0, b, ldb, a, inc, beta, c,
+                                    1);
         return;
     }
     if (blas_ilp64)
-        ((dgemm64_t)blas_dgemm)(ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0, a, lda, b, ldb, beta,
-                                c, ldc);
+        ((dgemm64_t)blas_dgemm)(ROW_MAJOR, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c,
+                                ldc);
     else
-        ((dgemm32_t)blas_dgemm)(ROW_MAJOR, NO_TRANS, tb, m, n, k, 1.0, a, lda, b, ldb, beta,
-                                c, ldc);
+        ((dgemm32_t)blas_dgemm)(ROW_MAJOR, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c,
+                                ldc);
 }
 
 /* -- tanh ---------------------------------------------------------------------
@@ -180,41 +188,67 @@ static inline float tanh_f32(float x)
 
 static inline double tanh_f64(double x) { return tanh(x); }
 
-/* -- threads over the batch ----------------------------------------------- */
+/* -- threads --------------------------------------------------------------- */
 
 #define MAX_THREADS 64
 typedef void (*chunk_fn)(void *args, int b0, int b1);
-typedef struct { chunk_fn fn; void *args; int b0, b1; } job_t;
+typedef struct { chunk_fn fn; void *args; int b0, b1; atomic_int *go; } job_t;
+
+/* A barrier for the units split: spins briefly, then yields (the machine may be
+ * busy: a descheduled partner must not be waited for with the CPU held). */
+typedef struct { atomic_int count, phase; int n; } barrier_t;
+
+static void barrier_wait(barrier_t *b)
+{
+    int phase = atomic_load_explicit(&b->phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->phase, phase + 1, memory_order_release);
+        return;
+    }
+    for (int spin = 0; atomic_load_explicit(&b->phase, memory_order_acquire) == phase; spin++)
+        if (spin >= 4000)
+            sched_yield();
+}
 
 static void *job_main(void *p)
 {
     job_t *j = (job_t *)p;
-    j->fn(j->args, j->b0, j->b1);
+    int go = 1;
+    if (j->go)                       /* a units split starts only once all threads run */
+        while ((go = atomic_load_explicit(j->go, memory_order_acquire)) == 0)
+            sched_yield();
+    if (go > 0)
+        j->fn(j->args, j->b0, j->b1);
     return NULL;
 }
 
-/* Runs fn(args, b0, b1) over `nthreads` contiguous chunks of the B rows; chunk 0
+static int clamp_threads(int nthreads, int n)
+{
+    nthreads = nthreads < 0 ? -nthreads : nthreads;
+    nthreads = nthreads > n ? n : nthreads;
+    return nthreads > MAX_THREADS ? MAX_THREADS : nthreads < 1 ? 1 : nthreads;
+}
+
+/* Runs fn(args, b0, b1) over `nthreads` contiguous chunks of [0, B) (rows, or the
+ * columns of the weight gradients); chunk 0
  * on the calling thread. A thread that cannot be started runs inline. `nthreads`
  * < 0 means -nthreads threads with BLAS single-threaded even for one (the caller
  * runs other work on the other cores, e.g. Bidirectional's second direction). */
-static void over_batch(chunk_fn fn, void *args, int B, int nthreads)
+static void over_range(chunk_fn fn, void *args, int B, int nthreads)
 {
     pthread_t th[MAX_THREADS];
     job_t jobs[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    int single = nthreads < 0;
-    nthreads = single ? -nthreads : nthreads;
-    nthreads = nthreads > B ? B : nthreads;
-    nthreads = nthreads > MAX_THREADS ? MAX_THREADS : nthreads < 1 ? 1 : nthreads;
+    int started[MAX_THREADS] = {0}, single = nthreads < 0;
+    nthreads = clamp_threads(nthreads, B);
     if (nthreads < 2 && !single) {
         fn(args, 0, B);
         return;
     }
     blas_single_enter();
-    for (int k = 0; k < nthreads; k++) {
+    for (int k = 0; k < nthreads; k++)
         jobs[k] = (job_t){fn, args, (int)((int64_t)B * k / nthreads),
-                          (int)((int64_t)B * (k + 1) / nthreads)};
-    }
+                          (int)((int64_t)B * (k + 1) / nthreads), NULL};
     for (int k = 1; k < nthreads; k++)
         started[k] = pthread_create(&th[k], NULL, job_main, &jobs[k]) == 0;
     fn(args, jobs[0].b0, jobs[0].b1);
@@ -224,6 +258,45 @@ static void over_batch(chunk_fn fn, void *args, int B, int nthreads)
         else
             fn(args, jobs[k].b0, jobs[k].b1);
     }
+    blas_single_leave();
+}
+
+/* Runs fn(args, j0, j1) over `nthreads` slices of the u units (multiples of 16 when
+ * there are enough), all at once: `bar` makes them meet after each step. If a
+ * thread cannot be started, the calling thread does all units alone. */
+static void over_units(chunk_fn fn, void *args, barrier_t *bar, int u, int nthreads)
+{
+    pthread_t th[MAX_THREADS];
+    job_t jobs[MAX_THREADS];
+    atomic_int go;
+    int created = 0;
+    nthreads = clamp_threads(nthreads, u);
+    atomic_init(&go, 0);
+    atomic_init(&bar->count, 0);
+    atomic_init(&bar->phase, 0);
+    bar->n = nthreads;
+    for (int k = 0; k < nthreads; k++) {
+        int j0 = (int)((int64_t)u * k / nthreads), j1 = (int)((int64_t)u * (k + 1) / nthreads);
+        if (u >= 16 * nthreads) {
+            j0 = j0 / 16 * 16;
+            j1 = k == nthreads - 1 ? u : j1 / 16 * 16;
+        }
+        jobs[k] = (job_t){fn, args, j0, j1, &go};
+    }
+    blas_single_enter();
+    while (created < nthreads - 1
+           && pthread_create(&th[created + 1], NULL, job_main, &jobs[created + 1]) == 0)
+        created++;
+    if (created == nthreads - 1) {
+        atomic_store_explicit(&go, 1, memory_order_release);
+        fn(args, jobs[0].b0, jobs[0].b1);
+    } else {
+        atomic_store_explicit(&go, -1, memory_order_release);
+        bar->n = 1;
+        fn(args, 0, u);
+    }
+    for (int k = 1; k <= created; k++)
+        pthread_join(th[k], NULL);
     blas_single_leave();
 }
 
@@ -248,73 +321,84 @@ static void over_batch(chunk_fn fn, void *args, int B, int nthreads)
 void rnn_matmul_f32(int trans_b, int m, int n, int k, const float *a, const float *b,
                     float *c)
 {
-    gemm_f32(trans_b, m, n, k, a, k, b, trans_b ? k : n, 0.0f, c, n);
+    gemm_f32(0, trans_b, m, n, k, a, k, b, trans_b ? k : n, 0.0f, c, n);
 }
 
 void rnn_matmul_f64(int trans_b, int m, int n, int k, const double *a, const double *b,
                     double *c)
 {
-    gemm_f64(trans_b, m, n, k, a, k, b, trans_b ? k : n, 0.0, c, n);
+    gemm_f64(0, trans_b, m, n, k, a, k, b, trans_b ? k : n, 0.0, c, n);
 }
 
 #else /* ======================== kernels, once per REAL ======================== */
 
-/* The masking rule of recurrence.run for one step, rows [0, rows):
+/* The masking rule of recurrence.run for one step, `rows` rows of `w` values
+ * (row stride ld):
  *   keep:  states = new;            y = out_t
  *   skip:  states = states_tm1;     y = 0 if zero_output else y_tm1 (unchanged)  */
-static void SFX(mask_step)(const uint8_t *keep, int rows, int n, REAL *s, const REAL *s_tm1)
+static void SFX(mask_step)(const uint8_t *keep, int rows, int w, int ld, REAL *s,
+                           const REAL *s_tm1)
 {
     for (int r = 0; r < rows; r++)
         if (!keep[r])
-            memcpy(s + (size_t)r * n, s_tm1 + (size_t)r * n, (size_t)n * sizeof(REAL));
+            memcpy(s + (size_t)r * ld, s_tm1 + (size_t)r * ld, (size_t)w * sizeof(REAL));
 }
 
-static void SFX(mask_output)(const uint8_t *keep, int rows, int u, int zero_output,
+static void SFX(mask_output)(const uint8_t *keep, int rows, int w, int ld, int zero_output,
                              REAL *y, const REAL *h)
 {
     for (int r = 0; r < rows; r++) {
         if (keep[r])
-            memcpy(y + (size_t)r * u, h + (size_t)r * u, (size_t)u * sizeof(REAL));
+            memcpy(y + (size_t)r * ld, h + (size_t)r * ld, (size_t)w * sizeof(REAL));
         else if (zero_output)
-            memset(y + (size_t)r * u, 0, (size_t)u * sizeof(REAL));
+            memset(y + (size_t)r * ld, 0, (size_t)w * sizeof(REAL));
     }
 }
 
 /* What every forward loop shares: sizes, inputs, outputs (NULL = not wanted). */
 typedef struct {
-    int T, B, u, G, zero_output, reset_after;
-    const REAL *xp;            /* (T, B, G) x_t @ W + b, the cell's packed layout       */
-    const REAL *U;             /* (u, G) recurrent kernel, packed as the cell's stepper  */
+    int T, B, F, u, G, nb, zero_output, reset_after, kind;
+    const REAL *x;             /* (T, B, F) inputs in processing order (dropout applied) */
+    const REAL *W;             /* (F, G) kernel, packed as the cell's stepper            */
+    const REAL *b;             /* (G,) input bias (GRU: b_x), packed likewise, or NULL   */
+    const REAL *U;             /* (u, G) recurrent kernel, packed likewise               */
     const REAL *b_h;           /* GRU reset_after: (G,) recurrent bias, or NULL          */
-    const REAL *h0, *c0, *y0;  /* (B, u) initial states; y0 initial output (mask only)   */
+    const REAL *h0, *c0;       /* (B, u) initial states                                   */
     const uint8_t *keep;       /* (T, B) mask, or NULL                                    */
     REAL *seq;                 /* (B, T, u) outputs, or NULL                              */
     REAL *gates;               /* (T, B, G) recorded gates, or NULL                       */
     REAL *hs, *cs;             /* (T, B, u) recorded states, or NULL                      */
     REAL *h_last, *c_last, *y_last;    /* (B, u) final states and last output          */
+    REAL *hbuf, *cbuf, *y;     /* (2, B, u) states without a record; (B, u) outputs      */
+    barrier_t *bar;            /* units split: all threads meet after each step          */
     int failed;                /* set by a chunk that could not allocate its buffers     */
 } SFX(fwd_args);
 
-/* LSTM gates of one step, rows of z (G = 4u, packed i, f, o, g; σ columns of W, U,
- * b pre-halved, so σ(v) = tanh(v/2)/2 + 1/2):
- *   z = tanh(z + xp_t);  i, f, o = z/2 + 1/2;  g = z[3u:]
- *   c = f * c_tm1 + i * g;  h = o * tanh(c)                                      */
-VEC static void SFX(lstm_gates)(REAL *restrict z, const REAL *restrict xp,
-                                const REAL *restrict c_tm1, REAL *restrict h,
-                                REAL *restrict c, int rows, int u)
+/* LSTM gates of one step, for rows of `w` units: z holds their blocks i, f, o, g
+ * (block k at z + k * zs, row stride ldz; σ columns of W, U, b pre-halved, so
+ * σ(v) = tanh(v/2)/2 + 1/2), xp the same blocks of x_t @ W + b (xs, ldx):
+ *   z = tanh(z + xp_t);  i, f, o = z/2 + 1/2;  g = z[3]
+ *   c = f * c_tm1 + i * g;  h = o * tanh(c)          (c, h: row stride u)        */
+VEC static void SFX(lstm_gates)(REAL *restrict z, int ldz, int zs, const REAL *restrict xp,
+                                int ldx, int xs, const REAL *restrict c_tm1,
+                                REAL *restrict h, REAL *restrict c, int u, int rows, int w)
 {
-    int G = 4 * u;
     for (int r = 0; r < rows; r++) {
-        REAL *zr = z + (size_t)r * G;
-        const REAL *xr = xp + (size_t)r * G;
-        for (int j = 0; j < G; j++)
-            zr[j] = TANH(zr[j] + xr[j]);
-        for (int j = 0; j < 3 * u; j++)
-            zr[j] = zr[j] * (REAL)0.5 + (REAL)0.5;
-        const REAL *i = zr, *f = zr + u, *o = zr + 2 * u, *g = zr + 3 * u;
+        REAL *zr = z + (size_t)r * ldz;
+        const REAL *xr = xp + (size_t)r * ldx;
+        for (int k = 0; k < 4; k++) {
+            REAL *zk = zr + (size_t)k * zs;
+            const REAL *xk = xr + (size_t)k * xs;
+            for (int j = 0; j < w; j++)
+                zk[j] = TANH(zk[j] + xk[j]);
+            if (k < 3)
+                for (int j = 0; j < w; j++)
+                    zk[j] = zk[j] * (REAL)0.5 + (REAL)0.5;
+        }
+        const REAL *i = zr, *f = zr + zs, *o = zr + 2 * (size_t)zs, *g = zr + 3 * (size_t)zs;
         const REAL *cp = c_tm1 + (size_t)r * u;
         REAL *cr = c + (size_t)r * u, *hr = h + (size_t)r * u;
-        for (int j = 0; j < u; j++) {
+        for (int j = 0; j < w; j++) {
             REAL cj = f[j] * cp[j] + i[j] * g[j];
             cr[j] = cj;
             hr[j] = TANH(cj) * o[j];
@@ -322,31 +406,37 @@ VEC static void SFX(lstm_gates)(REAL *restrict z, const REAL *restrict xp,
     }
 }
 
-/* GRU gates of one step (G = 3u: z, r, hh; z, r columns pre-halved). `rec` holds
- * h_tm1 @ U (+ b_h): reset_after   hh = tanh(x_h + r * r_h)
- *                    otherwise     (done by the caller) hh = tanh(x_h + (r h) @ U_h)
- *   z, r = σ(x_zr + rec_zr);  h = z * h_tm1 + (1 - z) * hh                         */
-VEC static void SFX(gru_zr)(REAL *restrict g, const REAL *restrict xp,
-                            const REAL *restrict rec, int rows, int u)
+/* GRU gates of one step (blocks z, r, hh; z, r columns pre-halved), strides as in
+ * lstm_gates; `rec` (rs, ldr) holds h_tm1 @ U (+ b_h):
+ *   z, r = σ(x_zr + rec_zr)
+ *   reset_after:  hh = tanh(x_h + r * r_h)       otherwise (rec_h = (r h) @ U_h, by
+ *   the caller):  hh = tanh(x_h + rec_h)
+ *   h = z * h_tm1 + (1 - z) * hh                                                   */
+VEC static void SFX(gru_zr)(REAL *restrict g, int ldg, int gs, const REAL *restrict xp,
+                            int ldx, int xs, const REAL *restrict rec, int ldr, int rs,
+                            int rows, int w)
 {
-    int G = 3 * u;
     for (int r = 0; r < rows; r++)
-        for (int j = 0; j < 2 * u; j++)
-            g[(size_t)r * G + j] = TANH(xp[(size_t)r * G + j] + rec[(size_t)r * G + j])
-                                   * (REAL)0.5 + (REAL)0.5;
+        for (int k = 0; k < 2; k++) {
+            REAL *gk = g + (size_t)r * ldg + (size_t)k * gs;
+            const REAL *xk = xp + (size_t)r * ldx + (size_t)k * xs;
+            const REAL *rk = rec + (size_t)r * ldr + (size_t)k * rs;
+            for (int j = 0; j < w; j++)
+                gk[j] = TANH(xk[j] + rk[j]) * (REAL)0.5 + (REAL)0.5;
+        }
 }
 
-VEC static void SFX(gru_h)(REAL *restrict g, const REAL *restrict xp,
-                           const REAL *restrict rec_h, int ld_rec, const REAL *restrict h_tm1,
-                           REAL *restrict h, int rows, int u, int reset_after)
+VEC static void SFX(gru_h)(REAL *restrict g, int ldg, int gs, const REAL *restrict xp,
+                           int ldx, int xs, const REAL *restrict rec_h, int ldr,
+                           const REAL *restrict h_tm1, REAL *restrict h, int u, int rows,
+                           int w, int reset_after)
 {
-    int G = 3 * u;
     for (int r = 0; r < rows; r++) {
-        REAL *z = g + (size_t)r * G, *rg = z + u, *hh = z + 2 * u;
-        const REAL *xh = xp + (size_t)r * G + 2 * u, *rh = rec_h + (size_t)r * ld_rec;
-        const REAL *hp = h_tm1 + (size_t)r * u;
+        REAL *z = g + (size_t)r * ldg, *rg = z + gs, *hh = z + 2 * (size_t)gs;
+        const REAL *xh = xp + (size_t)r * ldx + 2 * (size_t)xs;
+        const REAL *rh = rec_h + (size_t)r * ldr, *hp = h_tm1 + (size_t)r * u;
         REAL *hr = h + (size_t)r * u;
-        for (int j = 0; j < u; j++) {
+        for (int j = 0; j < w; j++) {
             REAL a = reset_after ? rg[j] * rh[j] : rh[j];
             hh[j] = TANH(a + xh[j]);
             hr[j] = z[j] * hp[j] + ((REAL)1 - z[j]) * hh[j];
@@ -354,124 +444,215 @@ VEC static void SFX(gru_h)(REAL *restrict g, const REAL *restrict xp,
     }
 }
 
-/* SimpleRNN, one step (n = rows * u values): a += x_t @ W + b;  h = tanh(a) */
-VEC static void SFX(rnn_act)(REAL *restrict a, const REAL *restrict xp, REAL *restrict h,
-                             size_t n)
+/* SimpleRNN, one step: a += x_t @ W + b;  h = tanh(a)   (a: row stride lda) */
+VEC static void SFX(rnn_act)(REAL *restrict a, int lda, const REAL *restrict xp, int ldx,
+                             REAL *restrict h, int u, int rows, int w)
 {
-    for (size_t j = 0; j < n; j++) {
-        a[j] = a[j] + xp[j];
-        h[j] = TANH(a[j]);
+    for (int r = 0; r < rows; r++) {
+        REAL *ar = a + (size_t)r * lda, *hr = h + (size_t)r * u;
+        const REAL *xr = xp + (size_t)r * ldx;
+        for (int j = 0; j < w; j++) {
+            ar[j] = ar[j] + xr[j];
+            hr[j] = TANH(ar[j]);
+        }
     }
 }
 
-/* One chunk of rows [b0, b1) of a forward loop; `kind` 0 LSTM, 1 GRU, 2 SimpleRNN. */
-static void SFX(forward_chunk)(void *p, int b0, int b1, int kind)
+/* z (rows, nb blocks of w, row stride ldz) = A (rows, K) @ the same column blocks of
+ * M (K, G) + beta z: one product for all columns, or one per gate block for a slice
+ * of units. */
+static void SFX(block_product)(const SFX(fwd_args) *a, const REAL *A, int K, const REAL *M,
+                               int rows, int j0, int w, int nb, REAL beta, REAL *z, int ldz,
+                               int zs)
 {
-    SFX(fwd_args) *a = (SFX(fwd_args) *)p;
-    int T = a->T, B = a->B, u = a->u, G = a->G, rows = b1 - b0;
-    size_t su = (size_t)rows * u;
-    REAL *work = (REAL *)malloc(((size_t)rows * (G + G) + 5 * su) * sizeof(REAL));
-    if (!work) {
-        a->failed = 1;
+    if (w == a->u && zs == a->u) {
+        GEMM(0, 0, rows, nb * w, K, A, K, M, a->G, beta, z, ldz);
         return;
     }
-    REAL *zbuf = work, *rec = work + (size_t)rows * G, *hbuf = rec + (size_t)rows * G;
-    REAL *cbuf = hbuf + 2 * su, *y = cbuf + 2 * su;
-    const REAL *h_tm1 = a->h0 + (size_t)b0 * u;
-    const REAL *c_tm1 = a->c0 ? a->c0 + (size_t)b0 * u : NULL;
-    if (a->keep) {
-        if (a->y0)
-            memcpy(y, a->y0 + (size_t)b0 * u, su * sizeof(REAL));
-        else
-            memset(y, 0, su * sizeof(REAL));
-    }
-    for (int t = 0; t < T; t++) {
-        size_t row0 = (size_t)t * B + b0;
-        REAL *z = a->gates ? a->gates + row0 * G : zbuf;
-        REAL *h = a->hs ? a->hs + row0 * u : hbuf + (t % 2) * su;
-        REAL *c = a->cs ? a->cs + row0 * u : cbuf + (t % 2) * su;
-        const REAL *xp = a->xp + row0 * G;
-        if (kind == 0) {                                           /* LSTM */
-            GEMM(0, rows, G, u, h_tm1, u, a->U, G, 0, z, G);       /* z = h_tm1 @ U */
-            SFX(lstm_gates)(z, xp, c_tm1, h, c, rows, u);
-        } else if (kind == 1) {                                    /* GRU */
-            int cols = a->reset_after ? G : 2 * u;
-            GEMM(0, rows, cols, u, h_tm1, u, a->U, G, 0, rec, G);  /* rec = h_tm1 @ U */
-            if (a->b_h)
-                for (int r = 0; r < rows; r++)
-                    for (int j = 0; j < cols; j++)
-                        rec[(size_t)r * G + j] += a->b_h[j];       /*   + b_h */
-            SFX(gru_zr)(z, xp, rec, rows, u);
-            if (!a->reset_after) {                                 /* (r * h_tm1) @ U_h */
-                for (int r = 0; r < rows; r++)
-                    for (int j = 0; j < u; j++)
-                        rec[(size_t)r * G + j] = z[(size_t)r * G + u + j]
-                                                 * h_tm1[(size_t)r * u + j];
-                GEMM(0, rows, u, u, rec, G, a->U + 2 * u, G, 0, rec + 2 * u, G);
-            }
-            SFX(gru_h)(z, xp, rec + 2 * u, G, h_tm1, h, rows, u, a->reset_after);
-        } else {                                                   /* SimpleRNN */
-            GEMM(0, rows, u, u, h_tm1, u, a->U, u, 0, z, u);       /* a = h_tm1 @ U */
-            SFX(rnn_act)(z, xp, h, su);
+    for (int k = 0; k < nb; k++)
+        GEMM(0, 0, rows, w, K, A, K, M + (size_t)k * a->u + j0, a->G, beta, z + (size_t)k * zs,
+             ldz);
+}
+
+/* The input half of a step, xw = b + x_t @ W, for rows x the units' blocks (row
+ * stride ldx, block stride xs); the bias is written first and the product added. */
+static void SFX(input_product)(const SFX(fwd_args) *a, int t, int r0, int rows, int j0,
+                               int w, REAL *xw, int ldx, int xs)
+{
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < a->nb; k++) {
+            REAL *dst = xw + (size_t)r * ldx + (size_t)k * xs;
+            if (a->b)
+                memcpy(dst, a->b + (size_t)k * a->u + j0, (size_t)w * sizeof(REAL));
+            else
+                memset(dst, 0, (size_t)w * sizeof(REAL));
         }
-        const REAL *out = h;
+    SFX(block_product)(a, a->x + ((size_t)t * a->B + r0) * a->F, a->F, a->W, rows, j0, w,
+                       a->nb, 1, xw, ldx, xs);
+}
+
+/* One step of every kind for rows [r0, r0 + rows) x units [j0, j0 + w). `z` is the
+ * gates' destination (zs, ldz); `xp` (rows, nb w) receives x_t @ W + b, `rec` (rows,
+ * 3 w) is GRU's scratch. */
+static void SFX(forward_step)(const SFX(fwd_args) *a, int t, int r0, int rows, int j0, int w,
+                              const REAL *h_tm1, const REAL *c_tm1, REAL *h, REAL *c,
+                              REAL *z, int ldz, int zs, REAL *xp, REAL *rec)
+{
+    int u = a->u, ldx = a->nb * w;
+    const REAL *U = a->U;
+    SFX(input_product)(a, t, r0, rows, j0, w, xp, ldx, w);          /* x_t @ W + b */
+    if (a->kind == 0) {                                                 /* LSTM */
+        SFX(block_product)(a, h_tm1, u, U, rows, j0, w, 4, 0, z, ldz, zs);  /* h_tm1 @ U */
+        SFX(lstm_gates)(z, ldz, zs, xp, ldx, w, c_tm1 + j0, h + j0, c + j0, u, rows, w);
+    } else if (a->kind == 1) {                                          /* GRU */
+        int nb = a->reset_after ? 3 : 2, ldr = 3 * w;
+        SFX(block_product)(a, h_tm1, u, U, rows, j0, w, nb, 0, rec, ldr, w);
+        if (a->b_h)                                                     /*   + b_h */
+            for (int r = 0; r < rows; r++)
+                for (int k = 0; k < nb; k++)
+                    for (int j = 0; j < w; j++)
+                        rec[(size_t)r * ldr + k * w + j] += a->b_h[k * u + j0 + j];
+        SFX(gru_zr)(z, ldz, zs, xp, ldx, w, rec, ldr, w, rows, w);
+        if (!a->reset_after) {                           /* (r * h_tm1) @ U_h, all units */
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < u; j++)
+                    rec[(size_t)r * ldr + j] = z[(size_t)r * ldz + zs + j] * h_tm1[(size_t)r * u + j];
+            GEMM(0, 0, rows, u, u, rec, ldr, U + 2 * u, a->G, 0, rec + 2 * w, ldr);
+        }
+        SFX(gru_h)(z, ldz, zs, xp, ldx, w, rec + 2 * w, ldr, h_tm1 + j0, h + j0, u, rows, w,
+                   a->reset_after);
+    } else {                                                            /* SimpleRNN */
+        SFX(block_product)(a, h_tm1, u, U, rows, j0, w, 1, 0, z, ldz, zs);  /* h_tm1 @ U */
+        SFX(rnn_act)(z, ldz, xp, ldx, h + j0, u, rows, w);
+    }
+}
+
+/* The forward loop over rows [r0, r1) x units [j0, j1): rows split (one thread
+ * per row chunk, no barrier) or units split (all rows; a barrier after each step,
+ * as step t + 1 reads all of h_t). */
+static void SFX(forward_loop)(SFX(fwd_args) *a, int r0, int r1, int j0, int j1)
+{
+    int T = a->T, B = a->B, u = a->u, G = a->G, nb = a->nb, rows = r1 - r0, w = j1 - j0;
+    int own = w != u;                           /* a slice of units: private gate rows */
+    size_t su = (size_t)B * u, zcols = (size_t)nb * w;
+    REAL *work = (REAL *)malloc((size_t)rows * (2 * zcols + 3 * (size_t)w) * sizeof(REAL));
+    if (!work) {
+        a->failed = 1;                          /* (a units split still meets its barriers) */
+        w = 0;
+    }
+    REAL *zbuf = work, *xp = work + (size_t)rows * zcols, *rec = xp + (size_t)rows * zcols;
+    const REAL *h_tm1 = a->h0 + (size_t)r0 * u, *c_tm1 = a->c0 ? a->c0 + (size_t)r0 * u : NULL;
+    for (int t = 0; t < T && w > 0; t++) {
+        size_t row0 = (size_t)t * B + r0;
+        REAL *h = (a->hs ? a->hs + row0 * u : a->hbuf + (t % 2) * su + (size_t)r0 * u);
+        REAL *c = (a->cs ? a->cs + row0 * u : a->cbuf + (t % 2) * su + (size_t)r0 * u);
+        REAL *z = (a->gates && !own) ? a->gates + row0 * G : zbuf;
+        int ldz = own ? (int)zcols : G, zs = own ? w : u;
+        SFX(forward_step)(a, t, r0, rows, j0, w, h_tm1, c_tm1, h, c, z, ldz, zs, xp, rec);
+        if (a->gates && own)                                 /* the slice into the record */
+            for (int r = 0; r < rows; r++)
+                for (int k = 0; k < nb; k++)
+                    memcpy(a->gates + (row0 + r) * G + (size_t)k * u + j0,
+                           zbuf + (size_t)r * zcols + (size_t)k * w, (size_t)w * sizeof(REAL));
+        const REAL *out = h + j0;
         if (a->keep) {
             const uint8_t *keep = a->keep + row0;
-            SFX(mask_step)(keep, rows, u, h, h_tm1);
+            SFX(mask_step)(keep, rows, w, u, h + j0, h_tm1 + j0);
             if (c_tm1)
-                SFX(mask_step)(keep, rows, u, c, c_tm1);
-            SFX(mask_output)(keep, rows, u, a->zero_output, y, h);
-            out = y;
+                SFX(mask_step)(keep, rows, w, u, c + j0, c_tm1 + j0);
+            out = a->y + (size_t)r0 * u + j0;
+            SFX(mask_output)(keep, rows, w, u, a->zero_output, (REAL *)out, h + j0);
         }
         if (a->seq)
             for (int r = 0; r < rows; r++)
-                memcpy(a->seq + ((size_t)(b0 + r) * T + t) * u, out + (size_t)r * u,
-                       (size_t)u * sizeof(REAL));
+                memcpy(a->seq + ((size_t)(r0 + r) * T + t) * u + j0, out + (size_t)r * u,
+                       (size_t)w * sizeof(REAL));
         h_tm1 = h;
         c_tm1 = c_tm1 ? c : NULL;
+        if (a->bar)
+            barrier_wait(a->bar);
     }
-    memcpy(a->h_last + (size_t)b0 * u, h_tm1, su * sizeof(REAL));
-    if (c_tm1)
-        memcpy(a->c_last + (size_t)b0 * u, c_tm1, su * sizeof(REAL));
-    memcpy(a->y_last + (size_t)b0 * u, a->keep ? y : h_tm1, su * sizeof(REAL));
+    for (int r = 0; r < rows && w > 0; r++) {
+        size_t q = (size_t)r * u + j0, dst = (size_t)(r0 + r) * u + j0, n = w * sizeof(REAL);
+        memcpy(a->h_last + dst, h_tm1 + q, n);
+        if (c_tm1)
+            memcpy(a->c_last + dst, c_tm1 + q, n);
+        memcpy(a->y_last + dst, a->keep ? a->y + dst : h_tm1 + q, n);
+    }
+    if (!work && a->bar)                        /* keep the others from waiting forever */
+        for (int t = 0; t < T; t++)
+            barrier_wait(a->bar);
     free(work);
 }
 
-static void SFX(lstm_chunk)(void *p, int b0, int b1) { SFX(forward_chunk)(p, b0, b1, 0); }
-static void SFX(gru_chunk)(void *p, int b0, int b1) { SFX(forward_chunk)(p, b0, b1, 1); }
-static void SFX(rnn_chunk)(void *p, int b0, int b1) { SFX(forward_chunk)(p, b0, b1, 2); }
+static void SFX(rows_chunk)(void *p, int r0, int r1)
+{
+    SFX(fwd_args) *a = (SFX(fwd_args) *)p;
+    SFX(forward_loop)(a, r0, r1, 0, a->u);
+}
+
+static void SFX(units_chunk)(void *p, int j0, int j1)
+{
+    SFX(fwd_args) *a = (SFX(fwd_args) *)p;
+    SFX(forward_loop)(a, 0, a->B, j0, j1);
+}
 
 /* Exported: one forward call. kind 0 LSTM (G = 4u, c0 / c_last given), 1 GRU
- * (G = 3u), 2 SimpleRNN (G = u). Returns 0, or -1 when out of memory. */
-int SFX(rnn_forward)(int kind, int T, int B, int u, int reset_after, const REAL *xp,
-                     const REAL *U, const REAL *b_h, const REAL *h0, const REAL *c0,
+ * (G = 3u), 2 SimpleRNN (G = u). nthreads as over_range; split_units: the
+ * threads take slices of the units instead of rows (small batches; not for a
+ * GRU without reset_after). Returns 0, or -1 when out of memory. */
+int SFX(rnn_forward)(int kind, int T, int B, int F, int u, int reset_after, const REAL *x,
+                     const REAL *W, const REAL *b, const REAL *U, const REAL *b_h,
+                     const REAL *h0, const REAL *c0,
                      const REAL *y0, const uint8_t *keep, int zero_output, REAL *seq,
                      REAL *gates, REAL *hs, REAL *cs, REAL *h_last, REAL *c_last,
-                     REAL *y_last, int nthreads)
+                     REAL *y_last, int nthreads, int split_units)
 {
-    int G = kind == 0 ? 4 * u : kind == 1 ? 3 * u : u;
-    SFX(fwd_args) a = {T, B, u, G, zero_output, reset_after, xp, U, b_h, h0, c0, y0, keep,
-                       seq, gates, hs, cs, h_last, c_last, y_last, 0};
-    chunk_fn fn = kind == 0 ? SFX(lstm_chunk) : kind == 1 ? SFX(gru_chunk) : SFX(rnn_chunk);
-    over_batch(fn, &a, B, nthreads);
+    int nb = kind == 0 ? 4 : kind == 1 ? 3 : 1;
+    size_t su = (size_t)B * u;
+    REAL *shared = (REAL *)malloc(5 * su * sizeof(REAL));           /* h, c (2 each), y */
+    if (!shared)
+        return -1;
+    if (keep) {
+        if (y0)
+            memcpy(shared + 4 * su, y0, su * sizeof(REAL));
+        else
+            memset(shared + 4 * su, 0, su * sizeof(REAL));
+    }
+    barrier_t bar;
+    SFX(fwd_args) a = {T, B, F, u, nb * u, nb, zero_output, reset_after, kind, x, W, b, U,
+                       b_h, h0, c0, keep, seq, gates, hs, cs, h_last, c_last, y_last, shared,
+                       shared + 2 * su, shared + 4 * su, NULL, 0};
+    if (split_units && (kind != 1 || reset_after)) {
+        a.bar = &bar;
+        over_units(SFX(units_chunk), &a, &bar, u, nthreads);
+    } else {
+        over_range(SFX(rows_chunk), &a, B, nthreads);
+    }
+    free(shared);
     return a.failed ? -1 : 0;
 }
 
 /* -- backward -------------------------------------------------------------- */
 
 typedef struct {
-    int T, B, u, G, zero_output, reset_after;
+    int T, B, F, u, G, zero_output, reset_after, kind;
+    const REAL *x;              /* (T, B, F) the inputs the forward pass saw              */
+    const REAL *W, *U;          /* (F, G), (u, G) kernels, unscaled, the gates' order     */
+    const REAL *b_h;            /* GRU reset_after: (G,) recurrent bias (unscaled)        */
     const REAL *gates;          /* (T, B, G) recorded gates                                */
     const REAL *hs, *cs;        /* (T, B, u) recorded states (after masking)              */
     const REAL *h0, *c0;        /* (B, u) initial states                                   */
-    const REAL *U;              /* recurrent kernel, unscaled, the gates' column order    */
-    const REAL *rec_h;          /* GRU reset_after: (T, B, u) h_tm1 @ U_h + b_h, or NULL   */
     const uint8_t *keep;        /* (T, B) or NULL                                          */
     const REAL *d_seq;          /* (T, B, u) dL/dy_t (processing order), or NULL          */
     const REAL *d_last;         /* (B, u) dL/dy_(T-1), or NULL                            */
     const REAL *d_h, *d_c;      /* (B, u) dL/d(final states), or NULL                     */
-    REAL *dxp;                  /* (T, B, G) out: dL/d(x_t @ W + b)                        */
-    REAL *drec;                 /* GRU reset_after: (T, B, G) out: dL/d(h_tm1 @ U + b_h)   */
+    REAL *dxp;                  /* (T, B, G) scratch: dL/d(x_t @ W + b)                    */
+    REAL *drec;                 /* GRU reset_after: (T, B, G) scratch: dL/d(h_tm1 @ U + b_h) */
+    REAL *rh;                   /* GRU without reset_after: (T, B, u) scratch: r * h_tm1    */
+    REAL *d_x;                  /* (T, B, F) out: dL/dx_t                                  */
+    REAL *dW, *dU, *db;         /* out: (F, G), (u, G), (G,) [GRU reset_after: (2, G)];
+                                   db NULL without a bias                                  */
     REAL *d_h0, *d_c0;          /* (B, u) out: dL/d(initial states)                       */
     int failed;
 } SFX(bwd_args);
@@ -564,16 +745,91 @@ VEC static void SFX(rnn_back)(const REAL *restrict dh, const REAL *restrict h,
         da[j] = dh[j] * ((REAL)1 - h[j] * h[j]);
 }
 
-/* One chunk of rows [b0, b1) of a backward loop, in reverse time. The masking
- * rule of recurrence.backward, per row r of step t (k = keep[t, r]):
+/* dh_new = dh + d_y without a mask (d_y = d_seq[t] + d_last at the last step). */
+VEC static void SFX(add_output_grad)(REAL *restrict dh_new, const REAL *restrict dh,
+                                     const REAL *restrict d_seq, const REAL *restrict d_last,
+                                     size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        REAL d = d_seq ? d_seq[j] : 0;
+        dh_new[j] = dh[j] + (d_last ? d + d_last[j] : d);
+    }
+}
+
+/* The masking rule of recurrence.backward, per row r of step t (k = keep[t, r]):
  *   d_y = d_carry + d_seq[t] (+ d_last at the last step)
  *   k:  d_new = [d_h + d_y, d_c];  d_pass = 0;   d_carry = 0
  *   !k: d_new = 0;  d_pass = [d_h, d_c];  d_carry = d_y (0 with zero_output)
  *   [d_h, d_c] = backward_step(d_new) + d_pass                                      */
-static void SFX(backward_chunk)(void *p, int b0, int b1, int kind)
+static void SFX(masked_output_grad)(const uint8_t *keep, int rows, int u, int zero_output,
+                                    const REAL *dh, const REAL *dc, const REAL *d_seq,
+                                    const REAL *d_last, REAL *d_carry, REAL *dh_new,
+                                    REAL *dc_new)
+{
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < u; j++) {
+            size_t q = (size_t)r * u + j;
+            REAL d = d_carry[q];
+            d = d_seq ? d + d_seq[q] : d;
+            d = d_last ? d + d_last[q] : d;
+            dh_new[q] = keep[r] ? dh[q] + d : 0;
+            if (dc)
+                dc_new[q] = keep[r] ? dc[q] : 0;
+            if (!zero_output)
+                d_carry[q] = keep[r] ? 0 : d;
+        }
+}
+
+/* One step backwards of every kind for rows [r0, r0 + rows): fills dxp[t] (and drec[t]
+ * / rh[t]), dh_next (and dc_next) = the gradients at the previous states before the
+ * masking rule's pass-through, and d_x[t] = dxp[t] @ W^T. */
+static void SFX(backward_step)(SFX(bwd_args) *a, int t, int r0, int rows, const REAL *dh_new,
+                               const REAL *dc_new, REAL *dh_next, REAL *dc_next, REAL *d_rh,
+                               REAL *rec_h)
+{
+    int B = a->B, u = a->u, G = a->G;
+    size_t row0 = (size_t)t * B + r0;
+    const REAL *gates = a->gates + row0 * G, *U = a->U;
+    const REAL *h_tm1 = t ? a->hs + (row0 - B) * u : a->h0 + (size_t)r0 * u;
+    REAL *dx = a->dxp + row0 * G;
+    if (a->kind == 0) {
+        const REAL *c_tm1 = t ? a->cs + (row0 - B) * u : a->c0 + (size_t)r0 * u;
+        SFX(lstm_back_gates)(gates, c_tm1, dh_new, dc_new, dx, dc_next, rows, u);
+        GEMM(0, 1, rows, u, G, dx, G, U, G, 0, dh_next, u);      /* dh_tm1 = dz @ U^T */
+    } else if (a->kind == 1) {
+        SFX(gru_back_h)(gates, h_tm1, dh_new, dx, dh_next, rows, u);
+        if (a->reset_after) {                                 /* r_h = h_tm1 @ U_h + b_h */
+            GEMM(0, 0, rows, u, u, h_tm1, u, U + 2 * u, G, 0, rec_h, u);
+            if (a->b_h)
+                for (int r = 0; r < rows; r++)
+                    for (int j = 0; j < u; j++)
+                        rec_h[(size_t)r * u + j] += a->b_h[2 * u + j];
+        } else {                                              /* d_rh = dx_h @ U_h^T */
+            GEMM(0, 1, rows, u, u, dx + 2 * u, G, U + 2 * u, G, 0, d_rh, u);
+            for (int r = 0; r < rows; r++)                    /* rh = r * h_tm1 (for dU) */
+                for (int j = 0; j < u; j++)
+                    a->rh[(row0 + r) * u + j] = gates[(size_t)r * G + u + j]
+                                                * h_tm1[(size_t)r * u + j];
+        }
+        REAL *drec = a->reset_after ? a->drec + row0 * G : NULL;
+        SFX(gru_back_zr)(gates, h_tm1, rec_h, d_rh, dx, drec, dh_next, rows, u,
+                         a->reset_after);
+        if (a->reset_after)                                   /* dh_tm1 += drec @ U^T */
+            GEMM(0, 1, rows, u, G, drec, G, U, G, 1, dh_next, u);
+        else                                                  /*  += dx_zr @ U_zr^T */
+            GEMM(0, 1, rows, u, 2 * u, dx, G, U, G, 1, dh_next, u);
+    } else {                                                  /* SimpleRNN */
+        SFX(rnn_back)(dh_new, a->hs + row0 * u, dx, (size_t)rows * u);   /* da */
+        GEMM(0, 1, rows, u, u, dx, u, U, u, 0, dh_next, u);   /* dh_tm1 = da @ U^T */
+    }
+    GEMM(0, 1, rows, a->F, G, dx, G, a->W, G, 0, a->d_x + row0 * a->F, a->F);  /* dxp W^T */
+}
+
+/* One chunk of rows [r0, r1) of the reverse loop. */
+static void SFX(backward_rows)(void *p, int r0, int r1)
 {
     SFX(bwd_args) *a = (SFX(bwd_args) *)p;
-    int T = a->T, B = a->B, u = a->u, G = a->G, rows = b1 - b0, lstm = kind == 0;
+    int T = a->T, u = a->u, rows = r1 - r0, lstm = a->kind == 0;
     size_t su = (size_t)rows * u;
     REAL *work = (REAL *)calloc(9 * su, sizeof(REAL));
     if (!work) {
@@ -581,87 +837,105 @@ static void SFX(backward_chunk)(void *p, int b0, int b1, int kind)
         return;
     }
     REAL *dh = work, *dc = work + su, *dh_new = work + 2 * su, *dc_new = work + 3 * su;
-    REAL *d_carry = work + 4 * su, *dyb = work + 5 * su, *d_rh = work + 6 * su;
-    REAL *dh_next = work + 7 * su, *dc_next = work + 8 * su;
+    REAL *d_carry = work + 4 * su, *d_rh = work + 5 * su, *rec_h = work + 6 * su;
+    REAL *dh_next = work + 7 * su, *dc_next = work + 8 * su, *swap;
     if (a->d_h)
-        memcpy(dh, a->d_h + (size_t)b0 * u, su * sizeof(REAL));
+        memcpy(dh, a->d_h + (size_t)r0 * u, su * sizeof(REAL));
     if (lstm && a->d_c)
-        memcpy(dc, a->d_c + (size_t)b0 * u, su * sizeof(REAL));
+        memcpy(dc, a->d_c + (size_t)r0 * u, su * sizeof(REAL));
     for (int t = T - 1; t >= 0; t--) {
-        size_t row0 = (size_t)t * B + b0;
+        size_t row0 = (size_t)t * a->B + r0;
+        const REAL *d_seq = a->d_seq ? a->d_seq + row0 * u : NULL;
+        const REAL *d_last = a->d_last && t == T - 1 ? a->d_last + (size_t)r0 * u : NULL;
         const uint8_t *keep = a->keep ? a->keep + row0 : NULL;
-        for (size_t j = 0; j < su; j++) {                          /* d_y */
-            REAL d = d_carry[j];
-            if (a->d_seq)
-                d = d + a->d_seq[row0 * u + j];
-            if (a->d_last && t == T - 1)
-                d = d + a->d_last[(size_t)b0 * u + j];
-            dyb[j] = d;
-        }
-        for (int r = 0; r < rows; r++) {                           /* the masking rule */
-            int k = keep ? keep[r] : 1;
-            for (int j = 0; j < u; j++) {
-                size_t q = (size_t)r * u + j;
-                dh_new[q] = k ? dh[q] + dyb[q] : 0;
-                dc_new[q] = k ? dc[q] : 0;
-                if (keep && !a->zero_output)
-                    d_carry[q] = k ? 0 : dyb[q];
-            }
-        }
-        const REAL *gates = a->gates + row0 * G;
-        const REAL *h_tm1 = t ? a->hs + (row0 - B) * u : a->h0 + (size_t)b0 * u;
-        REAL *dx = a->dxp + row0 * G;
-        if (kind == 0) {
-            const REAL *c_tm1 = t ? a->cs + (row0 - B) * u : a->c0 + (size_t)b0 * u;
-            SFX(lstm_back_gates)(gates, c_tm1, dh_new, dc_new, dx, dc_next, rows, u);
-            GEMM(1, rows, u, G, dx, G, a->U, G, 0, dh_next, u);  /* dh_tm1 = dz @ U^T */
-        } else if (kind == 1) {
-            SFX(gru_back_h)(gates, h_tm1, dh_new, dx, dh_next, rows, u);
-            if (!a->reset_after)                               /* d_rh = dx_h @ U_h^T */
-                GEMM(1, rows, u, u, dx + 2 * u, G, a->U + 2 * u, G, 0, d_rh, u);
-            SFX(gru_back_zr)(gates, h_tm1, a->rec_h ? a->rec_h + row0 * u : NULL, d_rh,
-                             dx, a->drec ? a->drec + row0 * G : NULL, dh_next, rows, u,
-                             a->reset_after);
-            if (a->reset_after)                                /* dh_tm1 += drec @ U^T */
-                GEMM(1, rows, u, G, a->drec + row0 * G, G, a->U, G, 1, dh_next, u);
-            else                                               /*  += dx_zr @ U_zr^T */
-                GEMM(1, rows, u, 2 * u, dx, G, a->U, G, 1, dh_next, u);
-        } else {                                               /* SimpleRNN */
-            SFX(rnn_back)(dh_new, a->hs + row0 * u, dx, su);    /* da = dh (1 - h^2) */
-            GEMM(1, rows, u, u, dx, u, a->U, u, 0, dh_next, u); /* dh_tm1 = da @ U^T */
-        }
-        for (int r = 0; r < rows; r++) {                       /* + d_pass */
-            int k = keep ? keep[r] : 1;
-            for (int j = 0; j < u; j++) {
-                size_t q = (size_t)r * u + j;
-                dh[q] = k ? dh_next[q] : dh[q];
-                if (lstm)
-                    dc[q] = k ? dc_next[q] : dc[q];
-            }
+        if (keep)
+            SFX(masked_output_grad)(keep, rows, u, a->zero_output, dh, lstm ? dc : NULL,
+                                    d_seq, d_last, d_carry, dh_new, dc_new);
+        else
+            SFX(add_output_grad)(dh_new, dh, d_seq, d_last, su);
+        SFX(backward_step)(a, t, r0, rows, dh_new, keep ? dc_new : dc, dh_next, dc_next,
+                           d_rh, rec_h);
+        if (keep) {                                           /* + d_pass */
+            for (int r = 0; r < rows; r++)
+                if (keep[r]) {
+                    memcpy(dh + (size_t)r * u, dh_next + (size_t)r * u, u * sizeof(REAL));
+                    if (lstm)
+                        memcpy(dc + (size_t)r * u, dc_next + (size_t)r * u, u * sizeof(REAL));
+                }
+        } else {
+            swap = dh, dh = dh_next, dh_next = swap;
+            swap = dc, dc = dc_next, dc_next = swap;
         }
     }
-    memcpy(a->d_h0 + (size_t)b0 * u, dh, su * sizeof(REAL));
+    memcpy(a->d_h0 + (size_t)r0 * u, dh, su * sizeof(REAL));
     if (lstm)
-        memcpy(a->d_c0 + (size_t)b0 * u, dc, su * sizeof(REAL));
+        memcpy(a->d_c0 + (size_t)r0 * u, dc, su * sizeof(REAL));
     free(work);
 }
 
-static void SFX(lstm_bchunk)(void *p, int b0, int b1) { SFX(backward_chunk)(p, b0, b1, 0); }
-static void SFX(gru_bchunk)(void *p, int b0, int b1) { SFX(backward_chunk)(p, b0, b1, 1); }
-static void SFX(rnn_bchunk)(void *p, int b0, int b1) { SFX(backward_chunk)(p, b0, b1, 2); }
-
-/* Exported: one backward call (kind as rnn_forward). Returns 0, or -1 when out of memory. */
-int SFX(rnn_backward)(int kind, int T, int B, int u, int reset_after, const REAL *gates,
-                      const REAL *hs, const REAL *cs, const REAL *h0, const REAL *c0,
-                      const REAL *U, const REAL *rec_h, const uint8_t *keep, int zero_output,
-                      const REAL *d_seq, const REAL *d_last, const REAL *d_h, const REAL *d_c,
-                      REAL *dxp, REAL *drec, REAL *d_h0, REAL *d_c0, int nthreads)
+/* Column sums of a (n, G) block, columns [c0, c1), accumulated in double. */
+static void SFX(column_sums)(const REAL *m, size_t n, int G, int c0, int c1, REAL *out)
 {
-    int G = kind == 0 ? 4 * u : kind == 1 ? 3 * u : u;
-    SFX(bwd_args) a = {T, B, u, G, zero_output, reset_after, gates, hs, cs, h0, c0, U, rec_h,
-                       keep, d_seq, d_last, d_h, d_c, dxp, drec, d_h0, d_c0, 0};
-    chunk_fn fn = kind == 0 ? SFX(lstm_bchunk) : kind == 1 ? SFX(gru_bchunk) : SFX(rnn_bchunk);
-    over_batch(fn, &a, B, nthreads);
+    double *acc = (double *)calloc((size_t)(c1 - c0), sizeof(double));
+    if (!acc)
+        return;
+    for (size_t r = 0; r < n; r++)
+        for (int c = c0; c < c1; c++)
+            acc[c - c0] += m[r * G + c];
+    for (int c = c0; c < c1; c++)
+        out[c] = (REAL)acc[c - c0];
+    free(acc);
+}
+
+/* The weight gradients for columns [c0, c1) of G, every step at once:
+ *   dW = X^T @ dZ        dU = H_prev^T @ dZ_rec        db = sum of dZ (rows)
+ * with X (T B, F) the inputs, H_prev = [h0, h_0 .. h_(T-2)] the states before each
+ * step (two products: step 0, then the rest), dZ = dxp and dZ_rec = dxp (GRU with
+ * reset_after: drec; without: r * h_tm1 for the candidate's columns). */
+static void SFX(weight_grads)(void *p, int c0, int c1)
+{
+    SFX(bwd_args) *a = (SFX(bwd_args) *)p;
+    int T = a->T, B = a->B, u = a->u, G = a->G, w = c1 - c0;
+    size_t TB = (size_t)T * B;
+    const REAL *rec = a->drec ? a->drec : a->dxp;
+    GEMM(1, 0, a->F, w, (int)TB, a->x, a->F, a->dxp + c0, G, 0, a->dW + c0, G);
+    int split = a->rh ? 2 * u : G;                   /* GRU without reset_after: r h_tm1 */
+    if (c0 < split) {
+        int e = c1 < split ? c1 : split;
+        GEMM(1, 0, u, e - c0, B, a->h0, u, rec + c0, G, 0, a->dU + c0, G);
+        if (T > 1)
+            GEMM(1, 0, u, e - c0, (int)(TB - B), a->hs, u, rec + B * (size_t)G + c0, G, 1,
+                 a->dU + c0, G);
+    }
+    if (c1 > split) {
+        int s = c0 > split ? c0 : split;
+        GEMM(1, 0, u, c1 - s, (int)TB, a->rh, u, a->dxp + s, G, 0, a->dU + s, G);
+    }
+    if (a->db) {
+        SFX(column_sums)(a->dxp, TB, G, c0, c1, a->db);
+        if (a->drec)
+            SFX(column_sums)(a->drec, TB, G, c0, c1, a->db + G);
+    }
+}
+
+/* Exported: one backward call (kind as rnn_forward): the reverse loop split over
+ * rows, then the weight gradients split over columns. Returns 0, or -1 when out of
+ * memory. */
+int SFX(rnn_backward)(int kind, int T, int B, int F, int u, int reset_after, const REAL *x,
+                      const REAL *W, const REAL *U, const REAL *b_h, const REAL *gates,
+                      const REAL *hs, const REAL *cs, const REAL *h0, const REAL *c0,
+                      const uint8_t *keep, int zero_output, const REAL *d_seq,
+                      const REAL *d_last, const REAL *d_h, const REAL *d_c, REAL *dxp,
+                      REAL *drec, REAL *rh, REAL *d_x, REAL *dW, REAL *dU, REAL *db,
+                      REAL *d_h0, REAL *d_c0, int nthreads)
+{
+    int G = (kind == 0 ? 4 : kind == 1 ? 3 : 1) * u;
+    SFX(bwd_args) a = {T, B, F, u, G, zero_output, reset_after, kind, x, W, U, b_h, gates,
+                       hs, cs, h0, c0, keep, d_seq, d_last, d_h, d_c, dxp, drec, rh, d_x,
+                       dW, dU, db, d_h0, d_c0, 0};
+    over_range(SFX(backward_rows), &a, B, nthreads);
+    if (!a.failed)
+        over_range(SFX(weight_grads), &a, G, nthreads);
     return a.failed ? -1 : 0;
 }
 

@@ -34,6 +34,7 @@ LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_fused.so")
 KINDS = {"lstm": 0, "gru": 1, "simple_rnn": 2}
 _MIN_ROWS = 16                 # rows per thread below which one thread is faster
 _MIN_WORK = 1 << 17            # rows * u * G per step below which one thread is faster
+_MIN_SLICE = 32                # units per thread below which the units are not split
 _PAIR_MIN_WORK = 1 << 20       # T * B * u * G below which two calls run one after the other
 _LOCAL = threading.local()     # .share: cores this thread may use (inside ``concurrently``)
 
@@ -87,9 +88,9 @@ def _declare(lib: Any) -> None:
     i, p = ctypes.c_int, ctypes.c_void_p
     for suffix in ("f32", "f64"):
         fwd = getattr(lib, f"rnn_forward_{suffix}")
-        fwd.argtypes = [i] * 5 + [p] * 7 + [i] + [p] * 7 + [i]
+        fwd.argtypes = [i] * 6 + [p] * 9 + [i] + [p] * 7 + [i, i]
         bwd = getattr(lib, f"rnn_backward_{suffix}")
-        bwd.argtypes = [i] * 5 + [p] * 8 + [i] + [p] * 8 + [i]
+        bwd.argtypes = [i] * 6 + [p] * 10 + [i] + [p] * 13 + [i]
         getattr(lib, f"rnn_matmul_{suffix}").argtypes = [i] * 4 + [p] * 3
 
 
@@ -202,19 +203,28 @@ def _cores() -> int:
     return _State.cores
 
 
-def threads_for(batch: int, units: int, width: int) -> int:
-    """Threads for one call: one per core when each gets enough rows and work.
+def threads_for(batch: int, units: int, width: int, split_ok: bool = False
+                ) -> tuple[int, int]:
+    """``(threads, split_units)`` for one call: one thread per core when each gets
+    enough rows and work; for a small batch with many units (forward only), the
+    threads take slices of the units instead, meeting after every step.
 
-    Negative inside ``concurrently``: the C side then keeps BLAS single-threaded
-    even for one thread, as the other call uses the other cores.
+    Threads are negative inside ``concurrently``: the C side then keeps BLAS
+    single-threaded even for one thread, as the other call uses the other cores.
     """
     share = getattr(_LOCAL, "share", None)
+    cores = share or _cores()
+    work = batch * units * width
     if _State.threads is not None:
-        n = min(_State.threads, batch)
+        n = _State.threads
+        split = split_ok and batch < n * _MIN_ROWS and n <= units
     else:
-        n = min(share or _cores(), batch // _MIN_ROWS)
-        n = n if n > 1 and batch * units * width >= _MIN_WORK * n else 1
-    return -n if share else n
+        n = min(cores, batch // _MIN_ROWS)
+        split = (split_ok and n < 2 and cores > 1 and units >= 2 * _MIN_SLICE
+                 and work >= _MIN_WORK * 2)
+        n = min(cores, units // _MIN_SLICE) if split else n
+        n = n if n > 1 and (split or work >= _MIN_WORK * n) else 1
+    return (-n if share else n), int(split)
 
 
 class _Pool:
@@ -274,7 +284,7 @@ def cached_spec(cell: Any, make: Any) -> dict:
     cached = cell.__dict__.get("_kernel_spec")
     if cached is None or cached[0] != cell._version:
         spec = make()
-        for key in ("U", "U_back", "b_h"):
+        for key in ("W", "b", "U", "b_h", "W_back", "U_back", "b_h_back"):
             if spec.get(key) is not None:
                 spec[key] = np.ascontiguousarray(spec[key])
                 spec[key + "_addr"] = spec[key].ctypes.data
@@ -293,21 +303,25 @@ def _weight(spec: dict, key: str, dtype: np.dtype, keep: list) -> int | None:
     return keep[-1].ctypes.data
 
 
-def forward(kind: int, spec: dict, xp: np.ndarray, states: list[np.ndarray],
+def forward(kind: int, spec: dict, xs: np.ndarray, states: list[np.ndarray],
             keep: np.ndarray | None, y0: np.ndarray | None, zero_output: bool,
             seq: np.ndarray | None, record: Any) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Runs the loop of ``recurrence.run``; returns (last output, final states).
+    """Runs the loop of ``recurrence.run`` (with the input projection of each step);
+    returns (last output, final states).
 
     Args:
-        kind: ``KINDS[...]``. spec: the cell's ``kernel_spec()`` ("U", "b_h",
-            "reset_after"). xp: (T, B, G) contiguous. states: (B, u) each.
-        keep: (T, B, 1) bool or None. y0: what masked steps repeat first, or None.
-        seq: (B, T, u) to fill, or None. record: a ``Record`` to fill, or None.
+        kind: ``KINDS[...]``. spec: the cell's ``kernel_spec()`` ("W", "b", "U", "b_h",
+            "reset_after"). xs: (T, B, F) contiguous inputs, dropout applied.
+            states: (B, u) each. keep: (T, B, 1) bool or None. y0: what masked steps
+            repeat first, or None. seq: (B, T, u) to fill, or None. record: a
+            ``Record`` to fill, or None.
     """
-    steps, batch, width = xp.shape
-    dt = xp.dtype
+    steps, batch, features = xs.shape
+    dt = xs.dtype
     units = states[0].shape[1]
+    width = spec["U"].shape[1]
     lstm = kind == 0
+    reset_after = int(spec.get("reset_after", 0))
     alive: list = []
     h0, c0 = _as(states[0], dt), _as(states[1], dt) if lstm else None
     keep8 = None if keep is None else np.ascontiguousarray(keep[:, :, 0]).view(np.uint8)
@@ -319,48 +333,67 @@ def forward(kind: int, spec: dict, xp: np.ndarray, states: list[np.ndarray],
         gates, hs = record.gates, record.states[0]
         cs = record.states[1] if lstm else None
     rc = _fn("rnn_forward", dt)(
-        kind, steps, batch, units, int(spec.get("reset_after", 0)), _c_ptr(xp),
+        kind, steps, batch, features, units, reset_after, _c_ptr(xs),
+        _weight(spec, "W", dt, alive), _weight(spec, "b", dt, alive),
         _weight(spec, "U", dt, alive), _weight(spec, "b_h", dt, alive), _c_ptr(h0),
         _c_ptr(c0), _c_ptr(y_init), _c_ptr(keep8), int(zero_output), _c_ptr(seq),
         _c_ptr(gates), _c_ptr(hs), _c_ptr(cs), base, base + size if lstm else None,
-        base + 2 * size, threads_for(batch, units, width))
+        base + 2 * size, *threads_for(batch, units, width, kind != 1 or reset_after))
     _check(rc)
     return out[2], [out[0], out[1]] if lstm else [out[0]]
 
 
-def backward(kind: int, spec: dict, record: Any, d_seq: np.ndarray | None,
-             d_last: np.ndarray | None, d_states: list | None, zero_output: bool,
-             rec_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, list]:
-    """Runs the loop of ``recurrence.backward``; returns (dxp, drec or None, d_initial).
+def backward(kind: int, spec: dict, record: Any, x: np.ndarray, d_seq: np.ndarray | None,
+             d_last: np.ndarray | None, d_states: list | None, zero_output: bool
+             ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray | None]]:
+    """Runs ``recurrence.backward``: the reverse loop, then the weight gradients.
 
-    ``spec["U_back"]`` is the unscaled recurrent kernel in the gates' column
-    order; ``rec_h`` (GRU, reset_after) the (T, B, u) ``h_tm1 @ U_h + b_h``.
+    Args:
+        x: (T, B, F) the inputs the forward pass multiplied (dropout applied).
+        spec: the cell's spec; "W_back", "U_back" (and "b_h_back") are the unscaled
+            weights in the gates' column order.
+    Returns:
+        ``(d_x (T, B, F), d_initial_states, [dW, dU, db or None])``, the weight
+        gradients in the gates' column order (GRU with reset_after: db is (2, G)).
     """
     gates = record.gates
     steps, batch, width = gates.shape
     dt = gates.dtype
-    units = record.states[0].shape[2]
-    lstm = kind == 0
+    units, features = record.states[0].shape[2], x.shape[2]
+    lstm, gru = kind == 0, kind == 1
     alive: list = []
     reset_after = int(spec.get("reset_after", 0))
     d_states = list(d_states or [None] * (2 if lstm else 1))
     d_h, d_c = _as(d_states[0], dt), _as(d_states[1], dt) if lstm else None
     keep8 = None if record.mask is None else np.ascontiguousarray(record.mask).view(np.uint8)
     dxp = workspace.take(gates.shape, dt)
-    drec = workspace.take(gates.shape, dt) if kind == 1 and reset_after else None
+    drec = workspace.take(gates.shape, dt) if gru and reset_after else None
+    rh = workspace.take((steps, batch, units), dt) if gru and not reset_after else None
+    d_x = workspace.take((steps, batch, features), dt)
+    d_w, d_u = np.empty((features, width), dt), np.empty((units, width), dt)
+    d_b = None if spec.get("b") is None else np.empty(
+        (2, width) if gru and reset_after else (width,), dt)
     d_init = np.empty((2, batch, units), dt)
     h0 = _as(record.initial_states[0], dt)
     c0 = _as(record.initial_states[1], dt) if lstm else None
-    rec_h, d_seq, d_last = _as(rec_h, dt), _as(d_seq, dt), _as(d_last, dt)
+    x, d_seq, d_last = _as(x, dt), _as(d_seq, dt), _as(d_last, dt)
     rc = _fn("rnn_backward", dt)(
-        kind, steps, batch, units, reset_after, _c_ptr(gates), _c_ptr(record.states[0]),
-        _c_ptr(record.states[1] if lstm else None), _c_ptr(h0), _c_ptr(c0),
-        _weight(spec, "U_back", dt, alive), _c_ptr(rec_h), _c_ptr(keep8), int(zero_output),
-        _c_ptr(d_seq), _c_ptr(d_last), _c_ptr(d_h), _c_ptr(d_c), _c_ptr(dxp), _c_ptr(drec),
-        _c_ptr(d_init[0]), _c_ptr(d_init[1] if lstm else None),
-        threads_for(batch, units, width))
+        kind, steps, batch, features, units, reset_after, _c_ptr(x),
+        _weight(spec, "W_back", dt, alive), _weight(spec, "U_back", dt, alive),
+        _weight(spec, "b_h_back", dt, alive), _c_ptr(gates), _c_ptr(record.states[0]),
+        _c_ptr(record.states[1] if lstm else None), _c_ptr(h0), _c_ptr(c0), _c_ptr(keep8),
+        int(zero_output), _c_ptr(d_seq), _c_ptr(d_last), _c_ptr(d_h), _c_ptr(d_c),
+        _c_ptr(dxp), _c_ptr(drec), _c_ptr(rh), _c_ptr(d_x), _c_ptr(d_w), _c_ptr(d_u),
+        _c_ptr(d_b), _c_ptr(d_init[0]), _c_ptr(d_init[1] if lstm else None),
+        threads_for(batch, units, width)[0])
     _check(rc)
-    return dxp, drec, [d_init[0], d_init[1]] if lstm else [d_init[0]]
+    return d_x, [d_init[0], d_init[1]] if lstm else [d_init[0]], [d_w, d_u, d_b]
+
+
+def input_of(xs: np.ndarray, record: Any) -> np.ndarray:
+    """What the input product saw: ``xs`` times the (single) input dropout mask."""
+    masks = record.input_masks
+    return xs if masks is None else xs * masks[0]
 
 
 def _check(rc: int) -> None:

@@ -27,7 +27,7 @@ from rnnlens import activations
 from rnnlens import params as P
 from rnnlens.cells.backprop import (apply_derivative, derivative, input_grad, masked_inputs,
                                      needs_preactivation, prev_states, weight_grad)
-from rnnlens.cells import _kernels, workspace
+from rnnlens.cells import _kernels
 from rnnlens.cells.base import (
     FLOATX, RecurrentCell, StepFn, project_inputs, sigmoid_block)
 
@@ -158,29 +158,25 @@ class GRUCell(RecurrentCell):
     # -- the compiled loop (rnnlens.cells._kernels) -------------------------
 
     def kernel_spec(self) -> dict | None:
-        """What the C loop needs (``_fused.c``): U and b_h as the stepper uses them (z, r
+        """What the C loop needs (``_fused.c``): W, b_x, U, b_h as the stepper uses them (z, r
         columns halved), the unscaled U for the backward; None for other activations."""
         if not self.fused:
             return None
         return _kernels.cached_spec(self, lambda: {
-            "kind": 1, "U": self.packed()[1], "b_h": self.packed()[3],
-            "reset_after": self.reset_after, "U_back": self.recurrent_kernel})
+            "kind": 1, "W": self.packed()[0], "b": self.packed()[2], "U": self.packed()[1],
+            "b_h": self.packed()[3],
+            "reset_after": self.reset_after, "W_back": self.kernel,
+            "U_back": self.recurrent_kernel,
+            "b_h_back": self.bias[1] if self.use_bias and self.reset_after else None})
 
     def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
                         ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """``recurrence.backward`` with the reverse loop in C: (d_xs, d_initial, grads)."""
-        u = self.units
-        h_prev = prev_states(rec, 0)                           # (T, B, u)
-        rec_h = rh = None
-        if self.reset_after:                                   # r_h = h_tm1 @ U_h + b_h
-            rec_h = workspace.matmul(h_prev, self.recurrent_kernel[:, 2 * u:])
-            if self.use_bias:
-                rec_h += self.bias[1, 2 * u:]
-        else:
-            rh = rec.gates[..., u:2 * u] * h_prev              # r * h_tm1
-        dxp, drec, d_init = _kernels.backward(1, spec, rec, rec_h=rec_h, **grads_of)
-        ctx = {"in_m": rec.input_masks, "rm": None, "h_prev": h_prev, "drec": drec, "rh": rh}
-        grads, d_xs = self.backward_weights(xs, ctx, dxp)
+        """``recurrence.backward`` in C: (d_xs, d_initial, grads in Keras's layout)."""
+        d_xs, d_init, (d_w, d_u, d_b) = _kernels.backward(
+            1, spec, rec, _kernels.input_of(xs, rec), **grads_of)
+        grads = [d_w, d_u] + ([d_b] if self.use_bias else [])
+        if rec.input_masks is not None:
+            d_xs = d_xs * rec.input_masks[0]
         return d_xs, d_init, grads
 
     # -- backward: the same step in reverse, same names ---------------------

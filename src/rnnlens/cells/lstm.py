@@ -206,21 +206,24 @@ class LSTMCell(RecurrentCell):
     # -- the compiled loop (rnnlens.cells._kernels) -------------------------
 
     def kernel_spec(self) -> dict | None:
-        """What the C loop needs (``_fused.c``): the packed U (σ columns halved) for
-        the forward pass, the unscaled one for the backward; None when the
+        """What the C loop needs (``_fused.c``): the packed W, b, U (σ columns halved)
+        for the forward pass, the unscaled W, U for the backward; None when the
         activations are not the default ones (the NumPy loop runs)."""
         if not self.fused:
             return None
         return _kernels.cached_spec(self, lambda: {
-            "kind": 0, "U": self.packed()[1], "U_back": self._unpacked()[2]})
+            "kind": 0, "W": self.packed()[0], "b": self.packed()[2], "U": self.packed()[1],
+            "W_back": self._unpacked()[1], "U_back": self._unpacked()[2]})
 
     def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
                         ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """``recurrence.backward`` with the reverse loop in C: (d_xs, d_initial, grads)."""
-        dxp, _, d_init = _kernels.backward(0, spec, rec, **grads_of)
-        ctx = {"in_m": _packed_masks(rec.input_masks), "rm": None,
-               "h_prev": prev_states(rec, 0), "w": self._unpacked()[1]}
-        grads, d_xs = self.backward_weights(xs, ctx, dxp)
+        """``recurrence.backward`` in C: (d_xs, d_initial, grads in Keras's layout)."""
+        d_xs, d_init, (d_w, d_u, d_b) = _kernels.backward(
+            0, spec, rec, _kernels.input_of(xs, rec), **grads_of)
+        back = np.argsort(self._unpacked()[0])                 # i, f, o, g -> i, f, c, o
+        grads = [d_w[:, back], d_u[:, back]] + ([d_b[back]] if self.use_bias else [])
+        if rec.input_masks is not None:
+            d_xs = d_xs * rec.input_masks[0]
         return d_xs, d_init, grads
 
     def backward_prepare(self, xs: np.ndarray, record: Any) -> dict:

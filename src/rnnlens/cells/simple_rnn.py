@@ -95,14 +95,17 @@ class SimpleRNNCell(RecurrentCell):
         if self.activation is not activations.tanh:
             return None
         return _kernels.cached_spec(self, lambda: {
-            "kind": 2, "U": self.recurrent_kernel, "U_back": self.recurrent_kernel})
+            "kind": 2, "W": self.kernel, "b": self.bias if self.use_bias else None,
+            "U": self.recurrent_kernel, "W_back": self.kernel, "U_back": self.recurrent_kernel})
 
     def kernel_backward(self, xs: np.ndarray, rec: Any, spec: dict, **grads_of: Any
                         ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """``recurrence.backward`` with the reverse loop in C: (d_xs, d_initial, grads)."""
-        dxp, _, d_init = _kernels.backward(2, spec, rec, **grads_of)
-        ctx = {"in_m": rec.input_masks, "rm": None, "h_prev": prev_states(rec, 0)}
-        grads, d_xs = self.backward_weights(xs, ctx, dxp)
+        """``recurrence.backward`` in C: (d_xs, d_initial, grads in Keras's layout)."""
+        d_xs, d_init, (d_w, d_u, d_b) = _kernels.backward(
+            2, spec, rec, _kernels.input_of(xs, rec), **grads_of)
+        grads = [d_w, d_u] + ([d_b] if self.use_bias else [])
+        if rec.input_masks is not None:
+            d_xs = d_xs * rec.input_masks[0]
         return d_xs, d_init, grads
 
     # -- backward: the same step in reverse, same names ---------------------

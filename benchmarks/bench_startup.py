@@ -1,0 +1,174 @@
+#!/usr/bin/env python
+"""Fixed costs: cold start, streaming latency, and the tutorial's ``predict``.
+
+* cold start: a fresh interpreter imports rnnlens, builds ``LSTM(64)`` and predicts one
+  batch; its wall time (interpreter start-up not counted) and peak memory (max RSS),
+  median of ``--runs`` processes, then the slowest imports (``python -X importtime``);
+* streaming: ``layer.step`` of an ``LSTM(64)`` at batch 1 (32 features), median
+  microseconds per step on the C and NumPy paths, and ``torch.nn.LSTMCell`` beside it;
+* the seed tutorial (``LSTM(1)`` on ``[0.1, 0.2, 0.3]``): rnnlens ``predict`` vs Keras
+  ``predict``.
+
+    .venv/bin/python benchmarks/bench_startup.py [--runs 7] [--blas-env unset]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rnnlens import backend  # noqa: E402
+
+COLD = """
+import json, resource, time
+t0 = time.perf_counter()
+import numpy as np
+t1 = time.perf_counter()
+import rnnlens as keras
+t2 = time.perf_counter()
+inputs = keras.Input((10, 8))
+model = keras.Model(inputs, keras.layers.LSTM(64)(inputs))
+model.predict(np.zeros((4, 10, 8), np.float32), verbose=0)
+t3 = time.perf_counter()
+print(json.dumps({"numpy": t1 - t0, "rnnlens": t2 - t1, "build+predict": t3 - t2,
+                  "total": t3 - t0, "kernel": keras.backend.kernel(),
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def env() -> dict:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(C.REPO / "src"), os.environ.get("PYTHONPATH")])))
+
+
+def cold_start(runs: int) -> dict:
+    samples = []
+    for k in range(runs + 1):                      # the first run warms the file cache
+        out = subprocess.run([sys.executable, "-c", COLD], env=env(), capture_output=True,
+                             text=True, check=True).stdout
+        if k:
+            samples.append(json.loads(out.strip().splitlines()[-1]))
+    keys = ("numpy", "rnnlens", "build+predict", "total", "max_rss_mb")
+    result = {k: statistics.median(s[k] for s in samples) for k in keys}
+    result["kernel"] = samples[-1]["kernel"]
+    baseline = subprocess.run(
+        [sys.executable, "-c", "import resource; print(resource.getrusage("
+         "resource.RUSAGE_SELF).ru_maxrss / 1024)"], capture_output=True, text=True)
+    result["python_rss_mb"] = float(baseline.stdout.strip())
+    return result
+
+
+def slowest_imports(n: int = 12) -> list[tuple[float, float, str]]:
+    """(self ms, cumulative ms, module) of the slowest imports under ``import rnnlens``."""
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import rnnlens"],
+                         env=env(), capture_output=True, text=True).stderr
+    rows = []
+    for line in err.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)", line)
+        if m:
+            rows.append((int(m.group(1)) / 1e3, int(m.group(2)) / 1e3, m.group(3)))
+    return sorted(rows, reverse=True)[:n]
+
+
+def step_latency(kernel: str, steps: int = 2000) -> float:
+    from rnnlens.layers import LSTM
+
+    backend.set_kernel(kernel)
+    layer = LSTM(64)
+    layer.build((None, None, 32))
+    xs = np.random.default_rng(0).uniform(-1, 1, (steps + 200, 1, 32)).astype(np.float32)
+    states, times = None, []
+    for t in range(len(xs)):
+        t0 = time.perf_counter()
+        _, states = layer.step(xs[t], states)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[200:]) * 1e6
+
+
+def torch_step_latency(steps: int = 2000) -> float | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    cell = torch.nn.LSTMCell(32, 64)
+    xs = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (steps + 200, 1, 32))
+                          .astype(np.float32))
+    state, times = None, []
+    with torch.inference_mode():
+        for t in range(len(xs)):
+            t0 = time.perf_counter()
+            state = cell(xs[t], state)
+            state[0].numpy()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times[200:]) * 1e6
+
+
+def tutorial_predict(budget: float, keras: bool = True) -> dict:
+    import rnnlens as rn
+
+    x = np.array([0.1, 0.2, 0.3], np.float32).reshape(1, 3, 1)
+    inputs = rn.Input((3, 1))
+    model = rn.Model(inputs, rn.layers.LSTM(1)(inputs))
+    out = {"rnnlens_ms": C.measure(lambda: model.predict(x, verbose=0), budget)["median_ms"]}
+    if not keras:
+        return out
+    try:
+        import keras as k
+    except ImportError:
+        return out
+    k_in = k.Input((3, 1))
+    k_model = k.Model(k_in, k.layers.LSTM(1)(k_in))
+    k_model.set_weights(model.get_weights())
+    out["keras_ms"] = C.measure(lambda: k_model.predict(x, verbose=0), budget * 3)["median_ms"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=7, help="fresh processes for the cold start")
+    ap.add_argument("--no-keras", action="store_true")
+    ap.add_argument("--json", metavar="PATH")
+    C.add_blas_env_flag(ap)
+    args = ap.parse_args(argv)
+    C.apply_blas_env(args.blas_env)
+    C.header("rnnlens fixed costs")
+    cold = cold_start(args.runs)
+    print(f"cold start (fresh process, median of {args.runs}): import numpy "
+          f"{cold['numpy']:.3f} s + import rnnlens {cold['rnnlens']:.3f} s + build LSTM(64) "
+          f"and predict one batch {cold['build+predict']:.3f} s = {cold['total']:.3f} s; "
+          f"peak memory {cold['max_rss_mb']:.1f} MB (a bare interpreter: "
+          f"{cold['python_rss_mb']:.1f} MB); kernel {cold['kernel']}")
+    print("slowest imports under `import rnnlens` (self ms, cumulative ms):")
+    for own, cum, name in slowest_imports():
+        print(f"  {own:7.2f} {cum:8.2f}  {name}")
+    kernels = ["c", "numpy"] if backend.kernel() == "c" else ["numpy"]
+    steps = {k: step_latency(k) for k in kernels}
+    torch_us = torch_step_latency()
+    print("streaming LSTM(64).step at batch 1 (median us/step): " + ", ".join(
+        f"rnnlens {k} {v:.1f}" for k, v in steps.items())
+        + (f", torch.nn.LSTMCell {torch_us:.1f}" if torch_us is not None else ""))
+    backend.set_kernel(kernels[0])
+    tut = tutorial_predict(0.5, keras=not args.no_keras)
+    ratio = tut["keras_ms"] / tut["rnnlens_ms"] if "keras_ms" in tut else None
+    print(f"tutorial predict: rnnlens {tut['rnnlens_ms'] * 1e3:.1f} us" + (
+        f", Keras {tut['keras_ms']:.1f} ms: {ratio:.0f}x" if ratio else ""))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cold": cold, "step_us": steps,
+                                               "torch_step_us": torch_us, "tutorial": tut},
+                                              indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
