@@ -18,6 +18,10 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	# tf-keras (Keras 2, the oracle for legacy files) on the tensorflow-cpu above:
 	# --no-deps, or pip would pull the full tensorflow wheel.
 	$(PIP) install --no-deps tf-keras==2.21.0
+	# The browser tests drive Debian's Chromium (playwright's own download is not used).
+	dpkg -s chromium fonts-dejavu-core >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  chromium fonts-dejavu-core; }
 	touch $@
 
 install: $(VENV)/.installed
@@ -37,6 +41,8 @@ fixtures: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) benchmarks/bench_forward.py $(ARGS)
 	$(PY) benchmarks/bench_train.py $(ARGS)
+	$(PY) benchmarks/bench_layers.py $(ARGS)
+	$(PY) benchmarks/bench_explain.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info
