@@ -154,6 +154,8 @@ class GraphReader:
         kwargs = {k: self.value(v, outputs_of, layer) for k, v in raw_kwargs.items()
                   if k in known}
         kwargs.pop("training", None)
+        if "mask" in kwargs and kwargs["mask"] is None:
+            del kwargs["mask"]           # Keras fills a None mask from the input at run time
         return args, kwargs
 
     def _keras2_node(self, node: list, outputs_of: dict, layer: str, obj: Any

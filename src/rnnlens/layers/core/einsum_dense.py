@@ -32,6 +32,16 @@ from rnnlens.layers.base import Layer
 from rnnlens.layers.core import _einsum as E
 
 
+class _OutputShape(P.Json):
+    """``output_shape``: an int or a sequence (None entries allowed); anything else is
+    Keras's TypeError."""
+
+    def validate(self, value: Any, owner: Any) -> Any:
+        if not isinstance(value, (int, np.integer, list, tuple)) or isinstance(value, bool):
+            raise self.fail(value, owner, error=TypeError)
+        return super().validate(value, owner)
+
+
 def _output_shape(value: Any) -> tuple:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (int(value),)
@@ -96,9 +106,8 @@ class EinsumDense(Layer):
         gptq_unpacked_column_size, quantization_config: None only (no quantization).
     """
 
-    equation = P.Json(validate=lambda v: (E.parse(v), v)[1],
-                      expected="an einsum equation such as 'ab,bc->ac'")
-    output_shape = P.Json(validate=_output_shape, expected="an int or a tuple of positive "
+    equation = P.Str(max_len=256)
+    output_shape = _OutputShape(validate=_output_shape, expected="an int or a tuple of positive "
                           "ints (None for sizes the input gives)")
     activation = P.Activation(None)
     bias_axes = P.Json(None, validate=_bias_axes, expected="a string of output letters, "

@@ -86,6 +86,10 @@ class ReversibleEmbedding(Embedding):
         finally:
             self._reverse = False
 
+    def keras_node(self, node: Any) -> tuple[list, dict]:
+        """A graph node as Keras writes it: ``{"reverse": true}`` for a reverse call."""
+        return list(node.args), ({"reverse": True} if node.kwargs.get("reverse") else {})
+
     def convert_inputs(self, inputs: Any) -> np.ndarray:
         if self._reverse:
             return to_float_array(inputs, f"input to layer '{self.name}' (reverse=True)")
@@ -118,7 +122,7 @@ class ReversibleEmbedding(Embedding):
                 reverse: bool = False) -> tuple[np.ndarray, Any]:
         self._last_reverse = bool(reverse)
         if not reverse:
-            return super().forward(inputs)
+            return Embedding.call(self, inputs), self._ids(inputs)
         h = to_float_array(inputs, f"input to layer '{self.name}' (reverse=True)")
         logits = h @ self._reverse_kernel()                           # (..., V)
         if self.logit_soft_cap is None:
