@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Where a recurrent layer's time goes (a developer tool), on both paths.
 
-For each size: the whole ``layer(x)``, the input projection (one matrix multiply over
-all steps), the C time loop alone (``_kernels.forward``) with 1 thread and with the
-automatic thread count (rows or units split), the NumPy loop, the backward loop
-(C, 1 thread and automatic), and the matrix products alone (numpy's sgemm for the
-step's shape, T times): what is left above that is the gate arithmetic and
-overhead. Then a cProfile of many calls of the tutorial model (the fixed cost of
+For each size: the whole ``layer(x)`` on both paths, the C forward loop alone
+(``_kernels.forward``, input product included) and the C backward (reverse loop and
+weight gradients) with 1 thread and with the automatic thread count (rows or units
+split), the NumPy path's input projection, and the matrix products alone at numpy's
+sgemm speed (the step's (B, u) @ (u, G) T times, and (T B, F) @ (F, G) once): what is
+left above those is the gate arithmetic and overhead. Then a cProfile of many calls of the tutorial model (the fixed cost of
 one call).
 
     python benchmarks/profile_forward.py [--sizes 1x200x64x256,256x200x64x256] [--cell gru]
@@ -46,25 +46,24 @@ def profile_size(cell_name: str, b: int, t: int, f: int, u: int) -> dict:
     row = {}
     backend.set_kernel("c")
     row["layer(x) c"] = ms(lambda: layer(x))
-    row["project"] = ms(lambda: cell.project(xs, None))
-    xp = cell.project(xs, None)
     spec = cell.kernel_spec()
+    width = spec["U"].shape[1]
     record = recurrence.run(cell, x, states, record=True).record
     d_last = np.ones((b, u), np.float32)
     for threads in (1, None):
         backend.set_kernel("c", threads=threads)
-        label = "1 thread" if threads else "auto {}{}".format(
-            *_kernels.threads_for(b, u, xp.shape[-1], True))
-        row[f"C loop, {label}"] = ms(lambda: _kernels.forward(
-            spec["kind"], spec, xp, states, None, None, False, None, None))
-        row[f"C backward loop, {label}"] = ms(lambda: _kernels.backward(
-            spec["kind"], spec, record, None, d_last, None, False, rec_h=record.gates[..., :u]
-            if spec["kind"] == 1 else None))
+        n, split = _kernels.threads_for(b, u, width, spec["kind"] != 1 or spec["reset_after"])
+        label = "1 thread" if threads else f"auto: {n} ({'units' if split else 'rows'})"
+        row[f"C forward, {label}"] = ms(lambda: _kernels.forward(
+            spec["kind"], spec, xs, states, None, None, False, None, None))
+        row[f"C backward + weight grads, {label}"] = ms(lambda: _kernels.backward(
+            spec["kind"], spec, record, xs, None, d_last, None, False))
     backend.set_kernel("numpy")
     row["layer(x) numpy"] = ms(lambda: layer(x))
+    row["numpy: project"] = ms(lambda: cell.project(xs, None))
     backend.set_kernel("c")
-    width = xp.shape[-1]
     row["sgemm (B,u)@(u,G) x T"] = t * C.sgemm_ms(b, u, width)
+    row["sgemm (T B,F)@(F,G)"] = C.sgemm_ms(t * b, f, width)
     return row
 
 

@@ -294,6 +294,7 @@ def test_small_batches_split_the_units(c_kernel: None, kind: str) -> None:
     x = rng.uniform(-1, 1, (3, 6, 3)).astype(np.float32)
     mask = np.array([[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 0, 1], [1, 1, 1, 0, 0, 0]], bool)
     assert _kernels.threads_for(3, 40, 160, True) == (1, 0)          # default: 1 thread
+    assert _kernels.threads_for(3, 40, 160, True, largest=1 << 20) == (-1, 0)  # BLAS: 1 too
     with kernel("c", threads=1):
         expected = forward_backward(layer, x, None, mask, 18)
     for threads in (2, 3):

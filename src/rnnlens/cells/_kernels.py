@@ -35,6 +35,7 @@ KINDS = {"lstm": 0, "gru": 1, "simple_rnn": 2}
 _MIN_ROWS = 16                 # rows per thread below which one thread is faster
 _MIN_WORK = 1 << 17            # rows * u * G per step below which one thread is faster
 _MIN_SLICE = 32                # units per thread below which the units are not split
+_BLAS_THREADS_FROM = 1 << 18   # m n k above which OpenBLAS multiplies with its threads
 _PAIR_MIN_WORK = 1 << 20       # T * B * u * G below which two calls run one after the other
 _LOCAL = threading.local()     # .share: cores this thread may use (inside ``concurrently``)
 
@@ -203,14 +204,17 @@ def _cores() -> int:
     return _State.cores
 
 
-def threads_for(batch: int, units: int, width: int, split_ok: bool = False
-                ) -> tuple[int, int]:
+def threads_for(batch: int, units: int, width: int, split_ok: bool = False,
+                largest: int = 0) -> tuple[int, int]:
     """``(threads, split_units)`` for one call: one thread per core when each gets
     enough rows and work; for a small batch with many units (forward only), the
     threads take slices of the units instead, meeting after every step.
 
-    Threads are negative inside ``concurrently``: the C side then keeps BLAS
-    single-threaded even for one thread, as the other call uses the other cores.
+    The thread count is negative when the C side must keep BLAS single-threaded
+    even for one thread: inside ``concurrently`` (the other call uses the other
+    cores), and when a product (``largest`` = m n k) is big enough for OpenBLAS to
+    start its own threads, which on a busy machine wait for each other far longer
+    than they compute.
     """
     share = getattr(_LOCAL, "share", None)
     cores = share or _cores()
@@ -224,7 +228,7 @@ def threads_for(batch: int, units: int, width: int, split_ok: bool = False
                  and work >= _MIN_WORK * 2)
         n = min(cores, units // _MIN_SLICE) if split else n
         n = n if n > 1 and (split or work >= _MIN_WORK * n) else 1
-    return (-n if share else n), int(split)
+    return (-n if share or largest > _BLAS_THREADS_FROM else n), int(split)
 
 
 class _Pool:
@@ -338,7 +342,8 @@ def forward(kind: int, spec: dict, xs: np.ndarray, states: list[np.ndarray],
         _weight(spec, "U", dt, alive), _weight(spec, "b_h", dt, alive), _c_ptr(h0),
         _c_ptr(c0), _c_ptr(y_init), _c_ptr(keep8), int(zero_output), _c_ptr(seq),
         _c_ptr(gates), _c_ptr(hs), _c_ptr(cs), base, base + size if lstm else None,
-        base + 2 * size, *threads_for(batch, units, width, kind != 1 or reset_after))
+        base + 2 * size, *threads_for(batch, units, width, kind != 1 or reset_after,
+                                      batch * width * max(units, features)))
     _check(rc)
     return out[2], [out[0], out[1]] if lstm else [out[0]]
 
@@ -385,7 +390,7 @@ def backward(kind: int, spec: dict, record: Any, x: np.ndarray, d_seq: np.ndarra
         int(zero_output), _c_ptr(d_seq), _c_ptr(d_last), _c_ptr(d_h), _c_ptr(d_c),
         _c_ptr(dxp), _c_ptr(drec), _c_ptr(rh), _c_ptr(d_x), _c_ptr(d_w), _c_ptr(d_u),
         _c_ptr(d_b), _c_ptr(d_init[0]), _c_ptr(d_init[1] if lstm else None),
-        threads_for(batch, units, width)[0])
+        threads_for(batch, units, width, largest=steps * batch * units * width)[0])
     _check(rc)
     return d_x, [d_init[0], d_init[1]] if lstm else [d_init[0]], [d_w, d_u, d_b]
 
