@@ -284,8 +284,9 @@ def infer_output_shape(layer: Any, input_shape: Any) -> Any:
     shapes = []
     for fill in fills:
         try:
+            args, kwargs = _dummy_call(layer, input_shape, fill, FLOATX.dtype)
             with np.errstate(all="ignore"):
-                out = layer.call(LC._dummy(input_shape, fill, FLOATX.dtype))
+                out = layer.call(*args, **kwargs)
         except Exception as err:  # noqa: BLE001  (any failure of user code)
             raise ValueError(_no_shape(layer, f"running call() on a dummy batch raised "
                                               f"{type(err).__name__}: {err}")) from None
@@ -296,6 +297,39 @@ def infer_output_shape(layer: Any, input_shape: Any) -> Any:
         return shapes[0] if len(shapes) == 1 else LC._merge(*shapes)
     except ValueError as err:
         raise ValueError(_no_shape(layer, str(err))) from None
+
+
+def _dummy_call(layer: Any, input_shape: Any, fill: int, dtype: Any) -> tuple[list, dict]:
+    """Zeros for every tensor argument of the node being built (``layer(a, b, k=c)``),
+    else for the input shape alone."""
+    from rnnlens import functional
+    from rnnlens.layers import _lambda_code as LC
+
+    def dummy(v: Any) -> Any:
+        if isinstance(v, functional.SymbolicTensor):
+            d = dtype if v.dtype in ("float32", None) else np.dtype(v.dtype)
+            return LC._dummy(tuple(v.shape), fill, d)
+        if isinstance(v, (list, tuple)):
+            return type(v)(dummy(x) for x in v)
+        return v
+
+    nodes = layer.__dict__.get("_inbound_nodes") or []
+    node = nodes[-1] if nodes else None
+    if node is not None and not getattr(node, "outputs", None) and node.args and \
+            _shape_of(node.args[0]) == input_shape:
+        kwargs = call_kwargs(layer, {k: dummy(v) for k, v in node.kwargs.items()})
+        return [dummy(a) for a in node.args], kwargs
+    return [LC._dummy(input_shape, fill, dtype)], {}
+
+
+def _shape_of(value: Any) -> Any:
+    from rnnlens import functional
+
+    if isinstance(value, functional.SymbolicTensor):
+        return tuple(value.shape)
+    if isinstance(value, (list, tuple)):
+        return [_shape_of(v) for v in value]
+    return None
 
 
 def _no_shape(layer: Any, why: str) -> str:

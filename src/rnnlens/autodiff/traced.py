@@ -88,6 +88,23 @@ def _untraceable(what: str) -> TypeError:
         "(keras.ops), whose ops record their gradients.")
 
 
+def _broadcast_bias(x1: Any, x2: Any) -> tuple[Any, Any]:
+    """``x1 + x2`` on tensors broadcasts as NumPy (``tf.add``); ``ops.add`` routes a
+    bias-like ``x2`` to ``bias_add`` (Keras's rule), which differs when ``x2`` would
+    broadcast to a larger shape: there ``x2`` is broadcast first."""
+    s1, s2 = np.shape(x1), np.shape(x2)
+    big = [d for d in s2 if d > 1]
+    if s1 == s2 or len(big) != 1 or len(s1) < 2 or big[0] not in (s1[1], s1[-1]):
+        return x1, x2
+    try:
+        full = np.broadcast_shapes(s1, s2)
+    except ValueError:
+        return x1, x2
+    if full == s1 and (s1[-1] == big[0] or len(s2) == len(s1)):
+        return x1, x2
+    return x1, _ops()["broadcast_to"](x2, full)
+
+
 class Traced(np.ndarray):
     """An array recorded on a :class:`~rnnlens.autodiff.tape.Tape` (see the module doc)."""
 
@@ -105,6 +122,8 @@ class Traced(np.ndarray):
             raise TypeError(f"np.{ufunc.__name__}(..., out=...) writes into an array; a "
                             "recorded tensor cannot be changed in place (use the result).")
         name = ufunc.__name__
+        if name == "add" and method == "__call__" and len(inputs) == 2:
+            inputs = _broadcast_bias(*inputs)
         if method == "__call__":
             op = _UFUNC_ALIASES.get(name, name)
             if op is None:

@@ -78,6 +78,7 @@ from rnnlens.losses.base import (
     squeeze_or_expand_to_same_rank,
     standardize_reduction,
 )
+from rnnlens.losses.custom import LossFunctionWrapper
 from rnnlens.losses.crossentropy import (
     BCE,
     BinaryCrossentropy,
@@ -249,10 +250,15 @@ def get(identifier: Any, y_true_shape: Any = None, y_pred_shape: Any = None) -> 
         return _from_string(identifier, y_true_shape, y_pred_shape)
     if callable(identifier) and identifier in _FN_OBJECTS:
         return _FN_OBJECTS[identifier](name=identifier.__name__)
+    if callable(identifier) and not inspect.isclass(identifier):
+        # A user's function of (y_true, y_pred) written with rnnlens.ops: its gradient
+        # comes from the tape (as Keras's compile wraps it in a LossFunctionWrapper).
+        name = getattr(identifier, "__name__", None) or type(identifier).__name__
+        return LossFunctionWrapper(identifier, name=name)
     raise TypeError(
         f"Received loss={identifier!r} of type {type(identifier).__name__}, expected a loss "
-        "name, an rnnlens.losses.Loss instance or class, or None (rnnlens needs the loss "
-        "object to compute its gradient, so arbitrary callables are not accepted)."
+        "name, an rnnlens.losses.Loss instance or class, a function (y_true, y_pred) or "
+        "None."
     )
 
 
@@ -268,7 +274,7 @@ __all__ = ["serialize", "deserialize",
     "kl_divergence", "poisson", "binary_focal_crossentropy", "categorical_focal_crossentropy",
     "hinge", "squared_hinge", "categorical_hinge", "dice", "tversky",
     "mse", "mae", "mape", "msle", "MSE", "MAE", "MAPE", "MSLE", "bce", "BCE", "kld", "KLD",
-    "get", "apply_mask", "as_numeric", "squeeze_or_expand_to_same_rank",
+    "LossFunctionWrapper", "get", "apply_mask", "as_numeric", "squeeze_or_expand_to_same_rank",
     "standardize_reduction", "EPSILON", "Vjp",
 ]
 

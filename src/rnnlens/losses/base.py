@@ -282,10 +282,16 @@ class Loss:
                                    self.reduction)
         yt = _to_float(y_true, "y_true")
         yp0 = _to_float(y_pred, "y_pred")
-        # LossFunctionWrapper.call: match ranks before the loss function sees the arrays.
-        yt, yp = squeeze_or_expand_to_same_rank(yt, yp0)
-        with np.errstate(all="ignore"):  # NaN / inf follow from the data, as in Keras
-            values, vjp = self._forward(yt, yp)
+        from rnnlens.losses.custom import traced_forward, user_call
+
+        if user_call(type(self)):        # a user's Loss subclass: its call, on the tape
+            yp = yp0
+            values, vjp = traced_forward(self.call, yt, yp0)
+        else:
+            # LossFunctionWrapper.call: match ranks before the loss function sees them.
+            yt, yp = squeeze_or_expand_to_same_rank(yt, yp0)
+            with np.errstate(all="ignore"):  # NaN / inf follow from the data, as in Keras
+                values, vjp = self._forward(yt, yp)
         values = np.asarray(values, yp.dtype)
         out, backward = _reduce(values, sample_weight, self.reduction)
         return yp0.shape, out, vjp, backward

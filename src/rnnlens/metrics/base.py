@@ -71,7 +71,43 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self) -> None:
-        raise NotImplementedError
+        """Every variable from ``add_variable`` back to zeros (Keras's default)."""
+        variables = self.__dict__.get("_variables")
+        if variables is None:
+            raise NotImplementedError
+        for v in variables:
+            v.assign(np.zeros(v.shape, v.dtype))
+
+    # -- state variables, as a Keras metric subclass creates them ------------------------
+
+    def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "sum", name: str | None = None) -> "MetricVariable":
+        """A state variable (Keras's ``add_variable``): an array with ``assign``,
+        ``assign_add`` and ``assign_sub``, reset to zeros by ``reset_state``."""
+        from rnnlens import initializers
+
+        dt = np.dtype(dtype if dtype is not None else _dtype())
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape or ())
+        init = initializers.get("zeros" if initializer is None else initializer)
+        value = np.asarray(init(shape, dt), dtype=dt)
+        if value.shape != shape:
+            raise ValueError(f"The initializer of metric variable '{name}' returned shape "
+                             f"{value.shape}, expected {shape}.")
+        variable = np.array(value).view(MetricVariable)
+        variable.name = name or f"variable_{len(self.__dict__.get('_variables', []))}"
+        self.__dict__.setdefault("_variables", []).append(variable)
+        return variable
+
+    def add_weight(self, shape: Any = (), initializer: Any = None, dtype: Any = None,
+                   name: str | None = None) -> "MetricVariable":
+        """Keras's backwards-compatible alias of :meth:`add_variable`."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype,
+                                 name=name)
+
+    @property
+    def variables(self) -> list:
+        """The state variables (``add_variable``), as Keras's ``metric.variables``."""
+        return list(self.__dict__.get("_variables", []))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """``update_state(...)`` then ``result()``, as Keras's ``Metric.__call__``."""
@@ -89,6 +125,36 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+class MetricVariable(np.ndarray):
+    """A metric's state variable: a NumPy array updated in place by ``assign``,
+    ``assign_add`` and ``assign_sub`` (Keras's variable API); arithmetic on it gives
+    plain arrays."""
+
+    name: str = "variable"
+
+    def assign(self, value: Any) -> "MetricVariable":
+        self.view(np.ndarray)[...] = np.asarray(value, self.dtype)
+        return self
+
+    def assign_add(self, value: Any) -> "MetricVariable":
+        return self.assign(self.view(np.ndarray) + np.asarray(value, self.dtype))
+
+    def assign_sub(self, value: Any) -> "MetricVariable":
+        return self.assign(self.view(np.ndarray) - np.asarray(value, self.dtype))
+
+    @property
+    def value(self) -> np.ndarray:
+        return np.array(self.view(np.ndarray))
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self.view(np.ndarray))
+
+    def __array_wrap__(self, arr: Any, context: Any = None, return_scalar: bool = False
+                       ) -> Any:
+        arr = np.asarray(arr).view(np.ndarray)
+        return arr[()] if return_scalar else arr
 
 
 def reduce_to_samplewise(

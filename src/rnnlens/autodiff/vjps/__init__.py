@@ -75,10 +75,19 @@ NO_GRADIENT: dict[str, str] = {
     "linspace": "gradients with respect to start / stop are not implemented",
     "logspace": "gradients with respect to start / stop are not implemented",
     "geomspace": "gradients with respect to start / stop are not implemented",
-    "erfinv": "not implemented",
-    "scatter_update": "only reduction=None and 'add' have gradients",
     "vectorize": "np.vectorize runs outside the ops",
 }
+
+#: Ops whose outputs are never floats (shapes, dtypes, comparisons, logic, bit ops):
+#: never recorded, so they need no gradient.
+NOT_FLOAT = frozenset({
+    "all", "any", "allclose", "isclose", "equal", "not_equal", "greater", "greater_equal",
+    "less", "less_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "isfinite", "isinf", "isnan", "isneginf", "isposinf", "isreal", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "bitwise_left_shift",
+    "bitwise_right_shift", "left_shift", "right_shift", "gcd", "lcm", "dtype", "shape",
+    "ndim", "size", "is_tensor",
+})
 
 #: gather op -> the names of its data arguments (tensors whose entries it moves).
 GATHER: dict[str, tuple[str, ...]] = {}
@@ -157,14 +166,15 @@ def _load() -> None:
 
 
 def coverage() -> dict[str, list[str]]:
-    """Every op by kind: ``written``, ``gather``, ``zero``, ``none`` (no gradient),
-    ``special`` (recorded through what they run) and ``not_float`` (no float output)."""
+    """Every op by kind: ``written``, ``gather``, ``zero``, ``none`` (no gradient:
+    :data:`NO_GRADIENT`), ``special`` (recorded through what they run) and
+    ``not_float`` (no float output, never recorded)."""
     from rnnlens.autodiff.record import SPECIAL
     from rnnlens.ops._dispatch import OPS
 
     _load()
-    kinds: dict[str, list[str]] = {k: [] for k in
-                                   ("written", "gather", "zero", "none", "special")}
+    kinds: dict[str, list[str]] = {
+        k: [] for k in ("written", "gather", "zero", "none", "special", "not_float")}
     for name in sorted(OPS):
         if name in SPECIAL:
             kinds["special"].append(name)
@@ -174,10 +184,12 @@ def coverage() -> dict[str, list[str]]:
             kinds["gather"].append(name)
         elif name in ZERO:
             kinds["zero"].append(name)
+        elif name in NOT_FLOAT:
+            kinds["not_float"].append(name)
         else:
             kinds["none"].append(name)
     return kinds
 
 
-__all__ = ["VJPS", "FUSED", "ZERO", "NO_GRADIENT", "GATHER", "vjp", "gather", "apply_vjp",
-           "has_gradient", "coverage"]
+__all__ = ["VJPS", "FUSED", "ZERO", "NO_GRADIENT", "NOT_FLOAT", "GATHER", "vjp", "gather",
+           "apply_vjp", "has_gradient", "coverage"]

@@ -257,9 +257,10 @@ def _index(pos: np.ndarray, shape: tuple) -> tuple:
 # ---------------------------------------------------------------------------- gathers
 gather("reshape", "ravel", "squeeze", "expand_dims", "transpose", "swapaxes", "moveaxis",
        "broadcast_to", "flip", "fliplr", "flipud", "roll", "tile", "repeat", "pad",
-       "get_item", "slice", "take", "take_along_axis", "diagonal", "diag", "diagflat",
+       "get_item", "take", "take_along_axis", "diagonal", "diag", "diagflat",
        "tril", "triu", "extract_sequences", "depth_to_space", "space_to_depth", "copy")
 gather("rot90", data=("array",))
+gather("slice", data=("inputs",))
 gather("concatenate", "hstack", "vstack", "dstack", data=("xs",))
 gather("stack", data=("x",))
 gather("append", data=("x1", "x2"))
@@ -296,7 +297,7 @@ def gather_vjp(ctx: Any, g: Any, data: tuple[str, ...]) -> dict:
         else:
             args[name] = positions(value)
             slots.append((name, None, np.shape(value)))
-    if ctx.name == "pad":
+    if ctx.name == "pad" and args.get("mode", "constant") == "constant":
         args["constant_values"] = 0
     moved = _call(OPS[ctx.name].impl, args)
     outs = moved if isinstance(moved, (list, tuple)) else [moved]

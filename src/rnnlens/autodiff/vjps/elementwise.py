@@ -182,6 +182,10 @@ def _erf(x, y, g): return g * x.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-x * x)
 def _erfc(x, y, g): return -g * x.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-x * x)
 
 
+@_unary("erfinv")
+def _erfinv(x, y, g): return g * x.dtype.type(np.sqrt(np.pi) / 2) * np.exp(y * y)
+
+
 @_unary("i0")
 def _i0(x, y, g): return g * bessel_i1(x)
 

@@ -4,8 +4,7 @@ convolutions) and of the composite ops.
 Activations (``s = sigmoid(x)``): ``relu``: ``g [x > 0]``; ``relu6``: ``g [0 < x < 6]``;
 ``sigmoid``: ``g y (1 - y)``; ``softplus``: ``g s``; ``silu``: ``g (s + x s (1 - s))``;
 ``elu``: ``g`` or ``g alpha e^x``; ``gelu`` the derivative of its formula; ``softmax``:
-``y (g - sum(g y))``; ``log_softmax``: ``g - e^y sum(g)``; ``sparsemax``: ``g - mean(g)``
-on the support, 0 off it.
+``y (g - sum(g y))``; ``log_softmax``: ``g - e^y sum(g)``.
 
 Crossentropies as TensorFlow: from logits the fused kernels' ``softmax(z) - t`` and
 ``sigmoid(z) - t`` (times ``g``); from probabilities the derivative of Keras's formula
@@ -13,7 +12,9 @@ after the clip to ``[1e-7, 1 - 1e-7]`` (0 where it clips).
 
 Composites replay Keras's formula with ``rnnlens.ops`` on a nested tape:
 ``layer_normalization`` (``moments``, ``rsqrt``), ``rms_normalization``, ``normalize``,
-``norm``, ``cdist``, ``psnr``, ``dot_product_attention`` and the stacking helpers.
+``norm``, ``cdist``, ``psnr``, ``dot_product_attention``, ``trapezoid`` and ``sparsemax``
+(Keras 3.15.1's formula, whose threshold sums the support's cumulative sums, so its
+outputs need not sum to 1: rnnlens reproduces it and its gradient).
 """
 
 from __future__ import annotations
@@ -103,13 +104,13 @@ def _elu(ctx, x, y, g):
 @_act("selu")
 def _selu(ctx, x, y, g):
     a, s = x.dtype.type(1.6732632423543772), x.dtype.type(1.0507009873554805)
-    return np.where(x > 0, g * s, g * s * a * np.exp(np.minimum(x, 0)))
+    return np.where(x < 0, g * s * a * np.exp(np.minimum(x, 0)), g * s)   # TF: x < 0
 
 
 @_act("celu")
 def _celu(ctx, x, y, g):
-    a = x.dtype.type(ctx.args["alpha"])
-    return np.where(x > 0, g, np.where(x < 0, g * np.exp(x / a), g))
+    a = x.dtype.type(ctx.args["alpha"])         # max(x, 0) + a expm1(min(x, 0) / a):
+    return g * ((x >= 0) + (x <= 0) * np.exp(np.minimum(x, 0) / a))   # both at x = 0
 
 
 @_act("gelu")
@@ -184,15 +185,6 @@ def _log_softmax(ctx: Any, g: np.ndarray) -> dict:
     y = ctx.out
     ax = _softmax_axes(y, ctx.args["axis"])
     return {"x": g - np.exp(y) * np.sum(g, axis=ax, keepdims=True)}
-
-
-@vjp("sparsemax")
-def _sparsemax(ctx: Any, g: np.ndarray) -> dict:
-    y = ctx.out
-    a = int(ctx.args["axis"]) % y.ndim
-    on = (y > 0).astype(y.dtype)
-    k = np.maximum(on.sum(axis=a, keepdims=True), 1)
-    return {"x": on * (g - np.sum(g * on, axis=a, keepdims=True) / k)}
 
 
 # ---------------------------------------------------------------------------- crossentropy
@@ -434,6 +426,27 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     return out if keepdims else ops.squeeze(out, axis=ax)
 
 
+@composite("sparsemax")
+def _sparsemax(x, axis=-1):
+    """Keras's formula as written (``tau`` sums the support's cumulative sums)."""
+    ops = _o()
+    srt = ops.flip(ops.sort(x, axis=axis), axis=axis)
+    cs = ops.cumsum(srt, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    r = np.arange(1, x.shape[axis] + 1, dtype=x.dtype).reshape(shape)
+    support = np.asarray(plain_of(srt - (cs - 1) / r)) > 0
+    k = np.sum(support, axis=axis, keepdims=True).astype(x.dtype)
+    tau = (ops.sum(ops.where(support, cs, 0.0), axis=axis, keepdims=True) - 1) / k
+    return ops.maximum(x - tau, 0.0)
+
+
+def plain_of(v):
+    from rnnlens.autodiff.traced import plain
+
+    return plain(v)
+
+
 @composite("cdist")
 def _cdist(x, y):
     ops = _o()
@@ -507,3 +520,21 @@ def _fused() -> None:
 
 
 _fused()
+
+
+def _fused_adaptive() -> None:
+    try:
+        from rnnlens.ops import nn_adaptive as A
+    except ImportError:                                  # an older rnnlens.ops
+        return
+    for kind in ("average", "max"):
+        def forward(inputs: Any, output_size: Any, data_format: Any = None,
+                    kind: str = kind) -> Any:
+            return A.adaptive_pool_forward(inputs, output_size, data_format, kind)
+
+        FUSED[f"adaptive_{kind}_pool"] = forward
+        vjp(f"adaptive_{kind}_pool")(
+            lambda ctx, g: {"inputs": A.adaptive_pool_backward(ctx.cache, g)})
+
+
+_fused_adaptive()
