@@ -22,11 +22,12 @@ def floats(shape: tuple, seed: int, scale: float = 1.0) -> np.ndarray:
 def tape_gradients(K: Any, kmodel: Any, x: Any, y: Any, training: bool,
                    pick: Callable[[Any], Any] = lambda out: out) -> list[np.ndarray]:
     """``tf.GradientTape`` gradients of ``mse(y, pick(model(x)))`` with respect to the
-    trainable weights, dense (an embedding's IndexedSlices summed per row)."""
+    trainable weights, dense (an embedding's IndexedSlices summed per row). The loss sees
+    the output's Keras mask, as in ``fit`` (and as rnnlens's ``gradients``)."""
     import tensorflow as tf  # noqa: PLC0415
 
     with tf.GradientTape() as tape:
-        pred = tf.identity(pick(kmodel(x, training=training)))
+        pred = pick(kmodel(x, training=training))
         loss = K.losses.MeanSquaredError()(y, pred)
     grads = tape.gradient(loss, kmodel.trainable_weights)
     return [np.zeros(w.shape, np.float32) if g is None else

@@ -251,7 +251,11 @@ def test_every_registered_class_is_covered() -> None:
 
 #: Classes Keras 3 does not have (Keras 2's cuDNN layers; tested in test_keras2_files.py,
 #: where tf-keras is the oracle): covered, without a Keras 3 config to compare with.
-EXTRA_CASES: dict[str, list[dict]] = {"CuDNNLSTM": [dict(units=3)], "CuDNNGRU": [dict(units=2)]}
+EXTRA_CASES: dict[str, list[dict]] = {"CuDNNLSTM": [dict(units=3)], "CuDNNGRU": [dict(units=2)],
+                                     # Keras's legacy .h5 name of GroupQueryAttention
+                                     "GroupedQueryAttention": [dict(head_dim=2,
+                                                                    num_query_heads=2,
+                                                                    num_key_value_heads=1)]}
 
 
 def _pairs() -> list[tuple[str, dict]]:

@@ -25,7 +25,8 @@ Weights (Keras's order; Keras's file paths ``_query_dense``, ``_key_dense``,
 (N, H), key/kernel (E_k, K, H), key/bias (K, H), [gate/kernel (E, N, H), gate/bias,]
 value/kernel (E_v, K, H), value/bias (K, H), attention_output/kernel (N, H, E),
 attention_output/bias (E,). Keras's class is ``GroupedQueryAttention``, exported (and
-written in files) as ``GroupQueryAttention``.
+written in ``.keras`` files) as ``GroupQueryAttention``; legacy ``.h5`` files name it
+``GroupedQueryAttention``, which the reader accepts too.
 
 Shape legend: B batch, T query steps, S key / value steps, N query heads, K key / value
 heads, H head size, E features.
@@ -45,7 +46,7 @@ from rnnlens.layers.attention import _heads
 from rnnlens.layers.attention._einsum_dense import _EinsumDense
 from rnnlens.layers.attention.attention import _bind_call
 from rnnlens.layers.attention.multi_head_attention import MultiHeadAttention as _MHA
-from rnnlens.layers.base import Layer
+from rnnlens.layers.base import REGISTRY, Layer
 
 _CONFIG_KEYS = ("head_dim", "num_query_heads", "num_key_value_heads", "use_bias", "use_gate",
                 "sliding_window", "dropout", "kernel_initializer", "bias_initializer",
@@ -305,5 +306,7 @@ class GroupedQueryAttention(Layer):
 
 
 GroupQueryAttention = GroupedQueryAttention
+#: Keras's legacy ``.h5`` files name the class by its Python name.
+REGISTRY.setdefault("GroupedQueryAttention", GroupedQueryAttention)
 
 __all__ = ["GroupQueryAttention", "GroupedQueryAttention"]
