@@ -141,7 +141,7 @@ def _check_one(index: int, shape: tuple, spec: InputSpec, layer: str) -> None:
             expected = expected[:-1] if expected and expected[-1] == 1 else expected
         for want, dim in zip(expected, got):
             if want is not None and dim is not None and want != dim:
-                raise ValueError(f"{head} expected shape={spec.shape}, found shape={shape}")
+                raise ValueError(f"{head} expected shape={spec.shape}, found shape={got}")
 
 
 __all__ = ["InputSpec", "assert_input_compatibility"]

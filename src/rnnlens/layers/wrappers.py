@@ -427,7 +427,9 @@ class SpectralNormalization(Wrapper):
     writing the normalized kernel and u back into the weights (Keras assigns them), then
     calls the wrapped layer. In inference the layer runs with the stored weights as they
     are. The gradient is the wrapped layer's own, with respect to the kernel it used
-    (Keras assigns the normalized kernel, so nothing flows through sigma or u).
+    (Keras assigns the normalized kernel, so nothing flows through sigma or u). As in
+    Keras, the output is cast to the input's dtype: around an Embedding called on integer
+    ids the vectors are truncated to integers, and no gradient reaches the embeddings.
 
     Weights, in Keras's order: the wrapped layer's kernel (``embeddings`` for an
     Embedding), ``vector_u`` (1, n; non-trainable, TruncatedNormal(0.02) at first), then
@@ -488,16 +490,25 @@ class SpectralNormalization(Wrapper):
             np.copyto(kernel, new)
             self.weights_changed()
 
+    def convert_inputs(self, inputs: Any) -> Any:
+        return self.layer.convert_inputs(inputs)
+
     def call(self, inputs: np.ndarray, training: bool = False, mask: Any = None) -> Any:
-        self._update(training)
-        return self.layer.call(inputs, training=training)
+        return self.forward(inputs, training=training)[0]
 
     def forward(self, inputs: np.ndarray, training: bool = False, mask: Any = None
                 ) -> tuple[Any, Any]:
         self._update(training)
-        return self.layer.forward(inputs, training=training)
+        out, cache = self.layer.forward(inputs, training=training)
+        if np.issubdtype(np.asarray(inputs).dtype, np.integer):
+            # Keras casts the output to the input's dtype: integer ids (an Embedding)
+            # truncate the vectors, and nothing flows back to the wrapped layer.
+            return np.trunc(out).astype(np.asarray(inputs).dtype), None
+        return out, cache
 
     def backward(self, cache: Any, d_out: Any) -> tuple[Any, dict, list]:
+        if cache is None:
+            return None, {}, [np.zeros_like(w) for w in self.weights]
         d_in, extra, inner = self.layer.backward(cache, d_out)
         by_record = {id(r): g for r, g in zip(self.layer.weight_records(), inner)}
         grads = [by_record.get(id(r)) if id(r) in by_record else np.zeros_like(r.value)
