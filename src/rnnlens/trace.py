@@ -106,6 +106,18 @@ class LayerTrace:
                  f"mask={None if self.mask is None else self.mask.shape}"]
         return f"LayerTrace({self.layer!r}, " + ", ".join(parts) + ")"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the explainer's heatmaps of this layer (``rnnlens.explain.inline``)."""
+        from rnnlens.explain.inline import trace_html
+
+        return trace_html({self.layer: self}, title=self.layer)
+
+    def plot(self, sample: int = 0, what: Any = ("h", "c", "gates"), ax: Any = None) -> Any:
+        """Heatmaps (units x steps) with matplotlib; see ``rnnlens.plot.heatmaps``."""
+        from rnnlens.plot import heatmaps
+
+        return heatmaps(self, sample=sample, what=what, axes=ax)
+
 
 class Recorder:
     """Collects a :class:`LayerTrace` per recurrent layer call, and the named arrays
@@ -163,6 +175,12 @@ class Trace(dict):
 
     def __repr__(self) -> str:
         return "Trace(" + ", ".join(f"{k}: {v!r}" for k, v in self.items()) + ")"
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter: the explainer's heatmaps of every layer call (``rnnlens.explain.inline``)."""
+        from rnnlens.explain.inline import trace_html
+
+        return trace_html(self) if len(self) else None
 
 
 def trace(model_or_layer: Any, x: Any, **call_kwargs: Any) -> Trace:
