@@ -9,7 +9,18 @@ from rnnlens.layers.preprocessing.image.geometric import (RandomCrop, RandomElas
                                                          RandomRotation, RandomShear,
                                                          RandomTranslation, RandomZoom)
 from rnnlens.layers.preprocessing.image.resizing import CenterCrop, Rescaling, Resizing
+from rnnlens.layers.preprocessing.image.color import (RandomBrightness, RandomColorDegeneration,
+                                                     RandomColorJitter, RandomContrast,
+                                                     RandomGrayscale, RandomHue, RandomInvert,
+                                                     RandomSaturation, RandomSharpness)
+from rnnlens.layers.preprocessing.image.tone import (
+    AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, Equalization,
+    RandomPosterization, Solarization)
 
 __all__ = ["Rescaling", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom",
            "RandomTranslation", "RandomShear", "RandomPerspective", "RandomCrop",
-           "RandomElasticTransform"]
+           "RandomElasticTransform", "RandomBrightness", "RandomContrast", "RandomHue",
+           "RandomSaturation", "RandomSharpness", "RandomGrayscale", "RandomInvert",
+           "RandomColorDegeneration", "RandomColorJitter", "RandomPosterization",
+           "Solarization", "Equalization", "AutoContrast",
+           "ContrastLimitedAdaptiveHistogramEqualization"]
