@@ -7,10 +7,12 @@
   ``map``/``batch``/... methods), ``PyDataset`` (alias ``Sequence``),
   ``pack_x_y_sample_weight``, ``unpack_x_y_sample_weight``.
 * ``Progbar`` (the one in ``rnnlens.callbacks``) and ``Config``.
+* ``plot_model``, ``model_to_dot`` (Graphviz through pydot as Keras when installed, else
+  drawn by rnnlens: SVG with NumPy only, images with matplotlib).
 
 Everything but the first two is imported on first use, so ``import rnnlens`` stays cheap.
 Not here: ``get_file`` (needs the network), the image/audio/text directory loaders,
-``plot_model``, and the serialization registry (``register_keras_serializable``, ...).
+and the serialization registry (``register_keras_serializable``, ...).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _LAZY = {
     "enable_interactive_logging": "rnnlens.config",
     "is_interactive_logging_enabled": "rnnlens.config",
     "get_source_inputs": "rnnlens.functional",
+    "plot_model": "rnnlens.utils.model_visualization",
+    "model_to_dot": "rnnlens.utils.model_visualization",
 }
 
 __all__ = ["set_random_seed", "clear_session", *_LAZY]
