@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnlens.ops._conv_core import MAX_ELEMENTS
 from rnnlens.ops._dispatch import cast_array, fail, keras_op, to_array
 from rnnlens.ops.nn_conv import (MAX_POOL_3D_TOLERANCE, _back, _check_rank, _data_format,
                                  _dtypes, _last, spatial_tuple)
@@ -60,6 +61,10 @@ def _setup(op: str, inputs: Any, output_size: Any, data_format: Any, floats: boo
     xl = _last(x, df).astype(compute, copy=False)
     if 0 in xl.shape[1:-1]:
         raise fail(op, f"every spatial axis must be non-empty, received shape {x.shape}.")
+    count = math.prod((xl.shape[0], *size, xl.shape[-1]))
+    if count > MAX_ELEMENTS:
+        raise fail(op, f"the output would hold {count} elements (output_size {size}), over "
+                   f"rnnlens's limit of {MAX_ELEMENTS} (rnnlens.ops._conv_core.MAX_ELEMENTS).")
     return xl, size, df, dtype
 
 

@@ -17,6 +17,7 @@ SparseTensor) is refused.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,20 @@ from rnnlens import params as P
 from rnnlens.layers.base import Layer
 from rnnlens.layers.preprocessing import _common as C
 from rnnlens.layers.preprocessing.hashing import DtypeParam
+
+
+def check_output_size(layer: Layer, shape: tuple) -> None:
+    """A ValueError, before anything is allocated, for an encoding over rnnlens's element
+    limit (``rnnlens.ops._conv_core.MAX_ELEMENTS``); ``shape`` is the one-hot's
+    ``(*ids.shape, depth)`` (rank > 2 ids also reduce axis 1 into an output of its own)."""
+    from rnnlens.ops._conv_core import MAX_ELEMENTS
+
+    count = max(math.prod(shape), math.prod(shape[:1] + shape[2:]) if len(shape) > 3 else 0)
+    if count > MAX_ELEMENTS:
+        raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}) would output "
+                         f"{count} values (shape {shape}), over rnnlens's limit of "
+                         f"{MAX_ELEMENTS} (rnnlens.ops._conv_core.MAX_ELEMENTS); use fewer "
+                         "tokens / bins or a smaller batch.")
 
 
 class CategoryEncoding(Layer):
@@ -85,6 +100,7 @@ class CategoryEncoding(Layer):
     def call(self, inputs: Any, training: bool = False, mask: Any = None,
              count_weights: Any = None) -> np.ndarray:
         x = np.trunc(self.convert_inputs(inputs)).astype(np.int64)
+        check_output_size(self, (*x.shape, self.num_tokens))
         dtype = np.dtype(self.dtype)
         if count_weights is not None:
             return self._weighted(x, count_weights, dtype)
@@ -133,4 +149,4 @@ class CategoryEncoding(Layer):
         return self.dtype
 
 
-__all__ = ["CategoryEncoding"]
+__all__ = ["CategoryEncoding", "check_output_size"]

@@ -29,6 +29,7 @@ from rnnlens.layers.base import Layer
 from rnnlens.layers.preprocessing import _common as C
 from rnnlens.layers.preprocessing import _hashes
 from rnnlens.layers.preprocessing import _strings as S
+from rnnlens.layers.preprocessing.category_encoding import check_output_size
 from rnnlens.layers.preprocessing.hashing import DtypeParam
 
 _M = (1 << 64) - 1
@@ -127,6 +128,7 @@ class HashedCrossing(Layer):
         ids = np.asarray(cross_hash(columns, self.num_bins), np.int64).reshape(inputs[0].shape)
         if self.output_mode == "int":
             return ids.astype(self.dtype)
+        check_output_size(self, (max(ids.size, 1), self.num_bins))
         return C.encode(ids, "one_hot", self.num_bins, np.dtype(self.dtype))
 
     def forward(self, inputs: list, training: bool = False, mask: Any = None
