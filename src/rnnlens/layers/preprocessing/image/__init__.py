@@ -8,6 +8,9 @@ from rnnlens.layers.preprocessing.image.geometric import (RandomCrop, RandomElas
                                                          RandomFlip, RandomPerspective,
                                                          RandomRotation, RandomShear,
                                                          RandomTranslation, RandomZoom)
+from rnnlens.layers.preprocessing.image.mixing import (AugMix, CutMix, MaxNumBoundingBoxes,
+                                                      MixUp, RandAugment, RandomErasing,
+                                                      RandomGaussianBlur)
 from rnnlens.layers.preprocessing.image.resizing import CenterCrop, Rescaling, Resizing
 from rnnlens.layers.preprocessing.image.color import (RandomBrightness, RandomColorDegeneration,
                                                      RandomColorJitter, RandomContrast,
@@ -23,4 +26,5 @@ __all__ = ["Rescaling", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation"
            "RandomSaturation", "RandomSharpness", "RandomGrayscale", "RandomInvert",
            "RandomColorDegeneration", "RandomColorJitter", "RandomPosterization",
            "Solarization", "Equalization", "AutoContrast",
-           "ContrastLimitedAdaptiveHistogramEqualization"]
+           "ContrastLimitedAdaptiveHistogramEqualization", "MixUp", "CutMix", "RandomErasing",
+           "RandomGaussianBlur", "AugMix", "RandAugment", "MaxNumBoundingBoxes"]
