@@ -134,20 +134,20 @@ def layer_view(key: str, tr: Any, samples: int, detail: int, max_steps: int,
                      steps=steps, window=(t0, steps), units=units, units_shown=u, specs=[],
                      config=_config(tr, kind, units), node=node)
     for name, arr, initial, role in named:
-        window = np.asarray(arr[:samples, t0:, :u], np.float32)           # (S, Tw, U)
+        window = np.asarray(arr[:samples, t0:, :max_units], np.float32)   # (S, Tw, U)
         bounds = value_range(window) if role == "gate" else None
         if bounds is not None and name == _CANDIDATE.get(kind):
             bounds = stats.TANH_BOUNDS                     # a candidate: tanh-like
         view.specs.append(_spec(name, role, window, bounds))
         view.detail[name] = window[:detail]
         if initial is not None:
-            view.initial[name] = np.asarray(initial[:detail, :u], np.float32)
+            view.initial[name] = np.asarray(initial[:detail, :max_units], np.float32)
         if bounds is not None:
-            sat = stats.Saturation(u, bounds)
+            sat = stats.Saturation(window.shape[2], bounds)
             sat.add(window, mask)
             view.saturation[name] = sat.result()
         if name == _MEMORY.get(kind) and bounds == stats.SIGMOID_BOUNDS:
-            memory = stats.Memory(u, window.shape[1])
+            memory = stats.Memory(window.shape[2], window.shape[1])
             memory.add(window, mask)
             view.memory_gate = name
             view.memory, view.memory_never = memory.result()

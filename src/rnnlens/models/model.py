@@ -379,6 +379,12 @@ class Model(Trainer, Layer):
         text = summary_text(self, line_length)
         (print_fn or print)(text)
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter: the graph as ``rnnlens.explain`` draws it, and ``summary()``."""
+        from rnnlens.explain.inline import model_html
+
+        return model_html(self)
+
     def get_config(self) -> dict:
         """Keras 3's model config (the ``config`` of ``to_json``)."""
         from rnnlens.interop.keras_writer import model_config
