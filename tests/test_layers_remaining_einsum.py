@@ -139,6 +139,33 @@ def test_lora_equals_keras(K: Any, parity: Any) -> None:
         c.enable_lora(1)
 
 
+def test_lora_fit_trains_the_factors_only(K: Any, parity: Any) -> None:
+    def build(lib: Any) -> Any:
+        return lib.Sequential([lib.Input((5, 3)),
+                               lib.layers.EinsumDense("abc,cd->abd", (None, 4), bias_axes="d",
+                                                      lora_rank=2)])
+    kmodel, rmodel = fit_both(parity, K, build, floats((8, 5, 3), 14), floats((8, 5, 4), 15),
+                              "LoRA")
+    start = twins(K, build)[1].get_weights()
+    np.testing.assert_array_equal(rmodel.get_weights()[0], start[0])     # kernel frozen
+    assert not np.allclose(rmodel.get_weights()[3], start[3])            # B trained
+
+
+def test_masks_stop_at_einsum_dense(K: Any, parity: Any) -> None:
+    """EinsumDense does not support masking (Keras drops the mask): the LSTM after it
+    runs every step."""
+    def build(lib: Any) -> Any:
+        i = lib.Input((6, 3))
+        y = lib.layers.EinsumDense("abc,cd->abd", (None, 4))(lib.layers.Masking(0.0)(i))
+        return lib.Model(i, lib.layers.LSTM(2, return_sequences=True)(y))
+    kmodel, rmodel = twins(K, build)
+    x = floats((2, 6, 3), 16)
+    x[0, 3:] = 0.0
+    parity(rmodel.predict(x, verbose=0), np.asarray(kmodel(x)), name="EinsumDense mask")
+    assert getattr(RL.EinsumDense("abc,cd->abd", (None, 4))(RL.Masking()(x)), "_keras_mask",
+                   None) is None
+
+
 def test_lora_files(K: Any, parity: Any, tmp_path: Path) -> None:
     """Keras saves the merged kernel only: rnnlens reads the file as a plain EinsumDense
     with the same outputs (and a note), and refuses to write a LoRA layer."""

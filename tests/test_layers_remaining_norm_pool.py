@@ -88,6 +88,18 @@ def test_group_normalization_passes_masks(K: Any, parity: Any) -> None:
 
 # --------------------------------------------------------------------- RMSNormalization
 
+
+def test_rms_normalization_drops_masks(K: Any, parity: Any) -> None:
+    def build(lib: Any) -> Any:
+        i = lib.Input((6, 4))
+        y = lib.layers.RMSNormalization()(lib.layers.Masking(0.0)(i))
+        return lib.Model(i, lib.layers.LSTM(3, return_sequences=True)(y))
+    kmodel, rmodel = twins(K, build)
+    x = floats((3, 6, 4), 4)
+    x[0, 4:] = 0.0
+    parity(rmodel.predict(x, verbose=0), np.asarray(kmodel(x)), name="RMS mask dropped")
+
+
 RMS = [({}, (2, 5, 8)), ({"axis": [1, 2]}, (2, 5, 8)), ({"epsilon": 0.5}, (3, 4)),
        ({"axis": 1}, (2, 6, 6)), ({"axis": [-2, -1]}, (2, 3, 4, 5))]
 
