@@ -52,7 +52,10 @@ The package: ``base`` (input checks, rank fix, reduction, masks, the ``Loss`` cl
 ``regression`` (MSE, MAE, MAPE, MSLE, Huber, LogCosh, CosineSimilarity), ``crossentropy``
 (binary, categorical, sparse), ``probabilistic`` (KLDivergence, Poisson, the focal
 crossentropies) and ``hinge`` (Hinge, SquaredHinge, CategoricalHinge, Dice, Tversky).
-Each of those modules states its formulas. ``CTC``, ``Circle`` and
+``ctc`` (``CTC``, connectionist temporal classification, through ``rnnlens.ops.ctc_loss``)
+and ``custom`` (``LossFunctionWrapper``: a user's function of ``(y_true, y_pred)`` written
+with ``rnnlens.ops``, and ``Loss`` subclasses with their own ``call``, differentiated by
+``rnnlens.autodiff``). Each of those modules states its formulas. ``Circle`` and
 ``CategoricalGeneralizedCrossEntropy`` are not implemented.
 """
 
@@ -78,7 +81,6 @@ from rnnlens.losses.base import (
     squeeze_or_expand_to_same_rank,
     standardize_reduction,
 )
-from rnnlens.losses.custom import LossFunctionWrapper
 from rnnlens.losses.crossentropy import (
     BCE,
     BinaryCrossentropy,
@@ -93,6 +95,8 @@ from rnnlens.losses.crossentropy import (
     categorical_crossentropy,
     sparse_categorical_crossentropy,
 )
+from rnnlens.losses.ctc import CTC, ctc
+from rnnlens.losses.custom import LossFunctionWrapper
 from rnnlens.losses.hinge import (
     CategoricalHinge,
     Dice,
@@ -151,7 +155,7 @@ _CLASSES: dict[str, type[Loss]] = {
         MeanSquaredLogarithmicError, CosineSimilarity, Huber, LogCosh,
         BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
         KLDivergence, Poisson, BinaryFocalCrossentropy, CategoricalFocalCrossentropy,
-        Hinge, SquaredHinge, CategoricalHinge, Dice, Tversky,
+        Hinge, SquaredHinge, CategoricalHinge, Dice, Tversky, CTC,
     )
 }
 #: Keras's function names (and the aliases ``keras.losses.get`` knows) -> the class that
@@ -167,7 +171,7 @@ _FN_OBJECTS: dict[Any, type[Loss]] = {
     binary_focal_crossentropy: BinaryFocalCrossentropy,
     categorical_focal_crossentropy: CategoricalFocalCrossentropy,
     hinge: Hinge, squared_hinge: SquaredHinge, categorical_hinge: CategoricalHinge,
-    dice: Dice, tversky: Tversky,
+    dice: Dice, tversky: Tversky, ctc: CTC,
 }
 _FUNCTIONS: dict[str, type[Loss]] = {
     **{fn.__name__: cls for fn, cls in _FN_OBJECTS.items()},
@@ -267,7 +271,7 @@ __all__ = ["serialize", "deserialize",
     "MeanSquaredLogarithmicError", "CosineSimilarity", "Huber", "LogCosh",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "KLDivergence", "Poisson", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy",
-    "Hinge", "SquaredHinge", "CategoricalHinge", "Dice", "Tversky",
+    "Hinge", "SquaredHinge", "CategoricalHinge", "Dice", "Tversky", "CTC", "ctc",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "cosine_similarity", "huber", "log_cosh",
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",

@@ -322,3 +322,4 @@ from rnnlens.ops.nn_stats import (  # noqa: E402,F401  (keras.ops.nn's second ha
     dot_product_attention, layer_normalization, moments, normalize, polar, psnr,
     rms_normalization, sparse_categorical_crossentropy, space_to_depth)
 
+from rnnlens.ops.ctc import ctc_decode, ctc_loss  # noqa: E402,F401  (keras.ops.nn's CTC)

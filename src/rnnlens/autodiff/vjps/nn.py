@@ -1,5 +1,5 @@
 """VJPs of ``keras.ops.nn`` (activations, softmax, crossentropies, statistics, the
-convolutions) and of the composite ops.
+convolutions, ``ctc_loss``) and of the composite ops.
 
 Activations (``s = sigmoid(x)``): ``relu``: ``g [x > 0]``; ``relu6``: ``g [0 < x < 6]``;
 ``sigmoid``: ``g y (1 - y)``; ``softplus``: ``g s``; ``silu``: ``g (s + x s (1 - s))``;
@@ -538,3 +538,13 @@ def _fused_adaptive() -> None:
 
 
 _fused_adaptive()
+
+
+def _fused_ctc() -> None:
+    from rnnlens.ops import ctc as C
+
+    FUSED["ctc_loss"] = C.ctc_loss_forward
+    vjp("ctc_loss")(lambda ctx, g: {"output": C.ctc_loss_backward(ctx.cache, g)})
+
+
+_fused_ctc()
