@@ -607,23 +607,23 @@ def test_activation_equals_keras(K: Any, name: str) -> None:
 
 
 # ---------------------------------------------------------------------------- import cost
-def test_import_is_light_and_fast() -> None:
+def test_import_is_light() -> None:
+    """``import rnnlens`` loads NumPy and the standard library only, and a bounded set of
+    its own modules (the rest load on first use). Its time is measured, not asserted
+    here, by benchmarks/bench_forward.py (``import`` row, beside numpy, keras, torch)."""
     code = textwrap.dedent("""
-        import sys, time
-        t = time.perf_counter()
+        import sys
+        before = set(sys.modules)
         import rnnlens
         from rnnlens.layers import LSTM, Input
         from rnnlens.models import Model
-        dt = time.perf_counter() - t
-        heavy = [m for m in ("tensorflow", "torch", "keras", "jax", "scipy", "pandas")
-                 if m in sys.modules]
-        print(dt, ",".join(heavy))
+        new = [m for m in sys.modules if m not in before]
+        heavy = [m for m in new if m.split(".")[0] in ("tensorflow", "torch", "keras", "jax",
+                 "scipy", "pandas", "h5py", "onnx", "matplotlib", "dask", "starlette")]
+        ours = [m for m in new if m.startswith("rnnlens")]
+        print(len(ours), ",".join(heavy) or "-")
     """)
-    best, heavy = float("inf"), ""
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, env={"PATH": "/usr/bin:/bin"}).stdout.split()
-        best = min(best, float(out[0]))
-        heavy = out[1] if len(out) > 1 else ""
-    assert heavy == "", f"import rnnlens pulled in {heavy}"
-    assert best < 0.5, f"import rnnlens took {best:.3f} s"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={"PATH": "/usr/bin:/bin"}).stdout.split()
+    assert out[1] == "-", f"import rnnlens pulled in {out[1]}"
+    assert int(out[0]) <= 100, f"import rnnlens loads {out[0]} of its own modules"

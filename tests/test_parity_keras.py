@@ -492,15 +492,24 @@ def g_mask_concat(k: Any) -> Any:
 
 
 def g_mask_initial_state(k: Any) -> Any:
-    """spec §10.1: Keras drops the upstream mask when initial_state is passed too;
-    rnnlens keeps it (a documented difference). The Keras side therefore passes the
-    same mask explicitly, which is what rnnlens does implicitly."""
+    """spec §10.1: a layer given initial_state too gets no mask filled in (Keras fills
+    ``mask`` only for a call with one tensor argument), so it runs unmasked; its output
+    still carries the upstream mask, which the last LSTM uses."""
     i = k.Input((6, 2))
     m = k.Input((6,), dtype="bool")
     a = k.layers.LSTM(4, return_sequences=True)(i, mask=m)
     _, h, c = k.layers.LSTM(3, return_state=True)(i)
-    explicit = {"mask": m} if k.__name__ == "keras" else {}
-    o = k.layers.LSTM(3, return_sequences=True)(a, initial_state=[h, c], **explicit)
+    o = k.layers.LSTM(3, return_sequences=True)(a, initial_state=[h, c])
+    return k.Model([i, m], [o, k.layers.GRU(2, return_sequences=True)(o)]), [(6, 2), "mask"]
+
+
+def g_mask_initial_state_explicit(k: Any) -> Any:
+    """The same with the mask passed explicitly: then the decoder is masked."""
+    i = k.Input((6, 2))
+    m = k.Input((6,), dtype="bool")
+    a = k.layers.LSTM(4, return_sequences=True)(i, mask=m)
+    _, h, c = k.layers.LSTM(3, return_state=True)(i)
+    o = k.layers.LSTM(3, return_sequences=True)(a, initial_state=[h, c], mask=m)
     return k.Model([i, m], o), [(6, 2), "mask"]
 
 
@@ -609,7 +618,8 @@ def g_sequential_repeat(k: Any) -> Any:
 GRAPHS = [g_tutorial_3_outputs, g_tutorial_single, g_return_state_tuple, g_stacked,
           g_seq_td_dense, g_encoder_decoder, g_encoder_decoder_states_out, g_repeat_seq2seq,
           g_concat_sequences, g_concat_last, g_shared_layer, g_variable_length, g_mask_input,
-          g_mask_concat, g_mask_initial_state, g_mask_initial_state_inputs,
+          g_mask_concat, g_mask_initial_state, g_mask_initial_state_explicit,
+          g_mask_initial_state_inputs,
           g_mask_return_state_downstream, g_mask_through_dense, g_mask_concat_two,
           g_time_distributed_lstm, g_variable_length_unroll, g_dict_outputs,
           g_dropout_predict, g_nested_model, g_sequential, g_sequential_add,

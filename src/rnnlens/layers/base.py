@@ -215,10 +215,16 @@ class Layer(WeightOwner):
         """
         carried = carried_mask(inputs)
         plain = strip_mask(inputs)
-        if carried is not None and self.supports_masking and kwargs.get("mask") is None:
+        previous = kwargs["mask"] if kwargs.get("mask") is not None else carried
+        # Keras fills ``mask`` only for a call with one tensor argument: a layer given
+        # initial_state runs unmasked (spec section 10.1); its output mask still follows.
+        more = any(kwargs.get(k) is not None for k in ("initial_state", "constants")) or \
+            any(isinstance(v, np.ndarray) for v in flatten(list(rest)))
+        if carried is not None and self.supports_masking and kwargs.get("mask") is None \
+                and not more:
             kwargs = {**kwargs, "mask": carried}
         out = self.eager_call(plain, *rest, **kwargs)
-        return attach_mask(out, self.compute_mask(plain, kwargs.get("mask")))
+        return attach_mask(out, self.compute_mask(plain, previous))
 
     def eager_call(self, inputs: Any, **kwargs: Any) -> Any:
         """Runs the layer on arrays: convert, build on first use, call."""

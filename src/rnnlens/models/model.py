@@ -228,11 +228,12 @@ class Model(Trainer, Layer):
         args = _substitute(node.args, tensors)
         kwargs = _substitute(node.kwargs, tensors)
         in_mask = _incoming_mask(node, masks)
-        if in_mask is not None and "mask" not in kwargs:
+        previous = kwargs["mask"] if kwargs.get("mask") is not None else in_mask  # -> out mask
+        if in_mask is not None and "mask" not in kwargs and not _states_given(node):
             kwargs["mask"] = in_mask
         if "training" not in kwargs:
             kwargs["training"] = training
-        mask = kwargs.get("mask")
+        mask = previous
         kwargs = autodiff_layers.call_kwargs(layer, kwargs)
         layer.__dict__.pop("_rt_losses", None)
         if keep and autodiff_layers.uses_tape(layer):
@@ -519,6 +520,15 @@ def _shape_mismatch(got: tuple, expected: tuple, name: str, model: str) -> str:
     elif len(got) == len(expected) - 1 and tuple(got) == tuple(expected[1:]):
         msg += " The batch axis is missing: pass x[None] for a single sample."
     return msg
+
+
+def _states_given(node: Node) -> bool:
+    """Keras fills ``mask`` only for a call with one tensor argument (``Layer.__call__``):
+    ``LSTM(...)(masked_x, initial_state=[h, c])`` runs unmasked (spec section 10.1),
+    while its output mask is still computed from ``masked_x``'s."""
+    return any(isinstance(v, SymbolicTensor) or (isinstance(v, (list, tuple)) and v and all(
+        isinstance(t, SymbolicTensor) for t in flatten(v)))
+        for k, v in node.kwargs.items() if k in ("initial_state", "constants"))
 
 
 def _incoming_mask(node: Node, masks: dict[int, Any]) -> Any:

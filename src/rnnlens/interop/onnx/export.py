@@ -410,7 +410,7 @@ class Exporter:
         from rnnlens.layers.base import flatten
         from rnnlens.layers.core import InputLayer
         from rnnlens.layers.op_nodes import OpNode
-        from rnnlens.models.model import Model
+        from rnnlens.models.model import Model, _states_given
 
         layer = node.layer
         if isinstance(layer, InputLayer):
@@ -426,10 +426,18 @@ class Exporter:
         given = node.args if isinstance(layer, OpNode) else named.get("inputs")
         tensors = [t for t in flatten(given) if hasattr(t, "shape") and id(t) in self.tensors]
         inputs = [Value(self.name_of(t), tuple(t.shape)) for t in tensors]
+        carried = masks.incoming(self, node)
+        states_given = _states_given(node) and "mask" not in node.kwargs
         call = Call(layer, inputs, named, node_training, layer.name,
                     [tuple(t.shape) for t in node.outputs],
-                    mask=masks.incoming(self, node), raw=[self.raw_of(t) for t in tensors])
+                    mask=None if states_given else carried,
+                    raw=[self.raw_of(t) for t in tensors])
         outs = self.emit(call)
+        if states_given:
+            # Keras runs a layer given initial_state unmasked; its output masks are still
+            # computed from the carried mask (rnnlens.models.model._states_given)
+            made = layer.compute_mask(None, carried)
+            call.out_masks = list(made) if isinstance(made, (list, tuple)) else [made]
         if len(outs) != len(node.outputs):                   # pragma: no cover - internal
             raise RuntimeError(f"ONNX export of layer '{layer.name}' made {len(outs)} "
                                f"outputs, the graph has {len(node.outputs)}.")

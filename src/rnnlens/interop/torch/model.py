@@ -198,7 +198,7 @@ def _plan(model: Any) -> tuple[list, list, dict[int, int]]:
     from rnnlens.interop.onnx.export import _call_arguments
     from rnnlens.layers.core import InputLayer
     from rnnlens.layers.op_nodes import OpNode
-    from rnnlens.models.model import Model, _incoming_mask
+    from rnnlens.models.model import Model, _incoming_mask, _states_given
 
     slots = {id(t): k for k, t in enumerate(model.inputs)}
     modules, steps = [], []
@@ -223,6 +223,9 @@ def _plan(model: Any) -> tuple[list, list, dict[int, int]]:
             "carried": None if explicit else _incoming_mask(
                 node, {k: ("slot", v) for k, v in slots.items()}),
             "states": None if states is None else _template(list(states), slots),
+            # Keras runs a layer given initial_state unmasked, its output mask still
+            # computed from the carried one (rnnlens.models.model._states_given)
+            "mask_rule": layer.compute_mask if _states_given(node) and not explicit else None,
         })
         for t in node.outputs:
             slots[id(t)] = len(slots)
@@ -295,7 +298,13 @@ def classes() -> Any:
                 else:
                     mask = _carried(step["carried"], masks)
                 states = None if step["states"] is None else _fill(step["states"], values)
-                outs, out_masks = block(x, mask, states)
+                if step["mask_rule"] is not None:
+                    outs, _ = block(x, None, states)
+                    made = step["mask_rule"](None, mask)
+                    out_masks = list(made) if isinstance(made, (list, tuple)) else [made]
+                    out_masks += [None] * (len(outs) - len(out_masks))
+                else:
+                    outs, out_masks = block(x, mask, states)
                 for slot, value, m in zip(step["outputs"], outs, out_masks):
                     values[slot], masks[slot] = value, m
             return _fill(self.structure, values)
