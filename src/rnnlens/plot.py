@@ -157,6 +157,16 @@ def _shade_mask(ax: Any, mask: np.ndarray | None) -> None:
                    edgecolor=(0.35, 0.35, 0.35, 0.6), linewidth=0, label="_masked")
 
 
+def _integer_ticks(axis: Any, n: int, first: int = 0) -> None:
+    """Ticks at whole steps / units: every one up to 12, else a few whole ones."""
+    from matplotlib.ticker import MaxNLocator
+
+    if n <= 12:
+        axis.set_ticks(range(first, first + n))
+    else:
+        axis.set_major_locator(MaxNLocator(nbins=8, integer=True, min_n_ticks=1))
+
+
 def _axes_for(n: int, axes: Any, size: tuple[float, float], plt: Any) -> tuple[Any, list]:
     """(figure, n axes): new ones, or ``axes`` (one Axes for n == 1, else n of them)."""
     if axes is None:
@@ -210,10 +220,10 @@ def heatmaps(trace: Any, layer: Any = None, sample: int = 0,
         ax.set_title(f"{key}: {name}", loc="left", fontsize=9)
         ax.set_ylabel("unit", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(ax.yaxis, values.shape[0])
+        _integer_ticks(ax.xaxis, values.shape[1])
         if colorbar:
-            fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04)
+            fig.colorbar(image, ax=ax, pad=0.01, fraction=0.04).ax.tick_params(labelsize=7)
     axs[-1].set_xlabel("step (processing order)" if any(p[4] for p in panels) else "step",
                        fontsize=8)
     return fig
@@ -254,7 +264,7 @@ def gates(trace: Any, layer: Any = None, sample: int = 0, unit: int = 0,
     _shade_mask(axis, None if tr.mask is None else np.asarray(tr.mask[s], bool))
     axis.set_title(f"{key}: unit {unit}, sample {s}", loc="left", fontsize=9)
     axis.set_xlabel("step", fontsize=8)
-    axis.xaxis.get_major_locator().set_params(integer=True)
+    _integer_ticks(axis.xaxis, len(steps))
     axis.legend(fontsize=7, ncol=min(len(arrays), 6), loc="best")
     return fig
 
@@ -350,6 +360,8 @@ def memory(stats: Any, layer: Any = None, axes: Any = None) -> Any:
         for u in units[never]:
             ax.text(u, top * 0.97, "∞", ha="center", va="top", fontsize=9, color="C3")
         ax.set_ylim(0, top)
+        if not finite.any():
+            ax.set_yticks([])                      # only +inf (or undefined) units
         ax.set_xticks(units)
         ax.tick_params(labelsize=7)
         ax.set_ylabel("steps", fontsize=8)
@@ -391,7 +403,7 @@ def attribution(explanation: Any, output: str | None = None, unit: int = 0,
     axis.axhline(0.0, color="0.3", linewidth=0.8)
     axis.set_title(title, loc="left", fontsize=9)
     axis.set_xlabel(f"step of input '{part.inputs[input]['name']}'", fontsize=8)
-    axis.xaxis.get_major_locator().set_params(integer=True)
+    _integer_ticks(axis.xaxis, len(steps), first=int(steps[0]) if len(steps) else 0)
     return fig
 
 
