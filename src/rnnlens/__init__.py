@@ -32,7 +32,8 @@ _LAZY_NAMES = {"Loss": ("losses", "Loss"), "Metric": ("metrics", "Metric"),
                "Initializer": ("initializers", "Initializer"),
                "Regularizer": ("regularizers", "Regularizer"),
                "Constraint": ("constraints", "Constraint"),
-               "Stream": ("stream", "Stream")}
+               "Stream": ("stream", "Stream"),
+               "InputSpec": ("layers", "InputSpec")}
 
 
 def __getattr__(name: str) -> Any:
