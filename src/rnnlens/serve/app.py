@@ -17,8 +17,10 @@ HTTP (JSON bodies, JSON answers; errors are ``{"ok": false, "status", "error"}``
 
 WebSocket messages run concurrently (each sequence's in order) and each is answered
 with the same ``op`` and ``req``; a bad message gets an error answer and the
-connection stays open. Sequences outlive connections: a client may reconnect and go
-on; abandoned sequences are evicted when idle.
+connection stays open. A connection with ``max_inflight_per_connection`` messages
+in progress is not read until one is answered (back-pressure through TCP).
+Sequences outlive connections: a client may reconnect and go on; abandoned
+sequences are evicted when idle.
 """
 
 from __future__ import annotations
@@ -194,13 +196,19 @@ async def _body(request: Any, limit: int, required: bool = True) -> dict:
     if length is not None and length.isdigit() and int(length) > limit:
         raise ClientError(413, f"Request body of {length} bytes is over the limit of "
                           f"{limit}; send fewer steps per message.")
+    from starlette.requests import ClientDisconnect
+
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ClientError(413, f"Request body over the limit of {limit} bytes; send "
-                              "fewer steps per message.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ClientError(413, f"Request body over the limit of {limit} bytes; send "
+                                  "fewer steps per message.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientError(499, "The client closed the connection before sending its "
+                          "whole request.") from None
     raw = b"".join(chunks)
     if not raw.strip() and not required:
         return {}
@@ -258,32 +266,27 @@ def _metrics(registry: Registry) -> Any:
 def _websocket(service: Service) -> Any:
     async def endpoint(websocket: Any) -> None:
         await websocket.accept()
-        send_lock, tasks = asyncio.Lock(), set()
+        send_lock = asyncio.Lock()
+        inflight = asyncio.Semaphore(service.config.max_inflight_per_connection)
 
         async def answer(raw: Any) -> None:
-            reply = await service.message(raw)
-            async with send_lock:
-                try:
+            try:
+                reply = await service.message(raw)
+                async with send_lock:
                     await websocket.send_text(json.dumps(reply))
-                except Exception:                 # the client went away: drop the answer
-                    pass
+            except Exception:                     # the client went away: drop the answer
+                pass
+            finally:
+                inflight.release()
 
+        tasks: set = set()
         while True:
+            await inflight.acquire()              # back-pressure: read no more for now
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
             raw = message.get("text")
             raw = raw if raw is not None else message.get("bytes") or b""
-            if len(tasks) >= service.config.max_inflight_per_connection:
-                err = ClientError(429, f"{len(tasks)} messages already in progress on this "
-                                  "connection; wait for answers before sending more.")
-                service.registry.metrics.errors.inc(status="429")
-                async with send_lock:
-                    try:
-                        await websocket.send_text(json.dumps(err.payload()))
-                    except Exception:
-                        break
-                continue
             task = asyncio.create_task(answer(raw))
             tasks.add(task)
             task.add_done_callback(tasks.discard)

@@ -39,6 +39,8 @@ class Client:
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count()
         self._reader: asyncio.Task | None = None
+        #: answers that matched no request (e.g. errors for ``send_raw`` messages)
+        self.unmatched: list[dict] = []
 
     async def connect(self) -> "Client":
         from rnnlens.serve import _require
@@ -69,6 +71,8 @@ class Client:
                 future = self._pending.pop(answer.get("req"), None)
                 if future is not None and not future.done():
                     future.set_result(answer)
+                elif future is None and len(self.unmatched) < 10000:
+                    self.unmatched.append(answer)
         except Exception:                                  # closed: fail what is pending
             pass
         for future in self._pending.values():

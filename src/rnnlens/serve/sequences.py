@@ -48,7 +48,8 @@ class ServeConfig:
         max_message_bytes: largest request body / WebSocket message.
         max_steps_per_message: most time steps in one message.
         max_pending: messages that may wait behind one sequence's running message.
-        max_inflight_per_connection: messages one WebSocket may have in progress.
+        max_inflight_per_connection: messages one WebSocket may have in progress; more
+            are not read until one is answered (back-pressure).
         ended_memory: how many ended ids are remembered (to answer 410, not 404).
     """
 
