@@ -53,6 +53,7 @@ def number_ids(text: str) -> str:
 
 def models(lib: Any) -> dict[str, Any]:
     """The same architectures in Keras and in rnnlens (fresh names each call)."""
+    lib.utils.clear_session()                          # the same automatic names in both
     L = lib.layers
     out = {}
     i = lib.Input((3, 1))
