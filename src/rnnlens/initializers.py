@@ -316,6 +316,13 @@ glorot_uniform, glorot_normal, he_uniform, he_normal = (GlorotUniform, GlorotNor
 lecun_uniform, lecun_normal = LecunUniform, LecunNormal
 
 
+from rnnlens._windows import STFT  # noqa: E402  (STFTSpectrogram's kernels)
+
+STFTInitializer = stft = STFT
+_CLASSES["STFT"] = STFT
+_BY_NAME.update({"STFT": STFT, "stft": STFT, "STFTInitializer": STFT})
+
+
 def get(identifier: str | Initializer | dict | None) -> Initializer | None:
     """Resolves an initializer from a Keras name, a config dict or an instance.
 
@@ -375,4 +382,4 @@ __all__ = ["get", "serialize", "deserialize", "compute_fans", "Initializer",
            "random_normal", "random_uniform", "truncated_normal", "variance_scaling",
            "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
            "lecun_normal",
-           "OrthogonalInitializer", *sorted(_CLASSES)]
+           "OrthogonalInitializer", "STFTInitializer", "stft", *sorted(_CLASSES)]

@@ -56,6 +56,15 @@ from rnnlens.layers.attention import GroupQueryAttention
 from rnnlens.layers.preprocessing import CategoryEncoding, HashedCrossing, Pipeline
 from rnnlens.layers.wrappers import SpectralNormalization, Wrapper
 from rnnlens.layers.input_spec import InputSpec
+from rnnlens.layers.preprocessing.image import (
+    AugMix, AutoContrast, CenterCrop, ContrastLimitedAdaptiveHistogramEqualization, CutMix,
+    Equalization, MaxNumBoundingBoxes, MixUp, RandAugment, RandomBrightness,
+    RandomColorDegeneration, RandomColorJitter, RandomContrast, RandomCrop,
+    RandomElasticTransform, RandomErasing, RandomFlip, RandomGaussianBlur, RandomGrayscale,
+    RandomHue, RandomInvert, RandomPerspective, RandomPosterization, RandomRotation,
+    RandomSaturation, RandomSharpness, RandomShear, RandomTranslation, RandomZoom, Rescaling,
+    Resizing, Solarization)
+from rnnlens.layers.preprocessing.audio import MelSpectrogram, STFTSpectrogram
 
 
 def serialize(layer: Layer) -> dict:
@@ -116,4 +125,13 @@ __all__ = ["CuDNNLSTM", "CuDNNGRU", "Input", "Layer", "InputLayer", "Dense", "Re
            "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
            "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
            "GroupQueryAttention", "CategoryEncoding", "HashedCrossing", "Pipeline",
-           "SpectralNormalization", "Wrapper", "InputSpec"]
+           "SpectralNormalization", "Wrapper", "InputSpec",
+           "Rescaling", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom",
+           "RandomTranslation", "RandomShear", "RandomPerspective", "RandomCrop",
+           "RandomElasticTransform", "RandomBrightness", "RandomContrast", "RandomHue",
+           "RandomSaturation", "RandomSharpness", "RandomGrayscale", "RandomInvert",
+           "RandomColorDegeneration", "RandomColorJitter", "RandomPosterization",
+           "Solarization", "Equalization", "AutoContrast",
+           "ContrastLimitedAdaptiveHistogramEqualization", "MixUp", "CutMix", "RandomErasing",
+           "RandomGaussianBlur", "AugMix", "RandAugment", "MaxNumBoundingBoxes",
+           "MelSpectrogram", "STFTSpectrogram"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from rnnlens.ops import core, linalg, math, nn, nn_conv, numpy  # noqa: F401  (registers ops)
 from rnnlens.ops import nn_adaptive  # noqa: F401  (adaptive pooling)
 from rnnlens.ops import image  # noqa: F401  (keras.ops.image, not in __all__)
+from rnnlens.ops import signal  # noqa: F401  (stft, istft)
 from rnnlens.ops._dispatch import PUBLIC
 from rnnlens.ops._dtypes import result_type  # noqa: F401
 

@@ -41,6 +41,19 @@ from rnnlens.layers.base import Layer, to_float_array
 F32 = np.float32
 
 
+class lazy:
+    """A module imported on first attribute access (``rnnlens.ops`` stays out of
+    ``import rnnlens``)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
 class DataFormat(P.Choice):
     """``data_format``: None is ``image_data_format()`` at construction (Keras stores the
     resolved value in its config)."""
@@ -381,5 +394,5 @@ def _upstream_trainable(layer: Layer) -> bool:
     return False
 
 
-__all__ = ["ImageLayer", "DataFormat", "Range", "ValueRange", "Number", "box_format",
+__all__ = ["lazy", "ImageLayer", "DataFormat", "Range", "ValueRange", "Number", "box_format",
            "interpolation_param", "fill_mode_param", "BOX_FORMATS"]

@@ -30,8 +30,9 @@ import numpy as np
 
 from rnnlens import params as P
 from rnnlens.layers.preprocessing.image._base import (DataFormat, ImageLayer, Range,
-                                                      ValueRange, box_format)
-from rnnlens.ops import image as I
+                                                      ValueRange, box_format, lazy)
+
+IMG = lazy("rnnlens.ops.image")
 
 F32 = np.float32
 
@@ -168,13 +169,13 @@ class RandomHue(_Color):
             return images
         x = to_range(images.astype(F32), self.value_range, (0, 1))
         f = np.asarray(transformation["factor"], F32)[:, None, None]
-        hsv = I.rgb_to_hsv(x, data_format=self.data_format)
+        hsv = IMG.rgb_to_hsv(x, data_format=self.data_format)
         axis = self.channel_axis
         h = np.take(hsv, 0, axis=axis) + f
         h = np.where(h > 1.0, h - F32(1), h)
         h = np.where(h < 0.0, h + F32(1), h)
         hsv = np.stack([h, np.take(hsv, 1, axis=axis), np.take(hsv, 2, axis=axis)], axis=axis)
-        rgb = np.clip(I.hsv_to_rgb(hsv.astype(F32), data_format=self.data_format), 0, 1)
+        rgb = np.clip(IMG.hsv_to_rgb(hsv.astype(F32), data_format=self.data_format), 0, 1)
         return to_range(rgb, (0, 1), self.value_range).astype(F32)
 
 
@@ -207,12 +208,12 @@ class RandomSaturation(_Color):
         if not training:
             return images
         f = np.asarray(transformation["factor"], F32)[:, None, None]
-        hsv = I.rgb_to_hsv(images.astype(F32), data_format=self.data_format)
+        hsv = IMG.rgb_to_hsv(images.astype(F32), data_format=self.data_format)
         axis = self.channel_axis
         s = np.clip(np.take(hsv, 1, axis=axis) * f, self.value_range[0], self.value_range[1])
         hsv = np.stack([np.take(hsv, 0, axis=axis), s.astype(F32), np.take(hsv, 2, axis=axis)],
                        axis=axis)
-        return I.hsv_to_rgb(hsv, data_format=self.data_format)
+        return IMG.hsv_to_rgb(hsv, data_format=self.data_format)
 
 
 class RandomSharpness(_Color):
@@ -296,7 +297,7 @@ class RandomGrayscale(_Color):
             return images
         if transformation is None:
             transformation = self.get_random_transformation(images)
-        gray = I.rgb_to_grayscale(images, data_format=self.data_format)
+        gray = IMG.rgb_to_grayscale(images, data_format=self.data_format)
         return np.where(np.asarray(transformation), gray, images).astype(images.dtype)
 
 
@@ -366,7 +367,7 @@ class RandomColorDegeneration(_Color):
             return images
         x = images.astype(F32)
         f = np.asarray(transformation["factor"], F32)
-        gray = I.rgb_to_grayscale(x, data_format=self.data_format)
+        gray = IMG.rgb_to_grayscale(x, data_format=self.data_format)
         return np.clip(x + f * (gray - x), self.value_range[0],
                        self.value_range[1]).astype(F32)
 

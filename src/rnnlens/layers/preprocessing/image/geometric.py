@@ -34,9 +34,11 @@ import numpy as np
 from rnnlens import params as P
 from rnnlens.layers.preprocessing.image._base import (DataFormat, ImageLayer, Number, Range,
                                                       ValueRange, box_format,
-                                                      fill_mode_param, interpolation_param)
-from rnnlens.ops import image as I
-from rnnlens.ops._image_more import warp_with_noise
+                                                      fill_mode_param, interpolation_param,
+                                                      lazy)
+
+IMG = lazy("rnnlens.ops.image")
+_more = lazy("rnnlens.ops._image_more")
 
 F32 = np.float32
 
@@ -74,7 +76,7 @@ class _Affine(ImageLayer):
 
     def _warp(self, images: np.ndarray, matrix: np.ndarray, interpolation: str
               ) -> np.ndarray:
-        return I.affine_transform(images, matrix, interpolation, self.fill_mode,
+        return IMG.affine_transform(images, matrix, interpolation, self.fill_mode,
                                   self.fill_value, self.data_format)
 
 
@@ -385,7 +387,7 @@ class RandomPerspective(ImageLayer):
                           interpolation: str) -> np.ndarray:
         if transformation is None:
             return images
-        out = I.perspective_transform(images, np.asarray(transformation["start_points"]),
+        out = IMG.perspective_transform(images, np.asarray(transformation["start_points"]),
                                       np.asarray(transformation["end_points"]),
                                       interpolation, self.fill_value, self.data_format)
         apply = np.asarray(transformation["apply_perspective"])[:, None, None, None]
@@ -445,7 +447,7 @@ class RandomCrop(ImageLayer):
         out = images.astype(F32, copy=False)[tuple(index)]
         if out.shape[self.height_axis] != self.height or \
                 out.shape[self.width_axis] != self.width:
-            out = I.resize(out, (self.height, self.width), data_format=self.data_format)
+            out = IMG.resize(out, (self.height, self.width), data_format=self.data_format)
         return out
 
     def transform_segmentation_masks(self, masks: np.ndarray, transformation: Any,
@@ -509,7 +511,7 @@ class RandomElasticTransform(ImageLayer):
         rng = seed if isinstance(seed, np.random.Generator) else \
             np.random.default_rng(int(np.asarray(seed).ravel()[0]))
         noise = rng.standard_normal((images.shape[0], h, w)).astype(F32)
-        warped = warp_with_noise(images, noise, alpha, sigma, interpolation, self.fill_mode,
+        warped = _more.warp_with_noise(images, noise, alpha, sigma, interpolation, self.fill_mode,
                                  self.fill_value, self.data_format)
         apply = np.asarray(transformation["apply_transform"])[:, None, None, None]
         out = np.where(apply, warped, images)

@@ -35,8 +35,9 @@ from rnnlens.layers.preprocessing.image import geometric as G
 from rnnlens.layers.preprocessing.image import tone as T
 from rnnlens.layers.preprocessing.image._base import (DataFormat, ImageLayer, Range,
                                                       ValueRange, _num, box_format,
-                                                      interpolation_param)
-from rnnlens.ops import image as I
+                                                      interpolation_param, lazy)
+
+IMG = lazy("rnnlens.ops.image")
 
 F32 = np.float32
 
@@ -286,7 +287,7 @@ class RandomGaussianBlur(ImageLayer):
         x = images.astype(F32)
         if not training or transformation is None:
             return x
-        blurred = I.gaussian_blur(x, tuple(int(k) for k in self.kernel_size),
+        blurred = IMG.gaussian_blur(x, tuple(int(k) for k in self.kernel_size),
                                   tuple(np.asarray(transformation["blur_factor"], F32)),
                                   self.data_format)
         apply = np.asarray(transformation["should_apply_blur"])[:, None, None, None]

@@ -23,10 +23,12 @@ import numpy as np
 
 from rnnlens import params as P
 from rnnlens.layers.base import Layer, to_float_array
-from rnnlens.layers.preprocessing.image._base import DataFormat, ImageLayer, Number, box_format
-from rnnlens.ops import _image_kernels as K
-from rnnlens.ops import _resize as R
-from rnnlens.ops import image as I
+from rnnlens.layers.preprocessing.image._base import (DataFormat, ImageLayer, Number, box_format,
+                                                      lazy)
+
+K = lazy("rnnlens.ops._image_kernels")
+R = lazy("rnnlens.ops._resize")
+IMG = lazy("rnnlens.ops.image")
 
 F32 = np.float32
 
@@ -229,7 +231,7 @@ class Resizing(ImageLayer):
     def _transform_images(self, images: np.ndarray, transformation: Any,
                           interpolation: str) -> np.ndarray:
         try:
-            return I.resize(images, (self.height, self.width), interpolation, self.antialias,
+            return IMG.resize(images, (self.height, self.width), interpolation, self.antialias,
                             self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
                             self.fill_mode, self.fill_value, self.data_format)
         except ValueError as err:
@@ -292,7 +294,7 @@ class CenterCrop(ImageLayer):
                                         (self.height, self.width), "crop")
         index = [slice(None)] * x.ndim
         index[self.height_axis], index[self.width_axis] = slice(t, b), slice(le, r)
-        return I.resize(x[tuple(index)], (self.height, self.width), "bilinear",
+        return IMG.resize(x[tuple(index)], (self.height, self.width), "bilinear",
                         data_format=self.data_format)
 
     def transform_segmentation_masks(self, masks: np.ndarray, transformation: Any,
