@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="time steps per message at most (default 1024)")
     serve.add_argument("--max-connections", type=positive, default=None,
                        help="concurrent connections at most (default: no limit)")
+    serve.add_argument("--blas-threads", type=positive, default=1,
+                       help="OpenBLAS threads for the batched step (default 1: small "
+                            "products on few cores run fastest on one)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
 
@@ -70,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         from rnnlens.serve.server import run as serve_run
 
         serve_run(model, host=args.host, port=args.port, config=config,
-                  log_level=args.log_level, max_connections=args.max_connections)
+                  log_level=args.log_level, max_connections=args.max_connections,
+                  blas_threads=args.blas_threads)
         return 0
     except (ValueError, TypeError, ImportError, OSError) as err:
         print(f"rnnlens serve: {err}", file=sys.stderr)
