@@ -18,10 +18,10 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	# tf-keras (Keras 2, the oracle for legacy files) on the tensorflow-cpu above:
 	# --no-deps, or pip would pull the full tensorflow wheel.
 	$(PIP) install --no-deps tf-keras==2.21.0
-	# The browser tests drive Debian's Chromium (playwright's own download is not used).
-	dpkg -s chromium fonts-dejavu-core >/dev/null 2>&1 || { apt-get update -qq && \
+	# Browser tests drive Debian's Chromium (not playwright's download); plot_model, Graphviz.
+	dpkg -s chromium fonts-dejavu-core graphviz >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	  chromium fonts-dejavu-core; }
+	  chromium fonts-dejavu-core graphviz; }
 	touch $@
 
 install: $(VENV)/.installed

@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 #: Submodules imported on first attribute access (Keras's namespaces).
 _LAZY_MODULES = ("optimizers", "losses", "metrics", "callbacks", "regularizers", "constraints",
                  "ops", "preprocessing", "saving", "random", "config", "training",
-                 "interop", "stream", "tour", "explain", "trace_stats")
+                 "interop", "stream", "tour", "explain", "trace_stats", "plot")
 
 #: Top-level classes Keras exports, from the module that defines them here.
 _LAZY_NAMES = {"Loss": ("losses", "Loss"), "Metric": ("metrics", "Metric"),
