@@ -92,12 +92,16 @@ class Range(P.Param):
             ``(-|f|, |f|)`` (``RandomShear``), "zero" ``(0, f)`` (``Solarization``).
         strict: check both items of a pair against the bounds (else Keras's base check
             ``pair[0] <= hi and pair[1] >= lo``).
+        pair_bounds: the bounds of a pair's items when they differ from a number's
+            (``RandomShear`` writes ``(-f, f)`` to its config and must read it back).
     """
 
     def __init__(self, default: Any = P.REQUIRED, bounds: tuple = (-1, 1), *,
-                 number: str = "sym", strict: bool = False, doc: str = ""):
+                 number: str = "sym", strict: bool = False, pair_bounds: tuple | None = None,
+                 doc: str = ""):
         super().__init__(default, doc=doc)
         self.bounds, self.number, self.strict = bounds, number, strict
+        self.pair_bounds = pair_bounds or bounds
 
     @property
     def expected(self) -> str:
@@ -109,7 +113,8 @@ class Range(P.Param):
         if isinstance(value, (tuple, list)):
             if len(value) != 2 or not all(_num(v) for v in value):
                 raise self.fail(value, owner)
-            bad = (any(v < lo or v > hi for v in value) if self.strict
+            plo, phi = self.pair_bounds
+            bad = (any(v < plo or v > phi for v in value) if self.strict
                    else value[0] > hi or value[1] < lo)
             if bad:
                 raise self.fail(value, owner)
@@ -175,6 +180,7 @@ class ImageLayer(Layer):
         channels: the channel count the layer needs (3 for color layers), or None.
     """
 
+    registered = False
     config_order: tuple[str, ...] = ()
     channels: int | None = None
     interpolation = "bilinear"

@@ -312,8 +312,8 @@ class RandomShear(_Affine):
         interpolation, fill_mode, fill_value, data_format, seed: as ``RandomRotation``.
     """
 
-    x_factor = Range(0.0, (0, 1), number="free", strict=True)
-    y_factor = Range(0.0, (0, 1), number="free", strict=True)
+    x_factor = Range(0.0, (0, 1), number="free", strict=True, pair_bounds=(-1, 1))
+    y_factor = Range(0.0, (0, 1), number="free", strict=True, pair_bounds=(-1, 1))
     interpolation = interpolation_param()
     fill_mode = fill_mode_param()
     fill_value = Number(0.0)
