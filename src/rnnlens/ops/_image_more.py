@@ -261,7 +261,8 @@ def warp_with_noise(x: np.ndarray, noise: np.ndarray, alpha: float, sigma: float
     a, s = np.asarray(alpha, d), np.asarray(sigma, d)
     k = 6 * int(np.trunc(float(sigma))) | 1
     field = noise.astype(d) * s
-    disp = gaussian_blur(field[..., None], (k, k), (s, s), "channels_last")[..., 0]
+    disp = gaussian_blur(field[..., None], (k, k), (float(s), float(s)),
+                         "channels_last")[..., 0]
     h, w = xl.shape[1:3]
     yy, xx = np.meshgrid(np.arange(h, dtype=d), np.arange(w, dtype=d), indexing="ij")
     dy = yy[None] + a * disp
