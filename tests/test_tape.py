@@ -45,7 +45,7 @@ def _weights(out: Any, rng: np.random.Generator) -> list:
 
 
 def fd_check(name: str, fn: Callable, args: list, wrt: tuple[int, ...], seed: int,
-             tol: float = 1e-6) -> None:
+             tol: float = 1e-6, step: float = FD_STEP) -> None:
     """The tape's gradient of ``sum(fn(*args) * R)`` against central differences."""
     rng = np.random.default_rng(seed)
     weights = _weights(fn(*args), rng)
@@ -64,7 +64,7 @@ def fd_check(name: str, fn: Callable, args: list, wrt: tuple[int, ...], seed: in
     for k, g in zip(wrt, grads):
         g = np.zeros_like(args[k]) if g is None else np.asarray(g)
         assert g.shape == args[k].shape, f"{name}: gradient shape {g.shape} != {args[k].shape}"
-        fd = np.array([(value(k, i, FD_STEP) - value(k, i, -FD_STEP)) / (2 * FD_STEP)
+        fd = np.array([(value(k, i, step) - value(k, i, -step)) / (2 * step)
                        for i in range(args[k].size)]).reshape(args[k].shape)
         err = np.abs(g - fd) / (1 + np.abs(fd))
         worst = float(err.max()) if err.size else 0.0
@@ -395,6 +395,37 @@ def test_vjp_matches_finite_differences(name: str, build: Callable, shape: tuple
     fd_check(name, fn, args, wrt, seed, tol)
 
 
+def test_trapezoid_of_one_sample_has_a_zero_gradient() -> None:
+    """One sample along the axis integrates to 0 (the composite took empty slices)."""
+    for shape in ((1,), (3, 1), (2, 2, 1)):
+        y = np.random.default_rng(0).normal(size=shape)
+        fd_check("trapezoid-one", lambda a: ops.trapezoid(a, dx=0.5), [y], (0,), 0)
+        with Tape() as tape:
+            yt, xt = tape.watch(y), tape.watch(np.array([0.5]))
+            loss = ops.sum(ops.trapezoid(yt, x=xt))
+        gy, gx = tape.gradient(loss, [yt, xt])
+        np.testing.assert_array_equal(gy, np.zeros(shape))
+        assert gx is None
+
+
+#: Ops computed in float32 whatever the input (as TensorFlow's kernels): checked against
+#: float32-sized finite differences here, and against tf.GradientTape in their own tests.
+FLOAT32_ONLY = {"ctc_loss": "tests/test_ctc.py"}
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2 ** 16), b=st.integers(1, 2), t=st.integers(3, 6),
+       c=st.integers(2, 4))
+def test_ctc_loss_vjp_matches_float32_finite_differences(seed: int, b: int, t: int,
+                                                         c: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(1, c, size=(b, 2)).astype("int32")
+    out_len = rng.integers(2 * 2 + 1, t + 3, size=b).clip(max=t).astype("int32")
+    fn = bind(lambda z, y, ol: ops.ctc_loss(y, z, np.full(b, 2, "int32"), ol),
+              y=labels, ol=out_len)
+    fd_check("ctc_loss", fn, [rng.normal(size=(b, t, c))], (0,), seed, tol=2e-3, step=1e-2)
+
+
 # ---------------------------------------------------------------------------- classification
 def test_every_op_is_classified() -> None:
     """Each op has a VJP, is a gather, is zero / not float / special, or is listed."""
@@ -404,7 +435,7 @@ def test_every_op_is_classified() -> None:
     from rnnlens.ops._dispatch import OPS
 
     assert total == len(OPS)
-    tested = {n for c in CATALOG for n in c[0].split("-")[0].split("+")}
+    tested = {n for c in CATALOG for n in c[0].split("-")[0].split("+")} | set(FLOAT32_ONLY)
     untested = [n for n in kinds["written"] + kinds["gather"] if n not in tested]
     assert untested == [], untested
 

@@ -46,6 +46,7 @@ ZERO = frozenset({
     "in_top_k", "bincount_counts", "histogram", "unique", "nonzero", "unravel_index",
     "empty", "zeros", "ones", "eye", "identity", "tri", "arange", "bartlett", "blackman",
     "hamming", "hanning", "kaiser",
+    "ctc_decode",               # TensorFlow's CTC decoders are NotDifferentiable (None)
 })
 #: Ops with float outputs and no gradient in rnnlens, with the reason.
 NO_GRADIENT: dict[str, str] = {
@@ -66,6 +67,9 @@ NO_GRADIENT: dict[str, str] = {
     "view_as_complex": "complex-valued ops are not differentiated by rnnlens",
     "view_as_real": "complex-valued ops are not differentiated by rnnlens",
     "polar": "complex-valued ops are not differentiated by rnnlens",
+    "stft": "spectral (rfft-based) ops are not differentiated by rnnlens; the STFTSpectrogram "
+            "layer has its own backward",
+    "istft": "spectral (irfft-based) ops are not differentiated by rnnlens",
     "view": "a bit-level reinterpretation has no gradient",
     "corrcoef": "not implemented",
     "correlate": "not implemented",

@@ -488,6 +488,8 @@ def _attention(query, key, value, bias=None, mask=None, scale=None, is_causal=Fa
 def _trapezoid(y, x=None, dx=1.0, axis=-1):
     ops = _o()
     n = y.shape[axis]
+    if n < 2:                                       # one sample: the integral is 0
+        return ops.sum(y, axis=axis) * 0.0
     lo, hi = ops.take(y, np.arange(n - 1), axis=axis), ops.take(y, np.arange(1, n), axis=axis)
     if x is None:
         return ops.sum((lo + hi) * (0.5 * dx), axis=axis)
