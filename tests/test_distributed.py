@@ -42,8 +42,10 @@ def client():
 @pytest.fixture(scope="module")
 def masked():
     rnnlens.utils.set_random_seed(3)
-    return rnnlens.Sequential([rnnlens.Input((None, F)), L.Masking(0.0),
-                               L.LSTM(12, return_sequences=True), L.GRU(6), L.Dense(2)])
+    # Explicit names: automatic ones ("lstm_25") depend on which tests ran before.
+    return rnnlens.Sequential([rnnlens.Input((None, F)), L.Masking(0.0, name="masking"),
+                               L.LSTM(12, return_sequences=True, name="lstm"),
+                               L.GRU(6, name="gru"), L.Dense(2, name="dense")])
 
 
 @pytest.fixture(scope="module")

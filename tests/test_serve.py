@@ -37,9 +37,12 @@ F = 3
 
 def _model():
     rnnlens.utils.set_random_seed(7)
-    return rnnlens.Sequential([rnnlens.Input((None, F)), L.Masking(0.0),
-                               L.LSTM(16, return_sequences=True),
-                               L.GRU(8, return_sequences=True), L.Dense(2)])
+    # Explicit names: the states are keyed by layer name, and automatic names
+    # ("lstm_25") depend on which tests ran before.
+    return rnnlens.Sequential([rnnlens.Input((None, F)), L.Masking(0.0, name="masking"),
+                               L.LSTM(16, return_sequences=True, name="lstm"),
+                               L.GRU(8, return_sequences=True, name="gru"),
+                               L.Dense(2, name="dense")])
 
 
 @pytest.fixture(scope="module")
