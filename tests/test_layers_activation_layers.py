@@ -145,6 +145,7 @@ def test_files_both_ways(K: Any, parity: Any, tmp_path: Path, kind: str) -> None
 @pytest.mark.keras
 def test_keras2_leaky_relu_alpha_file_loads(parity: Any, tmp_path: Path) -> None:
     tfk = pytest.importorskip("tf_keras")
+    tfk.backend.clear_session()                 # automatic names as in a fresh session
     model = tfk.Sequential([tfk.layers.LSTM(4, input_shape=(5, 3), return_sequences=True),
                             tfk.layers.LeakyReLU(alpha=0.15), tfk.layers.PReLU(),
                             tfk.layers.ELU(alpha=0.7), tfk.layers.ReLU(max_value=1.5),

@@ -85,15 +85,21 @@ class RNN(Layer):
         self._states: list[np.ndarray] | None = None
         self._batch: int | None = None
         self.masked_output_from_state = False   # standalone Keras <= 2.2.5 (apply_semantics)
+        self.mask_with_initial_state = False    # Keras 2 / tf.keras files (apply_semantics)
 
     def apply_semantics(self, semantics: Any) -> list[str]:
         """Standalone Keras <= 2.2.5 repeated the previous *state* at masked steps, so
-        leading masked steps output h0 (a non-zero initial state shows it)."""
+        leading masked steps output h0 (a non-zero initial state shows it). Keras 2 and
+        tf.keras kept the input's mask in a call with ``initial_state`` (``RNN.__call__``
+        passed ``[inputs, *states]`` and used the first mask); Keras 3 drops it."""
+        notes = []
+        if semantics.keras2:
+            self.mask_with_initial_state = True
         if semantics.masked_output_from_state and isinstance(self.cell, RecurrentCell):
             self.masked_output_from_state = True
-            return [f"{self.name}: masked steps before the first real step output the "
-                    f"initial state ({semantics.label}; later Keras outputs 0)"]
-        return []
+            notes.append(f"{self.name}: masked steps before the first real step output the "
+                         f"initial state ({semantics.label}; later Keras outputs 0)")
+        return notes
 
     def __getattr__(self, name: str) -> Any:
         # Keras exposes the cell's settings and weights on the layer (layer.units, ...).

@@ -525,7 +525,13 @@ def _shape_mismatch(got: tuple, expected: tuple, name: str, model: str) -> str:
 def _states_given(node: Node) -> bool:
     """Keras fills ``mask`` only for a call with one tensor argument (``Layer.__call__``):
     ``LSTM(...)(masked_x, initial_state=[h, c])`` runs unmasked (spec section 10.1),
-    while its output mask is still computed from ``masked_x``'s."""
+    while its output mask is still computed from ``masked_x``'s. Layers loaded from a
+    Keras 2 / tf.keras file keep the mask, as that Keras did (``apply_semantics``)."""
+    layer = node.layer
+    inner = getattr(layer, "forward_layer", layer)                   # Bidirectional
+    if getattr(layer, "mask_with_initial_state", False) or \
+            getattr(inner, "mask_with_initial_state", False):
+        return False
     return any(isinstance(v, SymbolicTensor) or (isinstance(v, (list, tuple)) and v and all(
         isinstance(t, SymbolicTensor) for t in flatten(v)))
         for k, v in node.kwargs.items() if k in ("initial_state", "constants"))
