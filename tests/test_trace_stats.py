@@ -24,7 +24,7 @@ def model() -> rnnlens.Model:
     rnnlens.utils.set_random_seed(3)
     i = L.Input((None, 3))
     x = L.Masking(0.0)(i)
-    x = L.Bidirectional(L.LSTM(4, return_sequences=True), name="bi")(x)
+    x = L.Bidirectional(L.LSTM(4, return_sequences=True, name="lstm"), name="bi")(x)
     return rnnlens.Model(i, L.GRU(3, name="gru")(x))
 
 
