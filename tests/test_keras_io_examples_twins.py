@@ -1,0 +1,245 @@
+"""The keras-io example programs, run as written by rnnlens and, with only their import
+lines switched back, by Keras 3.15.1 on the same data and the same weights.
+
+``twin(name, "keras")`` reads ``examples/keras_io/<name>.py``, rewrites exactly the lines
+that import rnnlens (``import rnnlens as keras`` -> ``import keras``, ``from rnnlens
+import layers, ops`` -> ``from keras import layers, ops``) and executes the result as a
+module (small sizes); ``twin(name, "rnnlens")`` executes the file unchanged. An AST check
+first makes sure the import lines are the only places the program names rnnlens, so the
+programs are Keras programs. The tests then build each example's model through the
+example's own functions in both libraries, copy Keras's weights into rnnlens, and compare
+predictions, evaluation losses and short deterministic ``fit`` histories (shuffle off, no
+dropout in the path compared); where training is random (dropout, shuffling) they check
+that rnnlens's loss goes down.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from oracle import keras_available
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "keras_io"
+NAMES = ("active_learning_review_classification", "conv_lstm")
+#: rnnlens imports with no ``keras`` counterpart: what the original imports there instead
+TF_SWAPS = {"from rnnlens.utils import ArrayDataset":
+            "from tensorflow.data import Dataset as ArrayDataset"}
+
+
+@pytest.fixture(scope="module")
+def keras() -> Any:
+    if not keras_available():
+        pytest.skip("Keras 3.15.1 on TensorFlow is not importable")
+    import keras  # noqa: PLC0415
+
+    return keras
+
+
+def _import_lines(source: str) -> set[int]:
+    """Line numbers of the statements that import rnnlens; fails if rnnlens is named
+    anywhere else in the program's code (docstrings and comments are not code)."""
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            if any(a.name.split(".")[0] == "rnnlens" for a in node.names):
+                assert len(node.names) == 1, "one rnnlens import per line"
+                lines.add(node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            if (node.module or "").split(".")[0] == "rnnlens":
+                lines.add(node.lineno)
+        elif isinstance(node, ast.Name):
+            assert node.id != "rnnlens", f"line {node.lineno} uses rnnlens outside an import"
+    return lines
+
+
+def keras_source(name: str) -> str:
+    """The example with its rnnlens import lines pointed at Keras (nothing else changed)."""
+    source = (EXAMPLES / f"{name}.py").read_text()
+    wanted = _import_lines(source)
+    assert wanted, f"{name}.py does not import rnnlens"
+    out = source.splitlines()
+    for n in sorted(wanted):
+        code = out[n - 1].partition("#")[0].rstrip()
+        out[n - 1] = TF_SWAPS.get(code, code.replace("rnnlens", "keras", 1))
+    return "\n".join(out) + "\n"
+
+
+def twin(name: str, lib: str) -> types.ModuleType:
+    """The example ``name`` executed as a module for ``lib`` ("rnnlens" or "keras"),
+    at the small sizes the tests use."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    import _common  # noqa: PLC0415
+
+    _common.SMALL = True
+    path = EXAMPLES / f"{name}.py"
+    source = path.read_text() if lib == "rnnlens" else keras_source(name)
+    module = types.ModuleType(f"keras_io_{name}_{lib}")
+    module.__file__ = str(path)
+    sys.modules[module.__name__] = module           # dataclasses / pickling look it up
+    exec(compile(source, f"{path} [{lib}]", "exec"), module.__dict__)
+    return module
+
+
+def copy_weights(source_model: Any, target_model: Any) -> None:
+    target_model.set_weights([np.asarray(w) for w in source_model.get_weights()])
+
+
+def test_rewriting_changes_only_the_import_lines() -> None:
+    for name in NAMES:
+        before = (EXAMPLES / f"{name}.py").read_text().splitlines()
+        after = keras_source(name).splitlines()
+        changed = [a for a, b in zip(before, after) if a != b]
+        assert len(before) == len(after) and changed
+        assert all(line.startswith(("import rnnlens", "from rnnlens")) for line in changed)
+        assert _import_lines("\n".join(after)) == set()          # no rnnlens code left
+
+
+def test_the_import_check_rejects_other_uses_of_rnnlens() -> None:
+    with pytest.raises(AssertionError, match="outside an import"):
+        _import_lines("import rnnlens as keras\nx = rnnlens.ops.ones(2)\n")
+
+
+# ---------------------------------------------------------------------------- conv_lstm
+@pytest.fixture(scope="module")
+def conv_lstm(keras: Any) -> dict[str, Any]:
+    rn, kr = twin("conv_lstm", "rnnlens"), twin("conv_lstm", "keras")
+    np.random.seed(0)                # np.random.shuffle splits the clips (rnnlens's
+    train, val = rn.load_datasets()  # keras.utils.set_random_seed leaves np.random alone)
+    np.random.seed(0)
+    k_train, _ = kr.load_datasets()
+    np.testing.assert_array_equal(train, k_train)        # same synthetic data, same seed
+    return {"rn": rn, "kr": kr, "train": train, "val": val}
+
+
+def test_conv_lstm_data_has_the_moving_mnist_layout(conv_lstm: dict) -> None:
+    rn = conv_lstm["rn"]
+    raw = rn.moving_glyphs(np.random.default_rng(1))
+    assert raw.dtype == np.uint8 and raw.shape == (20, rn.CLIPS, rn.SIDE, rn.SIDE)
+    train = conv_lstm["train"]
+    assert train.shape[1:] == (20, rn.SIDE, rn.SIDE, 1) and 0 <= train.min() < train.max() <= 1
+    x, y = rn.create_shifted_frames(train)
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+    # the glyphs move: consecutive frames differ, and every frame shows something
+    assert np.all(np.abs(np.diff(train, axis=1)).sum(axis=(2, 3, 4)) > 0)
+    assert np.all(train.max(axis=(2, 3, 4)) > 0)
+
+
+def test_conv_lstm_model_matches_keras(conv_lstm: dict) -> None:
+    """Same weights: predictions, evaluation loss and a 2-epoch Adam history (shuffle off;
+    BatchNormalization in training mode) equal Keras's; the trained weights too."""
+    rn, kr = conv_lstm["rn"], conv_lstm["kr"]
+    x, y = rn.create_shifted_frames(conv_lstm["train"][:5, :6])          # 5 frames
+    frame_shape = x.shape[2:]
+    k_model, r_model = kr.build_model(frame_shape), rn.build_model(frame_shape)
+    assert r_model.count_params() == k_model.count_params()
+    assert [w.shape for w in r_model.get_weights()] == [
+        tuple(w.shape) for w in k_model.get_weights()]
+    copy_weights(k_model, r_model)
+    np.testing.assert_allclose(r_model.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               atol=1e-5)
+    assert r_model.evaluate(x, y, verbose=0) == pytest.approx(
+        k_model.evaluate(x, y, verbose=0), rel=1e-5)
+    fit = {"batch_size": 5, "epochs": 2, "shuffle": False, "verbose": 0}
+    r_hist = r_model.fit(x, y, **fit).history["loss"]
+    k_hist = k_model.fit(x, y, **fit).history["loss"]
+    np.testing.assert_allclose(r_hist, k_hist, rtol=1e-5)
+    assert r_hist[-1] < r_hist[0]
+    for r_w, k_w in zip(r_model.get_weights(), k_model.get_weights()):
+        np.testing.assert_allclose(r_w, np.asarray(k_w), atol=1e-3)   # Adam amplifies 1e-7
+    np.testing.assert_allclose(r_model.predict(x, verbose=0), k_model.predict(x, verbose=0),
+                               atol=1e-4)
+
+
+@pytest.mark.slow
+def test_conv_lstm_trains_and_extends_a_clip(conv_lstm: dict) -> None:
+    """The example's training (callbacks included) lowers the loss; the clip extension
+    returns ten frames of probabilities shaped like the clip's."""
+    rn = conv_lstm["rn"]
+    rn.keras.utils.set_random_seed(0)
+    train, val = conv_lstm["train"], conv_lstm["val"]
+    x_train, y_train = rn.create_shifted_frames(train)
+    x_val, y_val = rn.create_shifted_frames(val)
+    model = rn.build_model(x_train.shape[2:])
+    history = rn.train(model, x_train, y_train, x_val, y_val).history
+    assert len(history["loss"]) == rn.epochs and history["loss"][-1] < history["loss"][0]
+    assert set(history) >= {"loss", "val_loss", "learning_rate"}
+    frames = rn.extend_clip(model, val[0], steps=3)
+    assert frames.shape == (3, rn.SIDE, rn.SIDE, 1)
+    assert np.all((frames > 0) & (frames < 1))
+
+
+# ---------------------------------------------------------------------------- active_learning
+@pytest.fixture(scope="module")
+def reviews(keras: Any) -> dict[str, Any]:
+    """Both twins' splits, datasets (ArrayDataset / tf.data) and adapted vectorizers."""
+    out: dict[str, Any] = {}
+    for lib in ("rnnlens", "keras"):
+        mod = twin("active_learning_review_classification", lib)
+        texts, labels = mod.load_reviews(np.random.default_rng(0))
+        (val, test, train), pools = mod.balanced_splits(texts, labels)
+        train_ds = mod.ArrayDataset.from_tensor_slices(train)
+        out[lib] = {"mod": mod, "val": val, "test": test, "train": train, "pools": pools,
+                    "vectorizer": mod.adapt_vectorizer(train_ds)}
+    return out
+
+
+def test_active_learning_data_is_balanced(reviews: dict) -> None:
+    rn = reviews["rnnlens"]
+    mod = rn["mod"]
+    for (x, y), n in zip((rn["val"], rn["test"], rn["train"]),
+                         (mod.val_split, mod.test_split, mod.train_split)):
+        assert x.dtype.kind == "U" and y.dtype == np.int64 and len(x) == len(y) == 2 * n
+        assert y.sum() == n                                      # as many 1s as 0s
+    (x_pos, y_pos), (x_neg, y_neg) = rn["pools"]
+    assert set(y_pos) == {1} and set(y_neg) == {0} and len(x_pos) >= mod.pool_size // 2
+    np.testing.assert_array_equal(rn["train"][0], reviews["keras"]["train"][0])
+
+
+def test_active_learning_vectorizer_matches_keras(reviews: dict) -> None:
+    """``TextVectorization.adapt`` on the mapped, batched dataset: the same vocabulary and
+    the same padded integer sequences as Keras adapting on tf.data."""
+    r_vec, k_vec = reviews["rnnlens"]["vectorizer"], reviews["keras"]["vectorizer"]
+    assert list(r_vec.get_vocabulary()) == [str(t) for t in k_vec.get_vocabulary()]
+    texts = reviews["rnnlens"]["test"][0]
+    r_ids, k_ids = np.asarray(r_vec(texts)), np.asarray(k_vec(texts))
+    assert r_ids.shape == (len(texts), reviews["rnnlens"]["mod"].sequence_length)
+    np.testing.assert_array_equal(r_ids, k_ids)
+
+
+def test_active_learning_model_matches_keras(reviews: dict) -> None:
+    """The example's model and compile: with Keras's weights, the same predictions and the
+    same evaluation (loss, accuracy, false negatives / positives) on the test reviews."""
+    rn, kr = reviews["rnnlens"], reviews["keras"]
+    x = np.asarray(rn["vectorizer"](rn["test"][0]))
+    y = rn["test"][1]
+    k_model, r_model = kr["mod"].create_model(), rn["mod"].create_model()
+    copy_weights(k_model, r_model)
+    r_pred, k_pred = r_model.predict(x, verbose=0), k_model.predict(x, verbose=0)
+    np.testing.assert_allclose(r_pred, k_pred, atol=1e-5)
+    for mod, model in ((rn["mod"], r_model), (kr["mod"], k_model)):
+        mod.compile_model(model)
+    r_eval = r_model.evaluate(x, y, verbose=0)
+    k_eval = k_model.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(r_eval, k_eval, rtol=1e-5)
+    assert r_eval[2] + r_eval[3] == np.sum((r_pred[:, 0] > 0.5) != y)   # FN + FP = errors
+
+
+def test_active_learning_trains(reviews: dict) -> None:
+    """Dropout makes training random: rnnlens's own loss on the vectorized reviews falls."""
+    rn = reviews["rnnlens"]
+    mod = rn["mod"]
+    mod.keras.utils.set_random_seed(0)
+    x = np.asarray(rn["vectorizer"](rn["train"][0]))
+    model = mod.create_model()
+    mod.compile_model(model)
+    history = model.fit(x, rn["train"][1], batch_size=mod.batch_size, epochs=6, verbose=0)
+    loss = history.history["loss"]
+    assert loss[-1] < loss[0] - 0.01, loss
