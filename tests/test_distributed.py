@@ -4,7 +4,7 @@ Properties: ``predict`` over chunks equals single-process ``model.predict`` bitw
 when chunks are multiples of ``batch_size`` (and within 1e-7 otherwise), for several
 inputs and outputs, masks, Zarr / .npy / dask inputs; the model is loaded once per
 worker; ``trace_stats`` merged as a tree equals one pass over the data exactly (counts
-add). The ``rnnlens predict`` command writes the same numbers to Zarr, on a local
+add; per-unit activation ranges merged in any order equal one pass's min / max). The ``rnnlens predict`` command writes the same numbers to Zarr, on a local
 cluster or on a given scheduler. Bad inputs get a ValueError / TypeError, and a
 missing extra an ImportError naming it.
 """
@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rnnlens
 from rnnlens import layers as L
@@ -135,9 +137,67 @@ def test_trace_stats_tree_equals_one_pass(client, masked, data) -> None:
     got = rd.trace_stats(masked, da.from_array(data, chunks=50), batch_size=16,
                          split_every=3)
     assert set(got) == {"lstm", "gru"} and "memory_length" in got["lstm"]
+    ranges = {key: got[key].pop("ranges") for key in got}
     assert _same(got, want)
-    lazy = rd.trace_stats(masked, data, chunk_size=300, compute=False)
-    assert _same(lazy.compute(), want)
+    assert _same(ranges, _one_pass_ranges(masked, data, [50] * 12, 16))
+    assert set(ranges["lstm"]) == {"h", "c", "i", "f", "g", "o"}
+    lazy = rd.trace_stats(masked, data, chunk_size=300, compute=False).compute()
+    assert _same(lazy.pop("gru")["ranges"],
+                 _one_pass_ranges(masked, data, [300, 300], 256)["gru"])
+
+
+def _one_pass_ranges(model, x, chunks: list, batch_size: int) -> dict:
+    """Per-unit min / max of h, c and every gate over the real steps of all of ``x``,
+    traced in the batches the chunks make (a batch's size moves values by an ulp)."""
+    edges = np.cumsum([0, *chunks])
+    batches = [x[i:min(i + batch_size, b)] for a, b in zip(edges[:-1], edges[1:])
+               for i in range(a, b, batch_size)]
+    traces = [rnnlens.trace(model, batch) for batch in batches]
+    out = {}
+    for key, tr in traces[0].items():
+        every = [t[key] for t in traces]
+        real = np.concatenate([t.mask for t in every]).astype(bool)           # (N, T)
+        names = ["h", *(["c"] if tr.c is not None else []), *tr.gates]
+        out[key] = {}
+        for name in names:
+            v = np.concatenate([getattr(t, name) if name in ("h", "c") else t.gates[name]
+                                for t in every])                             # (N, T, u)
+            out[key][name] = {"min": v[real].min(0), "max": v[real].max(0)}
+    return out
+
+
+@given(draw=st.data())
+@settings(max_examples=25, deadline=None)
+def test_ranges_merge_in_any_order_as_one_pass(masked, data, draw) -> None:
+    """Chunks of any sizes merged in any order give the one-pass ranges exactly;
+    all-padding chunks (no real step) leave them unchanged and alone give NaN."""
+    from rnnlens.distributed._worker import merge_stats, stats_chunk, stats_result
+
+    n = draw.draw(st.integers(2, 60))
+    x = data[:n].copy()
+    cuts = sorted(draw.draw(st.sets(st.integers(1, n - 1), max_size=5)))
+    chunks = np.split(x, cuts)
+    parts = [stats_chunk(_Blob(masked), 7, c) for c in chunks]
+    parts.append(stats_chunk(_Blob(masked), 7, np.zeros((3, 9, F), np.float32)))
+    order = draw.draw(st.permutations(range(len(parts))))
+    merged = parts[order[0]]
+    for k in order[1:]:
+        merged = merge_stats(merged, parts[k]) if draw.draw(st.booleans()) else \
+            merge_stats(parts[k], merged)
+    got = {key: value["ranges"] for key, value in stats_result(merged).items()}
+    assert _same(got, _one_pass_ranges(masked, x, [len(c) for c in chunks], 7))
+    alone = stats_result(parts[-1])["gru"]["ranges"]["h"]
+    assert np.isnan(alone["min"]).all() and np.isnan(alone["max"]).all()
+
+
+class _Blob:
+    """Stands in for a ModelBlob: the worker functions call ``model_of(blob)``."""
+
+    def __init__(self, model):
+        self.digest, self.model = f"test-{id(model)}", model
+
+    def load(self):
+        return self.model
 
 
 @pytest.mark.parametrize("call, error", [

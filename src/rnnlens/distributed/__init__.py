@@ -3,8 +3,9 @@
 :func:`predict` runs ``model.predict`` over a dataset chunked along samples (a
 ``dask.array``, a Zarr store or a ``.npy`` file) on any Dask scheduler, a
 ``distributed`` cluster included, and returns dask arrays that can be written to
-Zarr; :func:`trace_stats` computes the explainer's per-unit statistics over the
-whole dataset by merging per-chunk counts in a tree. Results equal the
+Zarr; :func:`trace_stats` computes the explainer's per-unit statistics (gate
+saturation, memory length) and each unit's activation ranges over the whole dataset
+by merging per-chunk results in a tree. Results equal the
 single-process ones (see :mod:`rnnlens.distributed.core`).
 
 Example::

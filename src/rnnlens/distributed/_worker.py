@@ -109,33 +109,42 @@ def predict_chunk(blob: ModelBlob, batch_size: int, *xs: np.ndarray) -> tuple:
     return tuple(np.asarray(o) for o in flat)
 
 
-def stats_chunk(blob: ModelBlob, batch_size: int, *xs: np.ndarray) -> Any:
-    """A :class:`~rnnlens.trace_stats.TraceStats` of one chunk (in batches)."""
+def stats_chunk(blob: ModelBlob, batch_size: int, *xs: np.ndarray) -> tuple:
+    """``(TraceStats, Ranges)`` of one chunk, traced in batches (each batch once)."""
+    from rnnlens.distributed.ranges import Ranges, add_chunk
     from rnnlens.trace_stats import TraceStats
 
     model = model_of(blob)
-    total = TraceStats()
+    total, ranges = TraceStats(), Ranges()
     n = xs[0].shape[0]
     for start in range(0, n, batch_size):
         part = [np.asarray(x[start:start + batch_size]) for x in xs]
-        total.add(model, part if len(part) > 1 else part[0])
-    return total
+        add_chunk(total, ranges, model, part if len(part) > 1 else part[0])
+    return total, ranges
 
 
-def merge_stats(*parts: Any) -> Any:
-    """One TraceStats summing ``parts`` (copies the first: inputs stay unchanged)."""
+def merge_stats(*parts: tuple) -> tuple:
+    """One ``(TraceStats, Ranges)`` summing ``parts`` (copies: inputs stay unchanged)."""
     import copy
 
+    from rnnlens.distributed.ranges import Ranges
     from rnnlens.trace_stats import TraceStats
 
-    total = TraceStats()
-    for part in parts:
-        total.merge(copy.deepcopy(part))
-    return total
+    total, ranges = TraceStats(), Ranges()
+    for stats, part_ranges in parts:
+        total.merge(copy.deepcopy(stats))
+        ranges.merge(part_ranges)
+    return total, ranges
 
 
-def stats_result(stats: Any) -> dict:
-    return stats.result()
+def stats_result(merged: tuple) -> dict:
+    """``TraceStats.result()`` with each layer's ``"ranges"`` added."""
+    stats, ranges = merged
+    out = stats.result()
+    by_layer = ranges.result()
+    for key in out:
+        out[key]["ranges"] = by_layer.get(key, {})
+    return out
 
 
 def _flat(out: Any) -> list:

@@ -8,7 +8,8 @@ every sample is computed independently, so::
 chunk by chunk, in parallel on the workers. With chunk sizes a multiple of
 ``batch_size`` each chunk's batches are those of a single-process
 ``model.predict(x, batch_size)``, and the results are bitwise identical.
-Trace statistics are counts, so they add (:meth:`TraceStats.merge`)::
+Trace statistics are counts, so they add (:meth:`TraceStats.merge`), and value
+ranges are minima and maxima, so they combine (:class:`~rnnlens.distributed.ranges.Ranges`)::
 
     stats(x) = merge(stats(x_1), ..., stats(x_K))       a tree of merges
 
@@ -218,7 +219,8 @@ def _structure(model: Any, outs: list) -> Any:
 def trace_stats(model: Any, x: Any, batch_size: int = 256, chunk_size: int | None = None,
                 split_every: int = 8, compute: bool = True, semantics: str | None = None
                 ) -> Any:
-    """:func:`rnnlens.trace_stats.compute` over a chunked dataset, merged as a tree.
+    """:func:`rnnlens.trace_stats.compute` over a chunked dataset, merged as a tree,
+    with each unit's activation ranges (:mod:`rnnlens.distributed.ranges`).
 
     Args:
         model: a built rnnlens model with recurrent layers, or a model file.
@@ -231,7 +233,9 @@ def trace_stats(model: Any, x: Any, batch_size: int = 256, chunk_size: int | Non
 
     Returns:
         The dict of :func:`rnnlens.trace_stats.compute` (per layer: saturation,
-        memory length, ...), equal to one pass over all of ``x``.
+        memory length, ...), equal to one pass over all of ``x``, and per layer
+        ``"ranges"``: ``{"h" | "c" | gate: {"min": (u,), "max": (u,)}}`` over every
+        real (unmasked) step (NaN for a unit that saw none).
     """
     _require("dask")
     import dask
