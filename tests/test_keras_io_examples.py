@@ -26,7 +26,10 @@ def test_every_example_is_listed_in_the_readme() -> None:
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_example_runs(name: str, tmp_path: Path) -> None:
-    env = {**os.environ, "RNNLENS_EXAMPLE_SMALL": "1", "MPLBACKEND": "Agg"}
+    # one BLAS thread: the small examples run thousands of tiny products, which a
+    # multi-threaded OpenBLAS makes up to 1000x slower on a busy machine (threads spin)
+    env = {**os.environ, "RNNLENS_EXAMPLE_SMALL": "1", "MPLBACKEND": "Agg",
+           "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

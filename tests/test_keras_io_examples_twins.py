@@ -27,7 +27,7 @@ import pytest
 from oracle import keras_available
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "keras_io"
-NAMES = ("active_learning_review_classification", "conv_lstm")
+NAMES = ("active_learning_review_classification", "conv_lstm", "video_classification")
 #: rnnlens imports with no ``keras`` counterpart: what the original imports there instead
 TF_SWAPS = {"from rnnlens.utils import ArrayDataset":
             "from tensorflow.data import Dataset as ArrayDataset"}
@@ -243,3 +243,104 @@ def test_active_learning_trains(reviews: dict) -> None:
     history = model.fit(x, rn["train"][1], batch_size=mod.batch_size, epochs=6, verbose=0)
     loss = history.history["loss"]
     assert loss[-1] < loss[0] - 0.01, loss
+
+
+# ---------------------------------------------------------------------------- video_classification
+@pytest.fixture(scope="module")
+def video(keras: Any) -> dict[str, Any]:
+    """Both twins with their csv files, label lookups and feature extractors (rnnlens's
+    holding Keras's weights)."""
+    out: dict[str, Any] = {}
+    for lib in ("rnnlens", "keras"):
+        mod = twin("video_classification", lib)
+        mod.write_csv_files()
+        train_df = mod.read_csv(f"{mod.DATA_DIR}/train.csv")
+        lookup = mod.keras.layers.StringLookup(num_oov_indices=0,
+                                               vocabulary=np.unique(train_df["tag"]))
+        out[lib] = {"mod": mod, "train_df": train_df, "lookup": lookup,
+                    "extractor": mod.build_feature_extractor()}
+    copy_weights(out["keras"]["extractor"], out["rnnlens"]["extractor"])
+    return out
+
+
+def _few(df: dict, n: int) -> dict:
+    return {k: v[:n] for k, v in df.items()}
+
+
+def test_video_clips_have_the_ucf101_layout(video: dict) -> None:
+    mod = video["rnnlens"]["mod"]
+    names = video["rnnlens"]["train_df"]["video_name"]
+    assert len(names) == 30 and set(video["rnnlens"]["train_df"]["tag"]) == set(mod.CLASSES)
+    lengths = set()
+    for name in names[:10]:
+        raw = mod.synthetic_clip(name)
+        assert raw.dtype == np.uint8 and raw.shape[1:] == (mod.IMG_SIZE, mod.IMG_SIZE * 4 // 3, 3)
+        frames = mod.load_video(name)
+        assert frames.shape == (len(raw), mod.IMG_SIZE, mod.IMG_SIZE, 3)
+        np.testing.assert_array_equal(frames[0], mod.crop_center_square(raw[0])[:, :, ::-1])
+        np.testing.assert_array_equal(mod.load_video(name), frames)     # a file reads the same
+        assert len(mod.load_video(name, max_frames=5)) == 5
+        lengths.add(len(frames))
+    assert min(lengths) < mod.MAX_SEQ_LENGTH < max(lengths)           # both padding and cutting
+
+
+def test_video_features_and_labels_match_keras(video: dict) -> None:
+    """The stand-in extractor called frame by frame with ``predict``, the zero padding,
+    the masks and the ``StringLookup`` labels: as Keras computes them."""
+    rn, kr = video["rnnlens"], video["keras"]
+    assert list(rn["lookup"].get_vocabulary()) == [str(v) for v in kr["lookup"].get_vocabulary()]
+    df = _few(rn["train_df"], 3)
+    (r_feat, r_mask), r_lab = rn["mod"].prepare_all_videos(df, "train", rn["extractor"],
+                                                           rn["lookup"])
+    (k_feat, k_mask), k_lab = kr["mod"].prepare_all_videos(df, "train", kr["extractor"],
+                                                           kr["lookup"])
+    np.testing.assert_allclose(r_feat, k_feat, atol=1e-5)
+    np.testing.assert_array_equal(r_mask, k_mask)
+    np.testing.assert_array_equal(r_lab, k_lab)
+    lengths = [min(20, len(rn["mod"].load_video(p))) for p in df["video_name"]]
+    np.testing.assert_array_equal(r_mask.sum(axis=1), lengths)
+    assert np.all(r_feat[~r_mask] == 0) and np.all(np.abs(r_feat[r_mask]).sum(axis=-1) > 0)
+    assert r_lab.shape == (3, 1) and [rn["mod"].CLASSES[i] for i in r_lab[:, 0]] == list(
+        df["tag"])
+
+
+@pytest.fixture(scope="module")
+def video_data(video: dict) -> tuple:
+    rn = video["rnnlens"]
+    return rn["mod"].prepare_all_videos(rn["train_df"], "train", rn["extractor"], rn["lookup"])
+
+
+def test_video_sequence_model_matches_keras(video: dict, video_data: tuple) -> None:
+    """GRU(16) called with ``mask=`` a boolean Input, GRU(8), Dropout, Dense: with Keras's
+    weights, the same probabilities and evaluation; what the mask hides changes nothing."""
+    (feat, mask), labels = video_data
+    rn, kr = video["rnnlens"], video["keras"]
+    vocab = rn["lookup"].get_vocabulary()
+    k_model, r_model = kr["mod"].get_sequence_model(vocab), rn["mod"].get_sequence_model(vocab)
+    copy_weights(k_model, r_model)
+    r_pred = r_model.predict([feat, mask], verbose=0)
+    np.testing.assert_allclose(r_pred, k_model.predict([feat, mask], verbose=0), atol=1e-5)
+    np.testing.assert_allclose(r_model.evaluate([feat, mask], labels, verbose=0),
+                               k_model.evaluate([feat, mask], labels, verbose=0), rtol=1e-5)
+    noisy = np.where(mask[..., None], feat, 5.0).astype("float32")     # garbage where masked
+    np.testing.assert_allclose(r_model.predict([noisy, mask], verbose=0), r_pred, atol=1e-6)
+    unmasked = r_model.predict([noisy, np.ones_like(mask)], verbose=0)
+    assert np.abs(unmasked - r_pred).max() > 1e-3                      # the mask did matter
+
+
+def test_video_run_experiment_trains_and_restores_the_best_epoch(video: dict,
+                                                                video_data: tuple) -> None:
+    """``fit(validation_split=0.3)`` with the best-only weights checkpoint, then
+    ``load_weights``: the restored model scores the best epoch's val_loss on the
+    validation slice, and training lowered the loss."""
+    (feat, mask), labels = video_data
+    mod = video["rnnlens"]["mod"]
+    mod.keras.utils.set_random_seed(0)
+    vocab = video["rnnlens"]["lookup"].get_vocabulary()
+    history, model = mod.run_experiment((feat, mask), labels, (feat[:5], mask[:5]),
+                                        labels[:5], vocab)
+    hist = history.history
+    assert len(hist["loss"]) == mod.EPOCHS and hist["loss"][-1] < hist["loss"][0]
+    split = int(len(feat) * 0.7)
+    val_loss, _ = model.evaluate([feat[split:], mask[split:]], labels[split:], verbose=0)
+    assert val_loss == pytest.approx(min(hist["val_loss"]), rel=1e-5)
