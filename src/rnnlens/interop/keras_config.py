@@ -6,7 +6,10 @@ name not registered by rnnlens (``rnnlens.layers.base.REGISTRY``,
 never imported, a config key a class does not declare is refused, every value
 is checked by its declared ``Param``, and every size is checked against
 :class:`Limits` before any weight is allocated (the parameter count while
-the graph is built, by ``rnnlens.weights.allocation_budget``).
+the graph is built, by ``rnnlens.weights.allocation_budget``). The one exception is
+a user's layer class that the caller passed in ``custom_objects`` or registered
+(``register_keras_serializable``): it is found by the entry's ``registered_name`` and
+built by its own ``from_config`` from the config as data, under the same caps.
 """
 
 from __future__ import annotations
@@ -145,9 +148,17 @@ class _Reader(GraphReader):
                 else self.functional(config, depth + 1)
         cls = REGISTRY.get(cls_name) if isinstance(cls_name, str) else None
         if cls is None:
+            custom = custom_class(item)
+            if custom is not None and REGISTRY.get(getattr(custom, "keras_name", "")) \
+                    is not custom:
+                return self.custom_layer(custom, config)
+            cls = custom
+        if cls is None:
             raise self.refuse(f"layer class {cls_name!r} is not one rnnlens knows (allowed: "
-                              f"{', '.join(allowed_classes())}); nothing from the file is "
-                              "executed or imported.")
+                              f"{', '.join(allowed_classes())}, and classes passed in "
+                              "custom_objects or registered with "
+                              "keras.saving.register_keras_serializable); nothing from the "
+                              "file is executed or imported.")
         if not isinstance(config, dict):
             raise self.refuse(f"the config of a {cls_name} layer is not an object.")
         self.tick()
@@ -166,6 +177,28 @@ class _Reader(GraphReader):
         except (ValueError, TypeError) as err:
             raise self.refuse(f"layer '{kwargs.get('name')}' ({cls_name}) has an invalid "
                               f"config: {err}") from None
+        return layer
+
+    def custom_layer(self, cls: type, config: Any) -> Layer:
+        """A user's layer class (from ``custom_objects`` or the registry) built with its
+        ``from_config`` from the file's config, as Keras's safe mode builds it: the config
+        stays data (no lambdas, no imports), weights are counted and zero-filled under the
+        same caps, and any error of the class's own code is a refusal."""
+        if not isinstance(config, dict):
+            raise self.refuse(f"the config of a {cls.__name__} layer is not an object.")
+        self.tick()
+        _check_dtype(self, config)
+        name = self.name(config)
+        try:
+            layer = cls.from_config(dict(config))
+        except UnsafeModelError:
+            raise
+        except Exception as err:  # noqa: BLE001  (the user's from_config / __init__)
+            raise self.refuse(f"custom layer '{name}' ({cls.__name__}) could not be built from "
+                              f"its config: {type(err).__name__}: {err}") from None
+        if not isinstance(layer, Layer):
+            raise self.refuse(f"{cls.__name__}.from_config returned "
+                              f"{type(layer).__name__}, not a layer.")
         return layer
 
     def arguments(self, cls: type, config: dict) -> dict:
@@ -217,6 +250,24 @@ class _Reader(GraphReader):
             raise self.refuse(f"the config of op {cls_name!r} is not an object.")
         return cls(**self.arguments(cls, {k: v for k, v in config.items()
                                           if k != "dtype" or "dtype" in cls._params}))
+
+
+def custom_class(item: dict) -> type | None:
+    """The user's ``Layer`` class a file's entry names, if the caller made it known:
+    ``registered_name`` (``"package>Name"``; the class name for files without one) looked
+    up in ``custom_objects`` (the active custom-object scope) and the registry, as Keras's
+    ``_retrieve_class_or_fn`` does. Nothing is imported."""
+    import inspect
+
+    from rnnlens.saving import object_registration as reg
+
+    name = item.get("registered_name") or item.get("class_name")
+    if not isinstance(name, str) or len(name) > 512:
+        return None
+    found = reg.get_registered_object(name)
+    if inspect.isclass(found) and issubclass(found, Layer):
+        return found
+    return None
 
 
 def _check_dtype(reader: _Reader, config: dict) -> None:

@@ -147,6 +147,8 @@ class GraphReader:
             raise self.refuse(f"an inbound node of '{layer}' has malformed arguments.")
         args = [self.value(a, outputs_of, layer) for a in raw_args]
         known = ("initial_state", "mask", "training") + tuple(getattr(obj, "call_keywords", ()))
+        if obj is not None and not type(obj).__module__.startswith("rnnlens."):
+            known = tuple(raw_kwargs)                # a user's class: its own call's keywords
         unknown = [k for k, v in raw_kwargs.items() if k not in known and v not in (None, False)]
         if unknown:
             raise self.refuse(f"a call of '{layer}' passes {unknown}, which rnnlens does not "

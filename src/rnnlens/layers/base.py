@@ -149,6 +149,14 @@ class Layer(WeightOwner):
     _params: dict = {}
     _generated_init = False
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Layer":
+        obj = super().__new__(cls)
+        if not cls.__module__.startswith("rnnlens."):        # a user's class: Keras's
+            from rnnlens.saving.auto_config import auto_config   # automatic get_config
+
+            obj.__dict__["_auto_config"] = auto_config(cls, args, kwargs)
+        return obj
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.keras_name = cls.__dict__.get("keras_name", cls.__name__)
@@ -338,7 +346,15 @@ class Layer(WeightOwner):
     # -- config --------------------------------------------------------------
 
     def get_config(self) -> dict:
-        """Keras 3.15.1's config: the base entries, then each declared argument."""
+        """Keras 3.15.1's config: the base entries, then each declared argument (for a
+        user's class without ``get_config``, Keras's config of its constructor's
+        arguments)."""
+        if "_auto_config" in self.__dict__:                  # a user's class
+            from rnnlens.saving import auto_config
+
+            if auto_config.applies(type(self)):
+                return {**auto_config.layer_config(self), "trainable": self.trainable,
+                        "dtype": dtype_policy()}
         config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy()}
         for key, param in getattr(self, "saved_as", type(self))._params.items():
             config[key] = param.dump(self.config_value(key))
