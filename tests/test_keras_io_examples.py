@@ -24,7 +24,22 @@ def test_every_example_is_listed_in_the_readme() -> None:
     assert SCRIPTS and all(f"`{name}.py`" in readme for name in SCRIPTS)
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+#: examples that do not run yet, and where they stop (strict: a fix makes the test fail
+#: until the entry is removed); tests/test_keras_io_examples_twins.py runs their other parts
+KNOWN_GAPS = {
+    "captcha_ocr": "CTCLayer()(labels, x) with labels = Input(shape=(None,)): rnnlens infers "
+                   "the custom layer's output shape by calling it on a dummy batch with "
+                   "83-long labels, which ops.ctc_loss refuses over 16 frames",
+}
+
+
+def _case(name: str) -> object:
+    if name in KNOWN_GAPS:
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name]))
+    return name
+
+
+@pytest.mark.parametrize("name", [_case(n) for n in SCRIPTS])
 def test_example_runs(name: str, tmp_path: Path) -> None:
     # one BLAS thread: the small examples run thousands of tiny products, which a
     # multi-threaded OpenBLAS makes up to 1000x slower on a busy machine (threads spin)

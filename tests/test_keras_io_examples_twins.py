@@ -27,7 +27,8 @@ import pytest
 from oracle import keras_available
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "keras_io"
-NAMES = ("active_learning_review_classification", "conv_lstm", "video_classification")
+NAMES = ("active_learning_review_classification", "captcha_ocr", "conv_lstm",
+         "video_classification")
 #: rnnlens imports with no ``keras`` counterpart: what the original imports there instead
 TF_SWAPS = {"from rnnlens.utils import ArrayDataset":
             "from tensorflow.data import Dataset as ArrayDataset"}
@@ -71,9 +72,10 @@ def keras_source(name: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def twin(name: str, lib: str) -> types.ModuleType:
+def twin(name: str, lib: str, patch: tuple[str, str] | None = None) -> types.ModuleType:
     """The example ``name`` executed as a module for ``lib`` ("rnnlens" or "keras"),
-    at the small sizes the tests use."""
+    at the small sizes the tests use; ``patch`` (old, new) replaces one line's text
+    (for a known rnnlens gap, in both twins alike)."""
     if str(EXAMPLES) not in sys.path:
         sys.path.insert(0, str(EXAMPLES))
     import _common  # noqa: PLC0415
@@ -81,6 +83,9 @@ def twin(name: str, lib: str) -> types.ModuleType:
     _common.SMALL = True
     path = EXAMPLES / f"{name}.py"
     source = path.read_text() if lib == "rnnlens" else keras_source(name)
+    if patch is not None:
+        assert source.count(patch[0]) == 1, f"{patch[0]!r} is not in {name}.py once"
+        source = source.replace(*patch)
     module = types.ModuleType(f"keras_io_{name}_{lib}")
     module.__file__ = str(path)
     sys.modules[module.__name__] = module           # dataclasses / pickling look it up
@@ -344,3 +349,125 @@ def test_video_run_experiment_trains_and_restores_the_best_epoch(video: dict,
     split = int(len(feat) * 0.7)
     val_loss, _ = model.evaluate([feat[split:], mask[split:]], labels[split:], verbose=0)
     assert val_loss == pytest.approx(min(hist["val_loss"]), rel=1e-5)
+
+
+# ---------------------------------------------------------------------------- captcha_ocr
+#: rnnlens cannot build the model with ``labels = Input(shape=(None,))`` yet (see below):
+#: the twins compared here give the label input its known length, 5.
+LABEL_SHAPE = ('labels = layers.Input(name="label", shape=(None,), dtype="float32")',
+               'labels = layers.Input(name="label", shape=(5,), dtype="float32")')
+
+
+@pytest.fixture(scope="module")
+def captcha(keras: Any) -> dict[str, Any]:
+    """Both twins (label length 5), the captcha files, lookups and encoded samples."""
+    out: dict[str, Any] = {}
+    for lib in ("rnnlens", "keras"):
+        mod = twin("captcha_ocr", lib, patch=LABEL_SHAPE)
+        mod.write_captchas(np.random.default_rng(0))
+        images, labels, characters = mod.list_captchas()
+        char_to_num, num_to_char = mod.make_lookups(characters)
+        x_train, x_valid, y_train, y_valid = mod.split_data(np.array(images), np.array(labels))
+        samples = [mod.encode_single_sample(x, y, char_to_num)
+                   for x, y in zip(x_train[:16], y_train[:16])]
+        out[lib] = {"mod": mod, "labels": labels, "characters": characters,
+                    "char_to_num": char_to_num, "num_to_char": num_to_char,
+                    "split": (x_train, x_valid, y_train, y_valid),
+                    "x": np.stack([np.asarray(d["image"]) for d in samples]),
+                    "y": np.stack([np.asarray(d["label"]) for d in samples]).astype("float32")}
+    return out
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "rnnlens gap: a custom layer without compute_output_shape gets its output shape from "
+    "call() on a dummy batch whose unknown sizes are 83 (autodiff/layers.py "
+    "infer_output_shape); CTCLayer's ops.ctc_loss then refuses 83-long labels over the "
+    "16 frames. Keras infers the shape symbolically and builds the model."))
+def test_captcha_model_builds_as_written(captcha: dict) -> None:
+    mod = twin("captcha_ocr", "rnnlens")
+    mod.build_model(captcha["rnnlens"]["char_to_num"])
+
+
+def test_captcha_model_as_written_builds_in_keras(captcha: dict) -> None:
+    mod = twin("captcha_ocr", "keras")
+    model = mod.build_model(captcha["keras"]["char_to_num"])
+    assert tuple(model.input[1].shape) == (None, None)
+
+
+def test_captcha_data_and_lookups_match_keras(captcha: dict) -> None:
+    """Files named after their 5-character texts, the same split, the same StringLookup
+    vocabularies, and samples encoded as Keras encodes them (image transposed to (width,
+    height, 1) in [0, 1], label ids 1..19)."""
+    rn, kr = captcha["rnnlens"], captcha["keras"]
+    mod = rn["mod"]
+    assert len(rn["labels"]) == mod.CAPTCHAS and {len(t) for t in rn["labels"]} == {5}
+    assert rn["characters"] == sorted(mod.ALPHABET)
+    assert list(rn["char_to_num"].get_vocabulary()) == [
+        str(v) for v in kr["char_to_num"].get_vocabulary()]
+    for a, b in zip(rn["split"], kr["split"]):
+        np.testing.assert_array_equal([p.rsplit("/", 1)[-1] for p in a],
+                                      [p.rsplit("/", 1)[-1] for p in b])
+    assert rn["x"].shape == (16, mod.img_width, mod.img_height, 1)
+    assert rn["x"].dtype == np.float32 and 0 <= rn["x"].min() < rn["x"].max() <= 1
+    np.testing.assert_allclose(rn["x"], kr["x"], atol=1e-6)
+    np.testing.assert_array_equal(rn["y"], kr["y"])
+    assert rn["y"].min() >= 1 and rn["y"].max() <= len(mod.ALPHABET)
+    texts = [mod.join_chars(rn["num_to_char"](ids.astype(int))) for ids in rn["y"]]
+    assert texts == list(rn["split"][2][:16])
+
+
+def test_captcha_model_matches_keras(captcha: dict) -> None:
+    """Same weights: the prediction model (cut at dense2) gives the same probabilities;
+    evaluating the CTC loss that CTCLayer adds gives the same value; the greedy decoding
+    gives the same texts."""
+    rn, kr = captcha["rnnlens"], captcha["keras"]
+    k_model = kr["mod"].build_model(kr["char_to_num"])
+    r_model = rn["mod"].build_model(rn["char_to_num"])
+    assert [w.shape for w in r_model.get_weights()] == [
+        tuple(w.shape) for w in k_model.get_weights()]
+    copy_weights(k_model, r_model)
+    x, y = rn["x"], rn["y"]
+    r_pred_model = rn["mod"].keras.models.Model(r_model.input[0],
+                                                r_model.get_layer(name="dense2").output)
+    k_pred_model = kr["mod"].keras.models.Model(k_model.input[0],
+                                                k_model.get_layer(name="dense2").output)
+    r_pred = r_pred_model.predict(x, verbose=0)
+    k_pred = k_pred_model.predict(x, verbose=0)
+    np.testing.assert_allclose(r_pred, k_pred, atol=1e-5)
+    r_loss = r_model.evaluate({"image": x, "label": y}, verbose=0)
+    k_loss = k_model.evaluate({"image": x, "label": y}, verbose=0)
+    assert r_loss == pytest.approx(k_loss, rel=1e-5) and r_loss > 0
+    np.testing.assert_array_equal(
+        rn["mod"].decode_batch_predictions(r_pred, rn["num_to_char"], 5),
+        kr["mod"].decode_batch_predictions(k_pred, kr["num_to_char"], 5))
+
+
+def test_captcha_ctc_batch_cost_matches_keras(captcha: dict) -> None:
+    """The CTC loss per sample (blank = the last class) on the same probabilities."""
+    rn, kr = captcha["rnnlens"], captcha["keras"]
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(4, 16, len(rn["characters"]) + 2))
+    probs = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype("float32")
+    y = rn["y"][:4]
+    lengths = (np.full((4, 1), 16), np.full((4, 1), 5))
+    r_cost = np.asarray(rn["mod"].ctc_batch_cost(y, probs, *lengths))
+    k_cost = np.asarray(kr["mod"].ctc_batch_cost(y, probs, *lengths))
+    assert r_cost.shape == (4, 1)
+    np.testing.assert_allclose(r_cost, k_cost, rtol=1e-5)
+
+
+def test_captcha_trains_on_the_dataset(captcha: dict) -> None:
+    """The example's fit on its dict dataset (CTC loss from add_loss only, dropout on)
+    lowers the loss, and EarlyStopping(restore_best_weights=True) is accepted."""
+    rn = captcha["rnnlens"]
+    mod = rn["mod"]
+    mod.keras.utils.set_random_seed(0)
+    x_train, x_valid, y_train, y_valid = rn["split"]
+    train = mod.make_dataset(x_train[:32], y_train[:32], rn["char_to_num"])
+    valid = mod.make_dataset(x_valid, y_valid, rn["char_to_num"])
+    model = mod.build_model(rn["char_to_num"])
+    stop = mod.keras.callbacks.EarlyStopping(monitor="val_loss", patience=10,
+                                             restore_best_weights=True)
+    history = model.fit(train, validation_data=valid, epochs=4, callbacks=[stop], verbose=0)
+    loss = history.history["loss"]
+    assert len(loss) == 4 and loss[-1] < 0.8 * loss[0], loss
