@@ -5,6 +5,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+# The recurrent layers' compiled time loops (src/rnnlens/cells/_fused.c, loaded with ctypes;
+# no Python headers). Without a C compiler the build is skipped and rnnlens runs its NumPy
+# loop, with the same numbers (rnnlens.backend.kernel() says which one runs).
+ifeq ($(origin CC),default)
+CC     := gcc
+endif
+KERNEL := src/rnnlens/cells/_fused.so
 
 .PHONY: tour test install test-deps fixtures bench clean
 
@@ -24,25 +31,30 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	  chromium fonts-dejavu-core graphviz; }
 	touch $@
 
-install: $(VENV)/.installed
+$(KERNEL): src/rnnlens/cells/_fused.c
+	$(CC) -O3 -ffp-contract=off -shared -fPIC -pthread -o $@.tmp $< -lm && mv $@.tmp $@ \
+	  || { rm -f $@.tmp; echo "rnnlens: could not compile $< with $(CC);" \
+	       "the recurrent layers will use the NumPy loop (same numbers, slower)"; }
+
+install: $(VENV)/.installed $(KERNEL)
 
 test-deps: $(VENV)/.test-installed
 
-tour: $(VENV)/.installed
+tour: $(VENV)/.installed $(KERNEL)
 	$(VENV)/bin/rnnlens tour $(ARGS)
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed $(KERNEL)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 fixtures: $(VENV)/.test-installed
 	$(PY) tests/make_golden.py
 	$(PY) tests/make_golden_models.py
 
-bench: $(VENV)/.test-installed
+bench: $(VENV)/.test-installed $(KERNEL)
 	$(PY) benchmarks/bench_forward.py $(ARGS)
 	$(PY) benchmarks/bench_train.py $(ARGS)
 	$(PY) benchmarks/bench_layers.py $(ARGS)
 	$(PY) benchmarks/bench_explain.py --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info $(KERNEL)
