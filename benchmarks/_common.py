@@ -180,6 +180,32 @@ def _own_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
+#: The clock ``measure`` reads: wall time, or (``use_cpu_clock``) this process's CPU time.
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+
+
+def use_cpu_clock() -> None:
+    """Times with this process's CPU time: with every framework on one thread, other
+    processes' load then hardly moves the figures (a descheduled thread is not charged)."""
+    CLOCK[0] = time.process_time
+
+
+def single_thread(fw: dict) -> None:
+    """One thread everywhere: numpy's OpenBLAS, rnnlens's C loops, torch, TensorFlow."""
+    from rnnlens import backend
+
+    set_blas_threads(1)
+    if backend.kernel() == "c":
+        backend.set_kernel("c", threads=1)
+    if "torch" in fw:
+        fw["torch"].set_num_threads(1)
+    if "keras" in fw:
+        tf = fw["keras"][1]
+        with contextlib.suppress(RuntimeError):       # (already set when TF started)
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
 def measure(fn: Callable[[], Any], budget: float, min_repeats: int = 3,
             max_repeats: int = 25, min_repeat_time: float = 0.01) -> dict:
     """timeit-style: per-call seconds over repeats of ``number`` calls each.
@@ -188,14 +214,15 @@ def measure(fn: Callable[[], Any], budget: float, min_repeats: int = 3,
     ``min_repeat_time``), as many repeats as fit in ``budget`` (clamped), GC off.
     ``foreign_load``: CPU (in cores) other processes used meanwhile.
     """
+    clock = CLOCK[0]
     fn()
     gc.collect()
     number = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             fn()
-        elapsed = time.perf_counter() - t0
+        elapsed = clock() - t0
         if elapsed >= min_repeat_time or number >= 1 << 20:
             break
         number *= 2
@@ -208,10 +235,10 @@ def measure(fn: Callable[[], Any], budget: float, min_repeats: int = 3,
     busy0, own0, wall0 = _cpu_busy_s(), _own_cpu_s(), time.perf_counter()
     try:
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(number):
                 fn()
-            per_call.append((time.perf_counter() - t0) / number)
+            per_call.append((clock() - t0) / number)
     finally:
         if gc_was_on:
             gc.enable()

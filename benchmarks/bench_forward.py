@@ -173,13 +173,13 @@ def run_case(case: Case, fw: dict, args: Any) -> dict:
     weights = layer.get_weights()
 
     def on_numpy(a: np.ndarray) -> Any:
-        before = backend.kernel()
+        before, threads = backend.kernel(), backend.kernel_info()["threads"]
         backend.set_kernel("numpy")
         try:
             return layer(a)
         finally:
-            if before == "c":
-                backend.set_kernel("c")
+            if before == "c":           # back to C with the same threads (--single-thread: 1)
+                backend.set_kernel("c", threads=None if threads == "auto" else threads)
 
     paths: dict[str, Callable] = {"rnnlens c": layer, "rnnlens numpy": on_numpy,
                                   "rnnlens predict": lambda a: model.predict(a, verbose=0)}
@@ -287,17 +287,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-xla", action="store_true")
     ap.add_argument("--keras-eager", action="store_true", help="also time Keras's eager call")
     ap.add_argument("--blas-threads", type=int, default=None)
+    ap.add_argument("--single-thread", action="store_true",
+                    help="one thread in every framework, timed in CPU time (robust to load)")
     ap.add_argument("--seed", type=int, default=1)
     C.add_blas_env_flag(ap)
     args = ap.parse_args(argv)
     C.apply_blas_env(args.blas_env)
     args.budget = args.budget if args.budget is not None else (0.1 if args.quick else 0.6)
-    args.retries = args.retries if args.retries is not None else (0 if args.quick else 2)
+    # re-timing under load is pointless in CPU time (--single-thread): other processes
+    # hardly move it, and a busy machine would only stretch the run
+    args.retries = args.retries if args.retries is not None else (
+        0 if args.quick or args.single_thread else 2)
     if args.blas_threads is not None:
         C.set_blas_threads(args.blas_threads)
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     fw = load_frameworks([s.strip() for s in args.only.split(",")])
-    C.header("rnnlens inference benchmark" + (" (quick)" if args.quick else ""))
+    if args.single_thread:
+        C.single_thread(fw)
+        C.use_cpu_clock()
+    C.header("rnnlens inference benchmark" + (" (quick)" if args.quick else "")
+             + (" -- one thread each, CPU time" if args.single_thread else ""))
     start = time.perf_counter()
     results = []
     for case in (quick_cases(cells) if args.quick else full_cases(cells)):

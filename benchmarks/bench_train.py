@@ -55,11 +55,11 @@ def data(n: int, t: int, f: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 def time_epochs(fit_one_epoch: Any, epochs: int, steps: int) -> dict:
     """ms per step: the median over the epochs after the first; the first epoch's loss."""
-    times, first_loss = [], None
+    times, first_loss, clock = [], None, C.CLOCK[0]
     for e in range(epochs):
-        start = time.perf_counter()
+        start = clock()
         loss = fit_one_epoch()
-        times.append((time.perf_counter() - start) / steps * 1e3)
+        times.append((clock() - start) / steps * 1e3)
         first_loss = loss if e == 0 else first_loss
     rest = times[1:] or times
     return {"ms_per_step": statistics.median(rest), "min_ms": min(rest), "first_ms": times[0],
@@ -78,7 +78,7 @@ def bench_rnnlens(kernel: str, cell: str, x: np.ndarray, y: np.ndarray, weights:
                   u: int, batch: int, args: Any) -> dict:
     from rnnlens import optimizers
 
-    backend.set_kernel(kernel)
+    backend.set_kernel(kernel, threads=1 if args.single_thread and kernel == "c" else None)
     model = rnnlens_model(cell, x.shape[1], x.shape[2], u)
     model.set_weights(weights)
     model.compile(optimizer=optimizers.Adam(0.001), loss="mse")
@@ -90,7 +90,10 @@ def bench_rnnlens(kernel: str, cell: str, x: np.ndarray, y: np.ndarray, weights:
 def bench_keras(cell: str, x: np.ndarray, y: np.ndarray, weights: list, u: int, batch: int,
                 args: Any) -> dict:
     import keras
+    import tensorflow as tf
 
+    if args.single_thread:
+        C.single_thread({"keras": (keras, tf)})
     i = keras.Input((x.shape[1], x.shape[2]))
     model = keras.Model(i, keras.layers.Dense(1)(getattr(keras.layers, CLASSES[cell])(u)(i)))
     model.set_weights(weights)
@@ -105,7 +108,7 @@ def bench_torch(cell: str, x: np.ndarray, y: np.ndarray, weights: list, u: int, 
     import torch
     from bench_forward import torch_weights
 
-    torch.set_num_threads(C.cpu_count())
+    torch.set_num_threads(1 if args.single_thread else C.cpu_count())
     cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[cell]
     rnn = cls(x.shape[2], u, batch_first=True)
     head = torch.nn.Linear(u, 1)
@@ -183,10 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=12, help="batches per epoch")
     ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--single-thread", action="store_true",
+                    help="one thread in every framework, timed in CPU time (robust to load)")
     C.add_blas_env_flag(ap)
     args = ap.parse_args(argv)
     C.apply_blas_env(args.blas_env)
-    C.header("rnnlens training benchmark" + (" (quick)" if args.quick else ""))
+    if args.single_thread:
+        C.single_thread({})
+        C.use_cpu_clock()
+    C.header("rnnlens training benchmark" + (" (quick)" if args.quick else "")
+             + (" -- one thread each, CPU time" if args.single_thread else ""))
     rows = []
     for cell in [c.strip() for c in args.cells.split(",") if c.strip()]:
         for shape in QUICK if args.quick else SHAPES:

@@ -221,7 +221,7 @@ def threads_for(batch: int, units: int, width: int, split_ok: bool = False,
     work = batch * units * width
     if _State.threads is not None:
         n = _State.threads
-        split = split_ok and batch < n * _MIN_ROWS and n <= units
+        split = split_ok and 1 < n <= units and batch < n * _MIN_ROWS
     else:
         n = min(cores, batch // _MIN_ROWS)
         split = (split_ok and n < 2 and cores > 1 and units >= 2 * _MIN_SLICE
