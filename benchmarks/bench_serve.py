@@ -13,6 +13,8 @@ bounded in time and count. Measured per level:
 * ``server p50 / p99 ms``: the server's step latency (queued to computed), from
   ``/metrics``'s histogram;
 * ``mean batch``: sequences per model step the batcher formed (``/metrics``);
+* ``server CPU µs/step``: the server process's CPU time per answered step (Linux
+  ``/proc``), the cost that does not depend on how busy the machine is;
 * ``exact``: the first sequence's outputs against offline ``model.predict`` of its
   steps (max |diff|).
 
@@ -112,7 +114,17 @@ def quantile_from(before: dict, after: dict, q: float) -> float:
     return float(bounds[-1])
 
 
-async def run_level(port: int, n: int, seconds: float, warmup: float) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; NaN elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+async def run_level(port: int, n: int, seconds: float, warmup: float, pid: int) -> dict:
     from rnnlens.serve.client import Client
 
     conns = [Client(f"ws://127.0.0.1:{port}/ws") for _ in range(min(n, 50))]
@@ -142,10 +154,10 @@ async def run_level(port: int, n: int, seconds: float, warmup: float) -> dict:
     tasks = [asyncio.create_task(sequence(k)) for k in range(n)]
     await asyncio.sleep(warmup)
     before = await asyncio.to_thread(scrape, port)
-    state["measuring"], t0 = True, time.perf_counter()
+    state["measuring"], t0, cpu0 = True, time.perf_counter(), cpu_seconds(pid)
     await asyncio.sleep(seconds)
     state["measuring"] = False
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
     after = await asyncio.to_thread(scrape, port)
     state["stop"] = True
     await asyncio.gather(*tasks)
@@ -163,6 +175,7 @@ async def run_level(port: int, n: int, seconds: float, warmup: float) -> dict:
         "server_p50_ms": round(quantile_from(before["latency"], after["latency"], 0.5) * 1e3, 3),
         "server_p99_ms": round(quantile_from(before["latency"], after["latency"], 0.99) * 1e3, 3),
         "mean_batch": round((after["batch_sum"] - before["batch_sum"]) / max(batches, 1), 1),
+        "server_cpu_us_per_step": round(cpu / max(state["steps"], 1) * 1e6, 1),
         "record": record,
     }
 
@@ -188,7 +201,7 @@ def main() -> int:
     rows = []
     try:
         for n in args.levels:
-            row = asyncio.run(run_level(port, n, args.seconds, args.warmup))
+            row = asyncio.run(run_level(port, n, args.seconds, args.warmup, proc.pid))
             rec = row.pop("record")
             want = model.predict(np.asarray(rec["x"])[None], verbose=0)[0]
             row["exact_max_diff"] = float(np.abs(np.asarray(rec["y"], np.float32) - want).max())
@@ -200,12 +213,13 @@ def main() -> int:
     print(f"\nLSTM({UNITS}) on {FEATURES} features, batch delay {args.batch_delay_ms} ms, "
           f"{os.cpu_count()} cores (server and load on the same machine)\n")
     print("| sequences | steps/s | p50 ms | p99 ms | server p50 ms | server p99 ms | "
-          "mean batch | max diff |")
-    print("|---|---|---|---|---|---|---|---|")
+          "mean batch | server CPU µs/step | max diff |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['sequences']} | {r['steps_per_s']:.0f} | {r['p50_ms']:.2f} | "
               f"{r['p99_ms']:.2f} | {r['server_p50_ms']:.2f} | {r['server_p99_ms']:.2f} | "
-              f"{r['mean_batch']:.1f} | {r['exact_max_diff']:.1e} |")
+              f"{r['mean_batch']:.1f} | {r['server_cpu_us_per_step']:.0f} | "
+              f"{r['exact_max_diff']:.1e} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0 if all(r["exact_max_diff"] <= 1e-6 for r in rows) else 1
