@@ -9,8 +9,8 @@ the argument's shape and casts it to its dtype. For a list argument (``concatena
 
 Four kinds of ops, as TensorFlow differentiates Keras's definitions:
 
-* written out (``elementwise``, ``arrays``, ``nn``): ``d exp(x) = g exp(x)``,
-  ``d max`` shared among ties, ``d softmax = y (g - sum(g y))``, ...;
+* written out (``elementwise``, ``arrays``, ``nn``, ``products``, ``signal``):
+  ``d exp(x) = g exp(x)``, ``d max`` shared among ties, ``d softmax = y (g - sum(g y))``, ...;
 * *gathers* (:data:`GATHER`): ops that only move, repeat or drop entries (``reshape``,
   ``transpose``, ``x[key]``, ``take``, ``pad``, ``tile``, ``concatenate``, ``split``, ...).
   Their VJP runs the op once more on the *positions* ``1..n`` of its inputs and adds each
@@ -67,9 +67,6 @@ NO_GRADIENT: dict[str, str] = {
     "view_as_complex": "complex-valued ops are not differentiated by rnnlens",
     "view_as_real": "complex-valued ops are not differentiated by rnnlens",
     "polar": "complex-valued ops are not differentiated by rnnlens",
-    "stft": "spectral (rfft-based) ops are not differentiated by rnnlens; the STFTSpectrogram "
-            "layer has its own backward",
-    "istft": "spectral (irfft-based) ops are not differentiated by rnnlens",
     "view": "a bit-level reinterpretation has no gradient",
     "corrcoef": "not implemented",
     "correlate": "not implemented",
@@ -162,7 +159,8 @@ def _load() -> None:
     if not _LOADED:
         from rnnlens.autodiff.layers import layer_vjp
         from rnnlens.autodiff.record import custom_gradient_vjp
-        from rnnlens.autodiff.vjps import arrays, elementwise, nn, products  # noqa: F401
+        from rnnlens.autodiff.vjps import (  # noqa: F401
+            arrays, elementwise, nn, products, signal)
 
         VJPS["custom_gradient"] = custom_gradient_vjp
         VJPS["layer"] = layer_vjp
