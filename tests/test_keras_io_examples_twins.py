@@ -34,6 +34,39 @@ TF_SWAPS = {"from rnnlens.utils import ArrayDataset":
             "from tensorflow.data import Dataset as ArrayDataset"}
 
 
+def _openblas() -> Any:
+    """NumPy's bundled OpenBLAS (ctypes), or None where it cannot be found."""
+    import ctypes  # noqa: PLC0415
+    import glob  # noqa: PLC0415
+
+    found = glob.glob(str(Path(np.__file__).parent.parent / "numpy.libs" / "*openblas*"))
+    for path in found:
+        lib = ctypes.CDLL(path)
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    return get, put
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread() -> Any:
+    """The small models run thousands of tiny float32 products, which a multi-threaded
+    OpenBLAS makes up to 1000x slower on a busy machine (its threads spin): one thread
+    for this module, as the example runs get with OPENBLAS_NUM_THREADS=1."""
+    blas = _openblas()
+    if blas is None:
+        yield
+        return
+    get, put = blas
+    before = get()
+    put(1)
+    yield
+    put(before)
+
+
 @pytest.fixture(scope="module")
 def keras() -> Any:
     if not keras_available():
@@ -137,6 +170,7 @@ def test_conv_lstm_data_has_the_moving_mnist_layout(conv_lstm: dict) -> None:
     assert np.all(train.max(axis=(2, 3, 4)) > 0)
 
 
+@pytest.mark.slow
 def test_conv_lstm_model_matches_keras(conv_lstm: dict) -> None:
     """Same weights: predictions, evaluation loss and a 2-epoch Adam history (shuffle off;
     BatchNormalization in training mode) equal Keras's; the trained weights too."""
@@ -163,7 +197,6 @@ def test_conv_lstm_model_matches_keras(conv_lstm: dict) -> None:
                                atol=1e-4)
 
 
-@pytest.mark.slow
 def test_conv_lstm_trains_and_extends_a_clip(conv_lstm: dict) -> None:
     """The example's training (callbacks included) lowers the loss; the clip extension
     returns ten frames of probabilities shaped like the clip's."""
