@@ -12,6 +12,9 @@ first load are reported apart):
 * ``Dask, W workers``: ``predict(model, x.zarr) -> to_zarr`` on a ``LocalCluster`` of W
   processes, each pinned to one thread (the C time loop and OpenBLAS; ``--unpinned``
   lets each use every core); samples/s and the speed-up over 1 worker;
+* ``CPU ms / 1000 samples``: CPU time spent (this process, or every worker's process,
+  Zarr reads and writes included) per 1,000 samples: the cost that does not depend on
+  how busy the machine is (wall-clock speed-ups need as many idle cores as workers);
 * ``exact``: the Zarr output against the single-process result with the same thread
   settings (bitwise: chunks are multiples of the batch size; the C loop's thread
   split itself moves results by ~1e-7).
@@ -55,6 +58,11 @@ def pin_one_core() -> str:
     return backend.kernel()
 
 
+def cpu_seconds() -> float:
+    """This process's user + system CPU seconds (all its threads)."""
+    return time.process_time()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=40000)
@@ -83,22 +91,24 @@ def main() -> int:
         z = zarr.open_array(store, mode="w", shape=x.shape, chunks=(args.chunk, STEPS, FEATURES),
                             dtype="float32")
         z[:] = x
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         want = model.predict(x, batch_size=BATCH, verbose=0)
-        single = time.perf_counter() - t0
+        single, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         rows = [{"config": "single process, every core (in memory)",
-                 "seconds": round(single, 2), "samples_per_s": round(args.samples / single)}]
+                 "seconds": round(single, 2), "samples_per_s": round(args.samples / single),
+                 "cpu_ms_per_1000": round(cpu / args.samples * 1e6, 1)}]
         print(json.dumps(rows[-1]), flush=True)
         if not args.unpinned:
             pin_one_core()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             again = model.predict(x, batch_size=BATCH, verbose=0)
-            single = time.perf_counter() - t0
+            single, cpu = time.perf_counter() - t0, cpu_seconds() - c0
             assert np.allclose(again, want, atol=1e-6)
             want = again                     # the same thread settings as the workers
             rows.append({"config": "single process, one thread (in memory)",
                          "seconds": round(single, 2),
-                         "samples_per_s": round(args.samples / single)})
+                         "samples_per_s": round(args.samples / single),
+                         "cpu_ms_per_1000": round(cpu / args.samples * 1e6, 1)})
             print(json.dumps(rows[-1]), flush=True)
         for workers in args.workers:
             t0 = time.perf_counter()
@@ -111,10 +121,12 @@ def main() -> int:
             times = []
             for run in range(2):                                 # warm-up, then measured
                 out = os.path.join(folder, f"y{workers}-{run}.zarr")
+                c0 = sum(client.run(cpu_seconds).values())
                 t0 = time.perf_counter()
                 y = rd.predict(model, store, batch_size=BATCH)
                 rd.write_zarr(y, out, ["y"], compute=True)
                 times.append(time.perf_counter() - t0)
+                cpu = sum(client.run(cpu_seconds).values()) - c0     # every worker's
             got = zarr.open_group(out, mode="r")["y"][:]
             client.close()
             cluster.close()
@@ -123,6 +135,7 @@ def main() -> int:
                    "startup_s": round(startup, 2), "first_run_s": round(times[0], 2),
                    "seconds": round(times[1], 2),
                    "samples_per_s": round(args.samples / times[1]),
+                   "cpu_ms_per_1000": round(cpu / args.samples * 1e6, 1),
                    "bitwise_equal": bool(np.array_equal(got, want)),
                    "max_diff": float(np.abs(got - want).max())}
             rows.append(row)
@@ -133,13 +146,15 @@ def main() -> int:
     print(f"\n{args.samples} samples x {STEPS} steps x {FEATURES} features "
           f"({x.nbytes / 2**20:.0f} MiB), chunks of {args.chunk}, LSTM({UNITS}), batch "
           f"{BATCH}, {os.cpu_count()} cores\n")
-    print("| configuration | seconds | samples/s | speed-up vs 1 worker | exact |")
-    print("|---|---|---|---|---|")
+    print("| configuration | seconds | samples/s | speed-up vs 1 worker | CPU ms / 1000 "
+          "samples | exact |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         speed = f"{base['seconds'] / r['seconds']:.2f}x" if base and "chunks" in r else "-"
         exact = ("bitwise" if r.get("bitwise_equal") else f"{r.get('max_diff', 0):.1e}") \
             if "chunks" in r else "-"
-        print(f"| {r['config']} | {r['seconds']} | {r['samples_per_s']} | {speed} | {exact} |")
+        print(f"| {r['config']} | {r['seconds']} | {r['samples_per_s']} | {speed} | "
+              f"{r['cpu_ms_per_1000']} | {exact} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0 if all(r.get("bitwise_equal", True) for r in rows) else 1
