@@ -20,7 +20,7 @@ from _common import size
 
 FRAMES = 20                                  # per clip, as in Moving MNIST
 SIDE = size(64, 12)                          # frame height and width
-CLIPS = size(10000, 15)                      # clips in the file (the example keeps 1000)
+CLIPS = size(1000, 15)      # the file has 10000 clips; the example keeps the first 1000
 FILTERS = size(64, 6)
 epochs = size(20, 2)
 batch_size = 5
