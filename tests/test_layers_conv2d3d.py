@@ -354,3 +354,13 @@ def test_backward_finite_differences(cls: str, kwargs: dict, shape: tuple) -> No
             assert_close(grad, fd.reshape(target.shape), atol=1e-5, name=f"{cls} d {name}")
     finally:
         set_floatx(before)
+
+
+@pytest.mark.parametrize("cls, size, kernel", [("Conv3DTranspose", (1, 1, 2), (1, 2, 2)),
+                                               ("Conv2DTranspose", (1, 2), (2, 2))])
+def test_transposed_output_empty_on_one_axis(K: Any, parity: Any, cls: str, size: tuple,
+                                             kernel: tuple) -> None:
+    """An axis of size 0 empties the output; TensorFlow then does not check that the
+    other axes convolve back (found by the hypothesis test above)."""
+    kwargs = dict(filters=1, kernel_size=kernel, strides=1, padding="same", output_padding=0)
+    compare(K, parity, cls, kwargs, image((1, *size, 1), 0))

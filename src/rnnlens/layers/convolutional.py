@@ -414,16 +414,18 @@ class BaseConvTranspose(_ConvFamily):
         return self.filters
 
     def _output_spatial(self, sizes: tuple) -> tuple:
-        out = []
-        for i, (n, k, s, d) in enumerate(zip(sizes, self.kernel_size, self.strides,
-                                             self.dilation_rate)):
-            opad = None if self.output_padding is None else self.output_padding[i]
+        out, ops = [], _ops()
+        pads = [None] * len(sizes) if self.output_padding is None else self.output_padding
+        geometry = list(zip(sizes, self.kernel_size, self.strides, self.dilation_rate, pads))
+        empty = any(n is not None and ops.transpose_output_size(n, k, s, self.padding, p, d)
+                    == 0 for n, k, s, d, p in geometry)       # TF allows any size beside a 0
+        for i, (n, k, s, d, opad) in enumerate(geometry):
             if n is None:
                 out.append(None)
                 continue
             try:
-                out.append(_ops().transpose_axis(n, k, s, d, self.padding, opad,
-                                             "conv_transpose", i)[0])
+                out.append(ops.transpose_axis(n, k, s, d, self.padding, opad,
+                                              "conv_transpose", i, empty)[0])
             except ValueError as err:
                 raise ValueError(f"{self._kind()}: {err}") from None
         return tuple(out)

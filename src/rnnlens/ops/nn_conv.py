@@ -314,17 +314,18 @@ def transpose_output_size(n: int | None, k: int, s: int, padding: str,
 
 
 def transpose_axis(n: int, k: int, s: int, d: int, padding: str,
-                   output_padding: int | None, op: str, axis: int = 0
+                   output_padding: int | None, op: str, axis: int = 0, empty: bool = False
                    ) -> tuple[int, tuple[int, int]]:
     """One spatial axis of a transposed convolution: its output size m and the pads of
-    the convolution that maps m back to n (TensorFlow refuses an m that does not)."""
+    the convolution that maps m back to n (TensorFlow refuses an m that does not, unless
+    the output is ``empty``: another axis has size 0)."""
     m = transpose_output_size(n, k, s, padding, output_padding, d)
     e = (k - 1) * d + 1
     if padding == "valid":
         back = (m - e) // s + 1 if m >= e else 0
     else:
         back = -(-m // s)
-    if back != n and m != 0:                     # TensorFlow gives an empty output for 0
+    if back != n and m != 0 and not empty:       # TensorFlow gives an empty output for 0
         raise fail(op, f"the output size {m} of spatial axis {axis} (input {n}, kernel {k}, "
                    f"strides {s}, dilation {d}, padding '{padding}', output_padding "
                    f"{output_padding}) does not convolve back to {n}, so TensorFlow refuses "
@@ -335,8 +336,10 @@ def transpose_axis(n: int, k: int, s: int, d: int, padding: str,
 def _transpose_geometry(a: _Conv, output_padding: tuple | None) -> C.Geometry:
     """The geometry of the convolution that maps the transposed output back to x."""
     size_in, ks = tuple(a.x.shape[1:-1]), a.kernel.shape[:-2]
-    axes = [transpose_axis(n, k, s, d, a.padding, None if output_padding is None
-                           else output_padding[i], a.op, i)
+    pads = [None] * len(ks) if output_padding is None else list(output_padding)
+    shape = zip(size_in, ks, a.strides, a.dilation, pads)
+    empty = any(transpose_output_size(n, k, s, a.padding, p, d) == 0 for n, k, s, d, p in shape)
+    axes = [transpose_axis(n, k, s, d, a.padding, pads[i], a.op, i, empty)
             for i, (n, k, s, d) in enumerate(zip(size_in, ks, a.strides, a.dilation))]
     return C.Geometry(tuple(m for m, _ in axes), tuple(ks), a.strides, a.dilation,
                       tuple(p for _, p in axes), size_in)
