@@ -282,3 +282,17 @@ def test_cli_serves_a_model_file(model, tmp_path) -> None:
     done = subprocess.run([sys.executable, "-m", "rnnlens", "serve", str(bad)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Bidirectional" in done.stderr
+
+
+def test_websocket_messages_are_not_compressed(server) -> None:
+    """permessage-deflate is declined: zlib per small step message costs more than it
+    saves (bench_serve), so a client that offers it gets plain frames."""
+    async def main():
+        import websockets
+
+        async with websockets.connect(server.ws_url, compression="deflate") as ws:
+            assert ws.protocol.extensions == []
+            assert "permessage-deflate" not in str(ws.response.headers)
+            await ws.send(json.dumps({"op": "info", "id": "none", "req": 1}))
+            assert json.loads(await ws.recv())["req"] == 1
+    asyncio.run(main())
