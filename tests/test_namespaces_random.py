@@ -319,6 +319,23 @@ def test_set_random_seed_makes_unseeded_draws_reproducible() -> None:
     assert not np.array_equal(R.normal((3,)), run()[0])
 
 
+def test_set_random_seed_seeds_python_and_numpy_globals_like_keras(K: Any) -> None:
+    """keras.utils.set_random_seed also seeds ``random`` and ``np.random`` (examples
+    shuffle with ``np.random.shuffle`` after seeding)."""
+    import random
+
+    def draws(seed_fn: Any) -> tuple:
+        seed_fn(11)
+        order = np.arange(8)
+        np.random.shuffle(order)
+        return tuple(order), random.random(), tuple(np.random.rand(2))
+
+    assert draws(R.set_random_seed) == draws(K.utils.set_random_seed)
+    for bad in (-1, 2**32):
+        with pytest.raises(ValueError, match="2\\*\\*32"):
+            R.set_random_seed(bad)
+
+
 # ---------------------------------------------------------------------------- errors
 BAD = [
     ("seed float", lambda M: M.random.normal((2,), seed=1.5)),

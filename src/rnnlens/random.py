@@ -44,10 +44,18 @@ def set_random_seed(seed: int) -> None:
     """Makes every later default initialisation and dropout draw reproducible.
 
     Like ``keras.utils.set_random_seed``: after ``set_random_seed(7)`` the same
-    program builds the same weights every run.
+    program builds the same weights every run; Python's ``random`` and NumPy's global
+    generator (``np.random.shuffle``, ...) are seeded too, as Keras seeds them.
     """
+    import random
+
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"Received seed={seed!r}, expected an integer.")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"Received seed={seed!r}; expected an integer in [0, 2**32) "
+                         "(NumPy's global generator takes no other seeds).")
+    random.seed(int(seed))
+    np.random.seed(int(seed))
     _GLOBAL["rng"] = np.random.default_rng(int(seed))
 
 
