@@ -51,6 +51,61 @@ class SymbolicTensor:
             "A recurrent layer returns (output, *states) only with return_state=True."
         )
 
+    # -- operators record Keras's op nodes (as KerasTensor's) ----------------------
+    __array_ufunc__ = None          # NumPy defers to the reflected operators below
+
+    def reshape(self, newshape: Any) -> "SymbolicTensor":
+        return _op("reshape", self, newshape)
+
+    def squeeze(self, axis: Any = None) -> "SymbolicTensor":
+        return _op("squeeze", self, axis)
+
+    def __getitem__(self, key: Any) -> "SymbolicTensor":
+        return _op("get_item", self, key)
+
+    def __round__(self, ndigits: Any = None) -> "SymbolicTensor":
+        return _op("round", self, ndigits or 0)
+
+    def __neg__(self) -> "SymbolicTensor":
+        return _op("negative", self)
+
+    def __abs__(self) -> "SymbolicTensor":
+        return _op("absolute", self)
+
+    def __invert__(self) -> "SymbolicTensor":
+        return _op("logical_not", self)
+
+
+def _op(name: str, *args: Any) -> Any:
+    """``rnnlens.ops.<name>(*args)`` (imported on first use: ``import rnnlens`` stays
+    light); on symbolic tensors it records the op's node."""
+    from rnnlens.layers.op_nodes import _op_function
+
+    return _op_function(name)[0](*args)
+
+
+def _binary(name: str) -> tuple:
+    def forward(self: SymbolicTensor, other: Any) -> Any:
+        return _op(name, self, other)
+
+    def reflected(self: SymbolicTensor, other: Any) -> Any:
+        return _op(name, other, self)
+
+    return forward, reflected
+
+
+for _name, _ops in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                    ("matmul", "matmul"), ("truediv", "true_divide"),
+                    ("floordiv", "floor_divide"), ("mod", "mod"), ("pow", "power"),
+                    ("and", "logical_and"), ("or", "logical_or"), ("xor", "logical_xor")):
+    _fwd, _rev = _binary(_ops)
+    setattr(SymbolicTensor, f"__{_name}__", _fwd)
+    setattr(SymbolicTensor, f"__r{_name}__", _rev)
+for _name, _ops in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                    ("ge", "greater_equal"), ("ne", "not_equal")):
+    setattr(SymbolicTensor, f"__{_name}__", _binary(_ops)[0])
+SymbolicTensor.__hash__ = object.__hash__      # identity (== stays identity, as Keras's)
+
 
 class Node:
     """One call of a layer in a graph: its arguments and output tensors."""
@@ -83,6 +138,28 @@ def _make_outputs(layer: Layer, node: Node, shapes: Any, dtype: str) -> Any:
         return tensor
     made = [_make_outputs(layer, node, s, dtype) for s in shapes]
     return tuple(made) if isinstance(shapes, tuple) else made
+
+
+def op_call(op: Layer, args: tuple, kwargs: dict) -> Any:
+    """Records a Keras op node (``rnnlens.layers.op_nodes``) called on ``args``, which hold
+    symbolic tensors among plain values; returns its outputs."""
+    specs = op.output_specs(args, kwargs)
+    node = Node(op, tuple(args), dict(kwargs))
+    op._inbound_nodes.append(node)
+    node.output_structure = _spec_outputs(op, node, specs)
+    return node.output_structure
+
+
+def _spec_outputs(op: Layer, node: Node, specs: Any) -> Any:
+    if isinstance(specs, tuple) and len(specs) == 2 and isinstance(specs[1], str):
+        shape, dtype = specs
+        index = len(node.outputs)
+        name = op.name if index == 0 else f"{op.name}_{index}"
+        tensor = SymbolicTensor(shape, dtype, op, len(op._inbound_nodes) - 1, index, name)
+        node.outputs.append(tensor)
+        return tensor
+    made = [_spec_outputs(op, node, s) for s in specs]
+    return tuple(made) if isinstance(specs, tuple) else made
 
 
 def _input_shape(value: Any) -> Any:

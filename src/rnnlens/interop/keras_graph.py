@@ -69,6 +69,7 @@ class GraphReader:
     def functional(self, config: dict, depth: int = 0) -> Any:
         """A Functional model: every layer first, then the calls, as Keras replays them."""
         from rnnlens.interop.keras_config import is_op_entry
+        from rnnlens.layers.op_nodes import is_activation_op
         from rnnlens.models import Model
 
         entries = config.get("layers")
@@ -82,8 +83,8 @@ class GraphReader:
             if name in made or (name, 0) in outputs_of:
                 raise self.refuse(f"two layers are named '{name}'.")
             self.tick()
-            if is_op_entry(entry):
-                made[name] = self.op(cls, entry.get("config") or {})
+            if is_op_entry(entry) or is_activation_op(entry):
+                made[name] = self.op_node(cls, entry.get("config") or {})
             elif cls == "InputLayer":
                 outputs_of[(name, 0)] = self._inputlayer(entry.get("config") or {}, entry,
                                                          depth)
@@ -99,6 +100,33 @@ class GraphReader:
         inputs = self.refs(config.get("input_layers"), outputs_of)
         outputs = self.refs(config.get("output_layers"), outputs_of)
         return Model(inputs, outputs, name=self.name(config))
+
+    def op_node(self, cls_name: str, config: Any) -> Any:
+        """A Keras op node (``rnnlens.layers.op_nodes``): its config keys must be the
+        constructor arguments of Keras's class, each plain data; the op checks their
+        values when the node is called on its inputs."""
+        from rnnlens.layers.op_nodes import OP_REGISTRY, ReLUOp, check_data
+
+        cls = ReLUOp if cls_name == "ReLU" else OP_REGISTRY[cls_name]
+        if not isinstance(config, dict):
+            raise self.refuse(f"the config of op {cls_name!r} is not an object.")
+        name = self.name(config)
+        values = {}
+        for key, raw in config.items():
+            if key == "name" or (key in ("dtype", "trainable") and key not in cls.init_params):
+                continue
+            if key not in cls.init_params:
+                raise self.refuse(f"op '{name}' ({cls_name}) has the config key {key!r}, which "
+                                  f"Keras's {cls_name} does not take (known: "
+                                  f"{', '.join(cls.init_params) or 'none'}).")
+            try:
+                values[key] = check_data(raw, f"`{key}` of op '{name}'")
+            except TypeError as err:
+                raise self.refuse(str(err)) from None
+        try:
+            return cls(name=name, **values)
+        except (TypeError, ValueError) as err:
+            raise self.refuse(f"op '{name}' ({cls_name}): {err}") from None
 
     def _entry_name(self, entry: Any) -> tuple[str, Any]:
         if not isinstance(entry, dict):
@@ -206,7 +234,22 @@ class GraphReader:
             return [self.value(x, outputs_of, layer, depth + 1) for x in v]
         if isinstance(v, (int, float, bool)) or v is None:
             return v
+        if isinstance(v, dict) and v.get("class_name") in ("__slice__", "__ellipsis__"):
+            return self._index_value(v, layer)
         raise self.refuse(f"an argument of '{layer}' has an unsupported form {str(v)[:80]!r}.")
+
+    def _index_value(self, v: dict, layer: str) -> Any:
+        """Keras's serialized ``slice(start, stop, step)`` (integers or None) and ``...``
+        (the key of a ``GetItem`` op: ``x[:, 0]``)."""
+        if v["class_name"] == "__ellipsis__":
+            return Ellipsis
+        config = v.get("config")
+        parts = [config.get(k) for k in ("start", "stop", "step")] \
+            if isinstance(config, dict) else None
+        if parts is None or not all(p is None or (isinstance(p, int) and not isinstance(p, bool))
+                                    for p in parts):
+            raise self.refuse(f"a slice argument of '{layer}' is malformed: {str(v)[:80]!r}.")
+        return slice(*parts)
 
     def tensor(self, hist: Any, outputs_of: dict, layer: str) -> SymbolicTensor:
         if not (isinstance(hist, list) and len(hist) == 3):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from rnnlens.functional import SymbolicTensor
 from rnnlens.layers.base import dtype_policy
 
@@ -24,7 +26,8 @@ def layer_entry(layer: Any) -> dict:
     refusal = getattr(cls, "save_refusal", None)
     if refusal:
         raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}': {refusal}")
-    if (OP_REGISTRY if op else REGISTRY).get(cls.keras_name) is not cls:
+    if (OP_REGISTRY if op else REGISTRY).get(cls.keras_name) is not cls and \
+            not getattr(cls, "keras_activation_op", False):   # keras.activations.relu's op
         raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}' of type "
                          f"{cls.__name__}: only rnnlens's built-in layers have a Keras config "
                          "that Keras can load.")
@@ -34,7 +37,7 @@ def layer_entry(layer: Any) -> dict:
     entry = {"module": saved.keras_module, "class_name": saved.keras_name,
              "config": config, "registered_name": cls.keras_name if op else None}
     hook = getattr(layer, "keras_build_config", None)       # MultiHeadAttention's shapes
-    shape = _build_shape(layer)
+    shape = _build_shape(layer) if not op else None       # an op's first argument may be 2
     if hook is not None and not op:
         build = hook()
         if build is not None:
@@ -111,6 +114,14 @@ class _Refs:
             return self.tensor(v)
         if isinstance(v, (list, tuple)):
             return [self.value(x) for x in v]
+        if isinstance(v, slice):                         # x[1:, 0] (a GetItem op's key)
+            return {"class_name": "__slice__", "config": {
+                "start": self.value(v.start), "stop": self.value(v.stop),
+                "step": self.value(v.step)}}
+        if v is Ellipsis:
+            return {"class_name": "__ellipsis__", "config": {}}
+        if isinstance(v, np.generic):
+            return v.item()
         return v
 
     def history(self, t: SymbolicTensor) -> list:
@@ -155,7 +166,9 @@ def _node_entry(layer: Any, node: Any, refs: _Refs) -> dict:
         args, kwargs = hook(node)
     else:
         args = list(node.args)
-        kwargs = {k: v for k, v in node.kwargs.items() if k in ("initial_state", "mask")}
+        op = getattr(layer, "is_op", False)                # all of an op's call
+        kwargs = {k: v for k, v in node.kwargs.items()
+                  if k in ("initial_state", "mask") or op}
     return {"args": [refs.value(a) for a in args],
             "kwargs": {k: refs.value(v) for k, v in kwargs.items()}}
 

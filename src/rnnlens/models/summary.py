@@ -63,15 +63,38 @@ def _shape_of(node: Any) -> Any:
     return [t.shape for t in node.outputs]
 
 
+def _operations(model: Any) -> list:
+    """What Keras lists: a Functional model's operations (its layers and the op nodes of
+    ``keras.ops`` calls and mask computations, in graph order), else its layers."""
+    from rnnlens.models.sequential import Sequential
+
+    if isinstance(model, Sequential) or "_layers" not in model.__dict__:
+        return model.layers
+    return list(model._layers)
+
+
+def _shape_text(node: Any) -> str:
+    """Keras's ``format_layer_shape``: ``(None, 3)``, ``(None)`` for one dimension, and a
+    list of shapes for several outputs."""
+    out = node.output_structure
+    if isinstance(out, SymbolicTensor):
+        return _shape_text_of(out)
+    return format_shape(_shape_of(node))
+
+
+def _shape_text_of(tensor: Any) -> str:
+    return "(" + ", ".join("None" if d is None else str(int(d)) for d in tensor.shape) + ")"
+
+
 def _layer_rows(model: Any) -> list[list[str]]:
-    """One row per layer: name (type), output shape, params, connected to."""
+    """One row per layer or op node: name (type), output shape, params, connected to."""
     rows = []
     in_graph = set(model._node_depth)
-    for layer in model.layers:
+    for layer in _operations(model):
         nodes = [n for n in layer._inbound_nodes if n in in_graph]
         node = nodes[-1] if nodes else (layer._inbound_nodes[-1] if layer._inbound_nodes
                                         else None)
-        shape = format_shape(_shape_of(node)) if node is not None else "?"
+        shape = _shape_text(node) if node is not None else "?"
         parents = [f"{t.layer.name}[{t.node_index}][{t.tensor_index}]"
                    for n in nodes for t in n.input_tensors]
         rows.append([f"{layer.name} ({type(layer).__name__})", shape,

@@ -12,6 +12,10 @@
    (IndexError, AxisError, ZeroDivisionError, a broadcasting ValueError) into a
    ValueError that names the op.
 
+A call with a symbolic tensor (``rnnlens.Input`` or a layer's output in a graph) among
+its arguments records Keras's op node instead (``rnnlens.layers._op_probe``), as
+``keras.ops`` does on a ``KerasTensor``.
+
 This is the single place where ops are recorded for differentiation: while a gradient
 tape (``rnnlens.autodiff.Tape``) is active the call goes through ``tape.run_op``, which
 records the op's inputs and output for its VJP; otherwise the cost is one context-variable
@@ -177,6 +181,10 @@ def keras_op(name: str, tensors: str = "", weak: bool = False) -> Callable:
 
         @functools.wraps(fn)
         def op(*args: Any, **kwargs: Any) -> Any:
+            if _has_symbolic(args, kwargs):
+                from rnnlens.layers._op_probe import symbolic_op
+
+                return symbolic_op(name, args, kwargs)
             try:
                 args = list(args)
                 for t, pos, seq in plan:
@@ -211,6 +219,26 @@ def keras_op(name: str, tensors: str = "", weak: bool = False) -> Callable:
         return op
 
     return wrap
+
+
+_SYMBOLIC: list = []
+
+
+def _has_symbolic(args: tuple, kwargs: dict) -> bool:
+    """Whether a symbolic tensor is an argument (or in a list / tuple argument)."""
+    if not _SYMBOLIC:
+        from rnnlens.functional import SymbolicTensor
+
+        _SYMBOLIC.append(SymbolicTensor)
+    sym = _SYMBOLIC[0]
+    for v in (*args, *kwargs.values()):
+        if isinstance(v, sym):
+            return True
+        if isinstance(v, (list, tuple)) and any(
+                isinstance(x, sym) or (isinstance(x, (list, tuple)) and
+                                       any(isinstance(y, sym) for y in x)) for x in v):
+            return True
+    return False
 
 
 def _convert_slot(v: Any, seq: bool, weak: bool, name: str) -> Any:
