@@ -17,6 +17,7 @@ in threads).
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 
@@ -32,7 +33,7 @@ _KEPT: list[np.ndarray] = []
 def take(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """An uninitialised array of ``shape`` and ``dtype`` that nobody else holds."""
     dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    nbytes = dtype.itemsize * math.prod(shape)         # (np.prod: ~2 us per streaming step)
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
     with _LOCK:
@@ -61,9 +62,10 @@ def time_major(x: np.ndarray, reverse: bool = False) -> np.ndarray:
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for a (..., K) and a (K, N) into a kept buffer (one 2-D product)."""
     flat = a.reshape(-1, a.shape[-1])
-    out = take((flat.shape[0], b.shape[1]), np.result_type(a, b))
+    out = take((flat.shape[0], b.shape[1]), a.dtype if a.dtype == b.dtype
+               else np.result_type(a, b))
     np.matmul(flat, b, out=out)
-    return out.reshape(*a.shape[:-1], b.shape[1])
+    return out.reshape(a.shape[:-1] + (b.shape[1],))
 
 
 def clear() -> None:
