@@ -115,6 +115,27 @@ def test_zarr_and_npy_paths(client, masked, data, tmp_path) -> None:
     np.testing.assert_array_equal(zarr.open_group(str(out), mode="r")["y"][:], want)
 
 
+def test_npy_chunks_are_read_by_the_workers(tmp_path) -> None:
+    """A .npy input puts its path in the graph, not its data (no large-graph warning),
+    and reads back exactly; changing the file changes the task keys."""
+    import pickle
+
+    big = np.random.default_rng(2).normal(size=(4000, 40, F)).astype(np.float32)  # 1.9 MB
+    path = tmp_path / "big.npy"
+    np.save(path, big)
+    arr = rd.open_input(str(path), chunk_size=1500)
+    assert arr.chunks[0] == (1500, 1500, 1000)
+    assert len(pickle.dumps(dict(arr.__dask_graph__()))) < 20_000
+    np.testing.assert_array_equal(arr.compute(scheduler="sync"), big)
+    np.save(path, big[1000:])
+    again = rd.open_input(str(path), chunk_size=1500)
+    assert again.chunks[0] == (1500, 1500) and again.name != arr.name
+    np.testing.assert_array_equal(again.compute(scheduler="sync"), big[1000:])
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="Cannot memory-map"):
+        rd.open_input(str(tmp_path / "objects.npy"))
+
+
 def test_model_file_is_shipped_as_its_bytes(client, masked, data, tmp_path) -> None:
     path = tmp_path / "m.keras"
     masked.save(path)

@@ -109,6 +109,13 @@ def predict_chunk(blob: ModelBlob, batch_size: int, *xs: np.ndarray) -> tuple:
     return tuple(np.asarray(o) for o in flat)
 
 
+def read_npy(path: str, start: int, stop: int, stamp: tuple = ()) -> np.ndarray:
+    """Rows ``start:stop`` of a ``.npy`` file, memory-mapped and copied on the worker
+    (``stamp``, the file's size and mtime, only makes the task key change with it)."""
+    data = np.load(path, mmap_mode="r", allow_pickle=False)
+    return np.array(data[start:stop])
+
+
 def stats_chunk(blob: ModelBlob, batch_size: int, *xs: np.ndarray) -> tuple:
     """``(TraceStats, Ranges)`` of one chunk, traced in batches (each batch once)."""
     from rnnlens.distributed.ranges import Ranges, add_chunk

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from rnnlens.distributed import _require
-from rnnlens.distributed._worker import (ModelBlob, merge_stats, predict_chunk, stats_chunk,
-                                         stats_result)
+from rnnlens.distributed._worker import (ModelBlob, merge_stats, predict_chunk, read_npy,
+                                         stats_chunk, stats_result)
 
 
 def _check_positive(value: Any, name: str) -> int:
@@ -61,11 +61,32 @@ def open_input(source: Any, chunk_size: int | None = None, names: list | None = 
     if not os.path.exists(path):
         raise ValueError(f"No such input: {path}.")
     if path.endswith(".npy"):
-        data = np.load(path, mmap_mode="r", allow_pickle=False)
-        return da.from_array(data, chunks=_sample_chunks(data, chunk_size))
+        return _npy_array(path, chunk_size)
     if is_zarr(path):
         return _open_zarr(path, names)
     raise ValueError(f"Input {path} is neither a .npy file nor a Zarr store (.zarr).")
+
+
+def _npy_array(path: str, chunk_size: int | None) -> Any:
+    """A ``.npy`` file as a dask array whose chunks the workers read themselves
+    (memory-mapped rows), so the graph holds the path, not the data."""
+    import dask
+    import dask.array as da
+
+    try:
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as err:
+        raise ValueError(f"Cannot memory-map {path}: {err} (save it with np.save from a "
+                         "numeric array).") from None
+    size = _sample_chunks(data, chunk_size)[0]
+    n, stat = data.shape[0], os.stat(path)
+    stamp = (stat.st_size, stat.st_mtime_ns)           # a changed file gets new task keys
+    parts = [da.from_delayed(dask.delayed(read_npy, pure=True)(path, start,
+                                                               min(start + size, n), stamp),
+                             (min(start + size, n) - start, *data.shape[1:]),
+                             dtype=data.dtype)
+             for start in range(0, max(n, 1), size)]
+    return da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
 def is_zarr(path: Any) -> bool:
