@@ -112,6 +112,12 @@ async def _chaos(server, stats: collections.Counter, ws: Client) -> None:
                 return
         stats[f"status {status}"] += 1
 
+    async def wrong_id(http, k: int) -> None:            # a good message, a bad id
+        stats["tried"] += 1
+        where = ["/sequences/ended-0/steps", "/sequences/unknown-x/steps"][k % 2]
+        r = await http.post(where, json={"x": [[0.1, 0.2, 0.3]]})
+        stats[f"status {r.status_code}"] += 1
+
     async def flood_sequence(ws: Client) -> None:
         await ws.open("flood-1")
         answers = await asyncio.gather(*[ws.step("flood-1", [[0.2, 0.1, 0.0]], check=False)
@@ -133,6 +139,7 @@ async def _chaos(server, stats: collections.Counter, ws: Client) -> None:
         jobs = [disconnect_ws(k) for k in range(20)] + [disconnect_http(http, k)
                                                         for k in range(20)]
         jobs += [garbage(http, ws, k) for k in range(260)]
+        jobs += [wrong_id(http, k) for k in range(40)]
         jobs += [flood_sequence(flood_ws), flood_opens(http)]
         await asyncio.gather(*jobs)
         await asyncio.sleep(0.2)
@@ -190,4 +197,5 @@ def test_misbehaving_clients_leave_others_exact(model) -> None:
     assert not any(k.startswith("status 5") for k in stats), stats
     assert sum(v for k, v in stats.items() if k.startswith("status 4")) >= 260 + 100
     assert server_errors.get("429", 0) > 0 and server_errors.get("413", 0) > 0
+    assert server_errors.get("404") == 20 and server_errors.get("410") == 20
     assert sum(server_errors.values()) >= 260
