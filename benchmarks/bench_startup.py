@@ -2,12 +2,13 @@
 """Fixed costs: cold start, streaming latency, and the tutorial's ``predict``.
 
 * cold start: a fresh interpreter imports rnnlens, builds ``LSTM(64)`` and predicts one
-  batch; its wall time (interpreter start-up not counted) and peak memory (max RSS),
+  batch; its wall and CPU time (interpreter start-up not counted) and peak memory (VmHWM),
   median of ``--runs`` processes, then the slowest imports (``python -X importtime``);
-* streaming: ``layer.step`` of an ``LSTM(64)`` at batch 1 (32 features), median
-  microseconds per step on the C and NumPy paths, and ``torch.nn.LSTMCell`` beside it;
+* streaming: ``layer.step`` of an ``LSTM(64)`` at batch 1 (32 features), median wall
+  and mean CPU microseconds per step on the C and NumPy paths, and
+  ``torch.nn.LSTMCell`` beside it;
 * the seed tutorial (``LSTM(1)`` on ``[0.1, 0.2, 0.3]``): rnnlens ``predict`` vs Keras
-  ``predict``.
+  ``predict``, in wall time and in CPU time (all threads of the process).
 
     .venv/bin/python benchmarks/bench_startup.py [--runs 7] [--blas-env unset]
 """
@@ -30,9 +31,17 @@ import numpy as np  # noqa: E402
 
 from rnnlens import backend  # noqa: E402
 
-COLD = """
-import json, resource, time
-t0 = time.perf_counter()
+#: Peak memory is this process's VmHWM: ru_maxrss would count the parent's memory too
+#: (Linux keeps the larger of the two across the fork and exec of a subprocess).
+PEAK = """
+def peak_mb():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+"""
+
+COLD = PEAK + """
+import json, time
+t0, c0 = time.perf_counter(), time.process_time()
 import numpy as np
 t1 = time.perf_counter()
 import rnnlens as keras
@@ -40,10 +49,10 @@ t2 = time.perf_counter()
 inputs = keras.Input((10, 8))
 model = keras.Model(inputs, keras.layers.LSTM(64)(inputs))
 model.predict(np.zeros((4, 10, 8), np.float32), verbose=0)
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), time.process_time()
 print(json.dumps({"numpy": t1 - t0, "rnnlens": t2 - t1, "build+predict": t3 - t2,
-                  "total": t3 - t0, "kernel": keras.backend.kernel(),
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "total": t3 - t0, "total_cpu": c3 - c0, "kernel": keras.backend.kernel(),
+                  "max_rss_mb": peak_mb()}))
 """
 
 
@@ -59,12 +68,11 @@ def cold_start(runs: int) -> dict:
                              text=True, check=True).stdout
         if k:
             samples.append(json.loads(out.strip().splitlines()[-1]))
-    keys = ("numpy", "rnnlens", "build+predict", "total", "max_rss_mb")
+    keys = ("numpy", "rnnlens", "build+predict", "total", "total_cpu", "max_rss_mb")
     result = {k: statistics.median(s[k] for s in samples) for k in keys}
     result["kernel"] = samples[-1]["kernel"]
-    baseline = subprocess.run(
-        [sys.executable, "-c", "import resource; print(resource.getrusage("
-         "resource.RUSAGE_SELF).ru_maxrss / 1024)"], capture_output=True, text=True)
+    baseline = subprocess.run([sys.executable, "-c", PEAK + "print(peak_mb())"],
+                              capture_output=True, text=True)
     result["python_rss_mb"] = float(baseline.stdout.strip())
     return result
 
@@ -81,7 +89,9 @@ def slowest_imports(n: int = 12) -> list[tuple[float, float, str]]:
     return sorted(rows, reverse=True)[:n]
 
 
-def step_latency(kernel: str, steps: int = 2000) -> float:
+def step_latency(kernel: str, steps: int = 2000) -> tuple[float, float]:
+    """(median wall us per step, mean CPU us per step): the CPU figure is the one other
+    processes hardly move on a busy machine."""
     from rnnlens.layers import LSTM
 
     backend.set_kernel(kernel)
@@ -90,13 +100,16 @@ def step_latency(kernel: str, steps: int = 2000) -> float:
     xs = np.random.default_rng(0).uniform(-1, 1, (steps + 200, 1, 32)).astype(np.float32)
     states, times = None, []
     for t in range(len(xs)):
+        if t == 200:
+            cpu0 = time.process_time()
         t0 = time.perf_counter()
         _, states = layer.step(xs[t], states)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times[200:]) * 1e6
+    cpu = (time.process_time() - cpu0) / steps
+    return statistics.median(times[200:]) * 1e6, cpu * 1e6
 
 
-def torch_step_latency(steps: int = 2000) -> float | None:
+def torch_step_latency(steps: int = 2000) -> tuple[float, float] | None:
     try:
         import torch
     except ImportError:
@@ -107,11 +120,13 @@ def torch_step_latency(steps: int = 2000) -> float | None:
     state, times = None, []
     with torch.inference_mode():
         for t in range(len(xs)):
+            if t == 200:
+                cpu0 = time.process_time()
             t0 = time.perf_counter()
             state = cell(xs[t], state)
             state[0].numpy()
             times.append(time.perf_counter() - t0)
-    return statistics.median(times[200:]) * 1e6
+    return statistics.median(times[200:]) * 1e6, (time.process_time() - cpu0) / steps * 1e6
 
 
 def tutorial_predict(budget: float, keras: bool = True) -> dict:
@@ -146,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     cold = cold_start(args.runs)
     print(f"cold start (fresh process, median of {args.runs}): import numpy "
           f"{cold['numpy']:.3f} s + import rnnlens {cold['rnnlens']:.3f} s + build LSTM(64) "
-          f"and predict one batch {cold['build+predict']:.3f} s = {cold['total']:.3f} s; "
+          f"and predict one batch {cold['build+predict']:.3f} s = {cold['total']:.3f} s "
+          f"({cold['total_cpu']:.3f} s of CPU); "
           f"peak memory {cold['max_rss_mb']:.1f} MB (a bare interpreter: "
           f"{cold['python_rss_mb']:.1f} MB); kernel {cold['kernel']}")
     print("slowest imports under `import rnnlens` (self ms, cumulative ms):")
@@ -155,14 +171,20 @@ def main(argv: list[str] | None = None) -> int:
     kernels = ["c", "numpy"] if backend.kernel() == "c" else ["numpy"]
     steps = {k: step_latency(k) for k in kernels}
     torch_us = torch_step_latency()
-    print("streaming LSTM(64).step at batch 1 (median us/step): " + ", ".join(
-        f"rnnlens {k} {v:.1f}" for k, v in steps.items())
-        + (f", torch.nn.LSTMCell {torch_us:.1f}" if torch_us is not None else ""))
+    print("streaming LSTM(64).step at batch 1 (median wall us/step, mean CPU us/step in "
+          "brackets): " + ", ".join(f"rnnlens {k} {v[0]:.1f} ({v[1]:.1f})"
+                                    for k, v in steps.items())
+          + (f", torch.nn.LSTMCell {torch_us[0]:.1f} ({torch_us[1]:.1f})"
+             if torch_us is not None else ""))
     backend.set_kernel(kernels[0])
     tut = tutorial_predict(0.5, keras=not args.no_keras)
-    ratio = tut["keras_ms"] / tut["rnnlens_ms"] if "keras_ms" in tut else None
-    print(f"tutorial predict: rnnlens {tut['rnnlens_ms'] * 1e3:.1f} us" + (
-        f", Keras {tut['keras_ms']:.1f} ms: {ratio:.0f}x" if ratio else ""))
+    C.use_cpu_clock()                  # the same in CPU time (robust on a busy machine)
+    tut_cpu = tutorial_predict(0.5, keras=not args.no_keras)
+    for label, got in (("wall time", tut), ("CPU time", tut_cpu)):
+        ratio = got["keras_ms"] / got["rnnlens_ms"] if "keras_ms" in got else None
+        print(f"tutorial predict ({label}): rnnlens {got['rnnlens_ms'] * 1e3:.1f} us" + (
+            f", Keras {got['keras_ms']:.1f} ms: {ratio:.0f}x" if ratio else ""))
+    tut = {"wall": tut, "cpu": tut_cpu}
     if args.json:
         Path(args.json).write_text(json.dumps({"cold": cold, "step_us": steps,
                                                "torch_step_us": torch_us, "tutorial": tut},

@@ -17,6 +17,11 @@ batch 256, 120 steps of 7 features) and B x T x F u grids for the three cells.
     .venv/bin/python benchmarks/bench_train.py                   # full grid, ~5 min
     .venv/bin/python benchmarks/bench_train.py --quick           # one small case per cell
     .venv/bin/python benchmarks/bench_train.py --blas-env unset  # OpenBLAS picks its kernel
+    .venv/bin/python benchmarks/bench_train.py --single-thread   # 1 thread each, CPU time
+
+``limit`` is what the step's matrix products alone take at numpy's sgemm speed (the
+forward's products times three: the backward multiplies by U^T and W^T and forms
+dU and dW, the same shapes transposed); ``lim%`` = limit / rn c.
 """
 
 from __future__ import annotations
@@ -158,24 +163,32 @@ def run_case(cell: str, shape: tuple, args: Any) -> dict:
         except (ImportError, ValueError) as err:       # not installed / no C kernel
             got[fw] = None
             print(f"  {fw}: {err}", flush=True)
-    return {"case": case_name(cell, name, b, t, f, u), "results": got}
+    gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[cell]
+    forward = C.recurrent_limit_ms(b, t, f, u, gates)
+    # backward: dh_{t-1} = dz U^T, dx = dz W^T, dU = h^T dz, dW = x^T dz -- twice the
+    # forward's products, of the same shapes transposed; so about 3x the forward's
+    limit = {"flops": 3 * forward["flops"], "limit_ms": 3 * forward["limit_ms"]}
+    return {"case": case_name(cell, name, b, t, f, u), "results": got, "limit": limit}
 
 
 def report(rows: list[dict]) -> str:
     fws = ["rn c", "rn numpy", "keras", "torch"]
     header = ["case (batch x T x F units)"] + [f"{fw} ms" for fw in fws] + [
-        "keras/rn", "torch/rn", "first-epoch loss (rn c / keras / torch)"]
+        "keras/rn", "torch/rn", "limit", "lim%", "first-epoch loss (rn c / keras / torch)"]
     out = []
     for row in rows:
         got = row["results"]
         ms = {fw: got[fw]["ms_per_step"] if got.get(fw) else None for fw in fws}
         losses = " / ".join("n/a" if not got.get(fw) else f"{got[fw]['first_loss']:.5f}"
                             for fw in ("rn c", "keras", "torch"))
+        lim, rn = row["limit"]["limit_ms"], ms["rn c"]
         out.append([row["case"]] + [C.fmt_ms(ms[fw]) for fw in fws] + [
-            C.fmt_ratio(ms["keras"], ms["rn c"]), C.fmt_ratio(ms["torch"], ms["rn c"]), losses])
+            C.fmt_ratio(ms["keras"], rn), C.fmt_ratio(ms["torch"], rn), C.fmt_ms(lim),
+            f"{100 * lim / rn:.0f}%" if rn else "-", losses])
     return C.table(out, header) + (
         "\nms: median milliseconds per training step (fit, after the first epoch); ratios "
-        "other / rn c, > 1 means rnnlens is faster")
+        "other / rn c, > 1 means rnnlens is faster\nlimit: the step's matrix products alone "
+        "(forward ones x 3) at numpy's sgemm speed for these shapes; lim% = limit / rn c")
 
 
 def main(argv: list[str] | None = None) -> int:
