@@ -62,10 +62,12 @@ def time_major(x: np.ndarray, reverse: bool = False) -> np.ndarray:
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for a (..., K) and a (K, N) into a kept buffer (one 2-D product)."""
     flat = a.reshape(-1, a.shape[-1])
-    out = take((flat.shape[0], b.shape[1]), a.dtype if a.dtype == b.dtype
-               else np.result_type(a, b))
+    shape = (flat.shape[0], b.shape[1])
+    if shape[0] * shape[1] * a.itemsize < MIN_BYTES:        # small (a streaming step): no take
+        return np.matmul(flat, b).reshape(a.shape[:-1] + shape[1:])
+    out = take(shape, a.dtype if a.dtype == b.dtype else np.result_type(a, b))
     np.matmul(flat, b, out=out)
-    return out.reshape(a.shape[:-1] + (b.shape[1],))
+    return out.reshape(a.shape[:-1] + shape[1:])
 
 
 def clear() -> None:
