@@ -265,11 +265,14 @@ def test_cli_serves_a_model_file(model, tmp_path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        deadline = time.monotonic() + 60                 # generous: CI machines are busy
+        while True:
             try:
                 if httpx.get(url + "/health").status_code == 200:
                     break
             except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                assert time.monotonic() < deadline, "the server did not start in 60 s"
                 time.sleep(0.05)
         x = np.random.default_rng(6).normal(size=(4, F)).astype(np.float32)
         r = httpx.post(url + "/sequences/cli/steps", json={"x": x.tolist(), "start": True})
