@@ -172,7 +172,18 @@ def g_activations(lib: Any) -> Any:
     return lib.Model(x, outs, name="activations")
 
 
-GRAPHS = [g_activations, g_elementwise, g_reductions, g_shapes, g_products, g_getitem, g_arithmetic,
+def g_constants(lib: Any) -> Any:
+    """NumPy constants in op calls (saved as Keras's ``__numpy__`` arguments)."""
+    o = lib.ops
+    x = lib.Input((3, 4), name="x")
+    d = lib.layers.Dense(4, name="d")(x)
+    outs = [d * np.arange(4, dtype="float32"), d + np.float32(2.0),
+            o.take(d, np.array([0, 2]), axis=1), o.where(d > np.zeros(4, "float32"), d, 0.0),
+            o.matmul(d, np.eye(4, 2, dtype="float32"))]
+    return lib.Model(x, outs, name="constants")
+
+
+GRAPHS = [g_constants, g_activations, g_elementwise, g_reductions, g_shapes, g_products, g_getitem, g_arithmetic,
           g_layers_between, g_multi_output_op]
 IDS = [g.__name__[2:] for g in GRAPHS]
 
@@ -282,7 +293,8 @@ def test_loaded_masked_model_summary_shows_mask_ops(K: Any, tmp_path: Any) -> No
 
 @pytest.mark.keras
 def test_gradients_and_fit_match_keras(K: Any, parity: Any) -> None:
-    """Backward through op nodes (the autodiff tape's VJPs) against TensorFlow."""
+    """Backward through op nodes (the autodiff tape's VJPs) against TensorFlow; a tensor
+    used twice by one op gets both shares once (not twice each)."""
     import tensorflow as tf
 
     def graph(lib: Any) -> Any:
@@ -291,7 +303,9 @@ def test_gradients_and_fit_match_keras(K: Any, parity: Any) -> None:
         d = lib.layers.Dense(4, name="d")(x)
         e = lib.layers.Dense(4, name="e")(x)
         h = o.exp(d * 0.5) + o.gelu(e) - o.matmul(d, o.transpose(e, (0, 2, 1)))[:, :, :1]
-        h = o.concatenate([o.reshape(h, (-1, 12)), o.sum(o.square(e), axis=1)], axis=-1)
+        h = h + d * d                                  # one tensor twice in one op
+        s = o.sum(o.square(e), axis=1)
+        h = o.concatenate([o.reshape(h, (-1, 12)), s, s], axis=-1)
         h = o.where(h > 0, h, 0.1 * h) / 2.0
         return lib.Model(x, lib.layers.Dense(2, name="head")(o.log_softmax(h[:, 1:])))
 
@@ -396,18 +410,27 @@ def test_file_with_bad_op_config_is_refused(tmp_path: Any) -> None:
     with zipfile.ZipFile(tmp_path / "ok.keras") as z:
         members = {n: z.read(n) for n in z.namelist()}
     config = json.loads(members["config.json"])
-    cases = {"key": ("keepdims", "bogus", 1), "value": ("sum", "axis", {"a": 1}),
-             "axis": ("sum", "axis", 7)}
-    for label, (_, key, value) in cases.items():
+    from rnnlens.interop.keras_config import UnsafeModelError
+
+    slice_ = {"class_name": "__slice__", "config": {"start": "a"}}
+    constant = {"class_name": "__numpy__", "config": {"value": [1], "dtype": "object"}}
+    ragged = {"class_name": "__numpy__", "config": {"value": [[1], [1, 2]],
+                                                    "dtype": "float32"}}
+    cases = [("config", "bogus", 1, "does not take"), ("config", "axis", {"a": 1}, "plain data"),
+             ("config", "axis", 7, "axis"), ("arg", 1, slice_, "slice argument"),
+             ("arg", 1, constant, "constant argument"), ("arg", 1, ragged, "is invalid")]
+    for k, (where, key, value, message) in enumerate(cases):
         bad = json.loads(json.dumps(config))
         entry = [e for e in bad["config"]["layers"] if e["class_name"] == "Sum"][0]
-        entry["config"][key] = value
-        path = tmp_path / f"{label}.keras"
+        if where == "arg":
+            entry["inbound_nodes"][0]["args"].append(value)
+        else:
+            entry["config"][key] = value
+        path = tmp_path / f"bad{k}.keras"
         with zipfile.ZipFile(path, "w") as z:
             for n, b in members.items():
                 z.writestr(n, json.dumps(bad) if n == "config.json" else b)
-        with pytest.raises(rnnlens.saving.UnsafeModelError if hasattr(
-                rnnlens.saving, "UnsafeModelError") else ValueError):
+        with pytest.raises(UnsafeModelError, match=message):
             rnnlens.models.load_model(path)
     loaded = rnnlens.models.load_model(tmp_path / "ok.keras")
     np.testing.assert_allclose(loaded.predict(np.ones((2, 3), "float32"), verbose=0), [3, 3])

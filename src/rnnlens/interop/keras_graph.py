@@ -29,6 +29,11 @@ KERAS2_KEYS: dict[str, Any] = {"batch_input_shape": None, "batch_size": None,
 _SEMANTIC_KEYS = {"time_major": "time-major inputs (batch second)"}
 
 
+#: dtypes a NumPy constant in a graph may have (``__numpy__`` arguments of op nodes).
+_NUMPY_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                 "uint8", "uint16", "uint32", "uint64", "bool")
+
+
 class _NotYet(Exception):
     """A node refers to a tensor that a later pass will create."""
 
@@ -236,7 +241,24 @@ class GraphReader:
             return v
         if isinstance(v, dict) and v.get("class_name") in ("__slice__", "__ellipsis__"):
             return self._index_value(v, layer)
+        if isinstance(v, dict) and v.get("class_name") in ("__numpy__", "__tensor__"):
+            return self._numpy_value(v, layer)
         raise self.refuse(f"an argument of '{layer}' has an unsupported form {str(v)[:80]!r}.")
+
+    def _numpy_value(self, v: dict, layer: str) -> Any:
+        """Keras's serialized constant (``x * np.arange(4)``; a tensor): numbers of a numeric
+        dtype, as large as the config (whose size is capped) holds."""
+        import numpy as np
+
+        config = v.get("config")
+        dtype = config.get("dtype") if isinstance(config, dict) else None
+        if dtype not in _NUMPY_DTYPES or not isinstance(config.get("value"), list):
+            raise self.refuse(f"a constant argument of '{layer}' is malformed or has dtype "
+                              f"{dtype!r}: {str(v)[:80]!r}.")
+        try:
+            return np.array(config["value"], dtype=dtype)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise self.refuse(f"a constant argument of '{layer}' is invalid: {err}") from None
 
     def _index_value(self, v: dict, layer: str) -> Any:
         """Keras's serialized ``slice(start, stop, step)`` (integers or None) and ``...``

@@ -120,7 +120,10 @@ class _Refs:
                 "step": self.value(v.step)}}
         if v is Ellipsis:
             return {"class_name": "__ellipsis__", "config": {}}
-        if isinstance(v, np.generic):
+        if isinstance(v, np.ndarray) and v.ndim:           # x * np.arange(4), as Keras
+            return {"class_name": "__numpy__",
+                    "config": {"value": v.tolist(), "dtype": v.dtype.name}}
+        if isinstance(v, (np.generic, np.ndarray)):
             return v.item()
         return v
 

@@ -5,7 +5,8 @@ among its arguments: it splits the call as Keras's op function does (``_op_table
 constructor arguments -> the node's config, the rest -> the node's call) and records the
 node. :func:`output_specs` gives the node's output shapes and dtypes the way a custom
 layer's are inferred (``rnnlens.autodiff.layers.infer_output_shape``): the op runs on
-dummy arrays whose unknown sizes are 5, then 7; a size that changes between the two is
+dummy arrays whose unknown sizes are 2, then 7 (2: below the known sizes, so that
+min(None, 3) is unknown as in Keras); a size that changes between the two is
 unknown (None) in the output. The dummies are bounded (:data:`MAX_ELEMENTS`), so a graph
 cannot ask for unbounded memory.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-FILLS = (5, 7)
+FILLS = (2, 7)
 MAX_ELEMENTS = 1 << 24
 
 
@@ -197,6 +198,8 @@ def _merge(a: Any, b: Any, layer: Any) -> Any:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
         made = [_merge(x, y, layer) for x, y in zip(a, b)]
         return tuple(made) if isinstance(a, tuple) else made
+    if isinstance(a, (np.generic, int, float, bool)):    # ops.ndim, ops.size: a number
+        a, b = np.asarray(a), np.asarray(b)
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == b.ndim:
         shape = tuple(int(x) if x == y else None for x, y in zip(a.shape, b.shape))
         return shape, _dtype_name(a.dtype)

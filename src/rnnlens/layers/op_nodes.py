@@ -186,17 +186,17 @@ class KerasOpNode(OpNode):
         named, rest = self.bind_call(args, kwargs)
         named.update(kwargs)
         named.update({k: _tuples(v) for k, v in self.op_config.items()})
+        params = sig.parameters
+        for key in [k for k, v in named.items() if v is None and k in params
+                    and params[k].default is None]:
+            del named[key]                # None where None is the default: omitted
         positional: list = []
-        for key, param in sig.parameters.items():
-            if param.kind is param.VAR_POSITIONAL:
-                positional.extend(rest)
-                break
-            if key in named:
+        if any(p.kind is p.VAR_POSITIONAL for p in params.values()):
+            for key, param in params.items():    # einsum(subscripts, *operands)
+                if param.kind is param.VAR_POSITIONAL:
+                    positional.extend(rest)
+                    break
                 positional.append(named.pop(key))
-            elif param.default is param.empty:
-                raise TypeError(f"ops.{self.op_name} node '{self.name}' lacks `{key}`.")
-            else:
-                break
         return fn(*positional, **named)
 
     def bind_call(self, args: tuple, kwargs: dict) -> tuple[dict, list]:
@@ -222,6 +222,9 @@ class KerasOpNode(OpNode):
         """``call`` recorded on the autodiff tape (``rnnlens.autodiff.layers``)."""
         from rnnlens.autodiff.layers import layer_forward
 
+        seen: set = set()                 # x * x: each argument its own leaf of the tape,
+        args = _distinct(args, seen)      # so that each gets its own share of the gradient
+        kwargs = {k: _distinct(v, seen) for k, v in kwargs.items()}
         return layer_forward(self, args, kwargs)
 
     def backward(self, cache: Any, d_out: Any) -> tuple[Any, dict, list[np.ndarray]]:
@@ -244,6 +247,18 @@ class KerasOpNode(OpNode):
         from rnnlens.layers._op_probe import output_specs
 
         return output_specs(self, args, kwargs)
+
+
+def _distinct(value: Any, seen: set) -> Any:
+    """``value`` with an array met before replaced by a view of it (a distinct object)."""
+    if isinstance(value, np.ndarray):
+        if id(value) in seen:
+            return value.view()
+        seen.add(id(value))
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_distinct(v, seen) for v in value)
+    return value
 
 
 def _tuples(value: Any) -> Any:

@@ -12,7 +12,6 @@ from collections import Counter
 from typing import Any
 
 from rnnlens.functional import SymbolicTensor
-from rnnlens.layers.base import format_shape
 
 _WIDTHS = {3: (31, 22, 13), 4: (19, 17, 10, 17)}
 
@@ -56,13 +55,6 @@ def sequential_like(model: Any) -> bool:
     return all(n <= 1 for n in uses.values())
 
 
-def _shape_of(node: Any) -> Any:
-    out = node.output_structure
-    if isinstance(out, SymbolicTensor):
-        return out.shape
-    return [t.shape for t in node.outputs]
-
-
 def _operations(model: Any) -> list:
     """What Keras lists: a Functional model's operations (its layers and the op nodes of
     ``keras.ops`` calls and mask computations, in graph order), else its layers."""
@@ -79,7 +71,7 @@ def _shape_text(node: Any) -> str:
     out = node.output_structure
     if isinstance(out, SymbolicTensor):
         return _shape_text_of(out)
-    return format_shape(_shape_of(node))
+    return "[" + ", ".join(_shape_text_of(t) for t in node.outputs) + "]"
 
 
 def _shape_text_of(tensor: Any) -> str:
