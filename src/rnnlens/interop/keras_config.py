@@ -21,7 +21,7 @@ import numpy as np
 
 from rnnlens import params as P
 from rnnlens.interop.keras_graph import GraphReader
-from rnnlens.layers.base import Layer, snake_case
+from rnnlens.layers.base import REGISTRY, Layer, snake_case
 
 _ACTIVITY = P.Regularizer()
 _ACTIVITY.name = "activity_regularizer"
@@ -287,8 +287,10 @@ def is_op_entry(entry: dict) -> bool:
         return False
     if isinstance(module, str):
         return module.startswith("keras.src.ops")
-    config = entry.get("config")                    # legacy .h5 configs name no module
-    return cls != "Concatenate" or (isinstance(config, dict) and "trainable" not in config)
+    config = entry.get("config")                    # legacy .h5 configs name no module:
+    if cls not in REGISTRY:                         # a name that is also a layer's
+        return True                                 # (Reshape, Concatenate, ...) is an op
+    return isinstance(config, dict) and "trainable" not in config   # only without trainable
 
 
 def read_model_config(config: Any, source: str, limits: Limits, semantics: Any = None,

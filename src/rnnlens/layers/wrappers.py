@@ -21,7 +21,37 @@ def _check_inner(layer: Any) -> Layer:
     return layer
 
 
-class TimeDistributed(Layer):
+def _check_wrapped(layer: Any) -> Layer:
+    if not isinstance(layer, Layer):
+        raise ValueError(f"Layer {layer!r} supplied to Wrapper isn't a supported layer type. "
+                         "Please ensure wrapped layer is a valid Keras layer.")
+    return layer
+
+
+class Wrapper(Layer):
+    """Keras's abstract base of the layers that wrap another layer (``layer``).
+
+    A subclass implements ``call`` (and, to train, ``forward`` / ``backward``) around
+    ``self.layer``; ``build`` builds the wrapped layer, ``get_config`` writes it as
+    ``{"layer": <its full Keras entry>}``, and its weights follow the wrapper's own in
+    ``weights`` and in files (under ``layer/``), as in Keras. Not a layer by itself:
+    model files never name it.
+
+    Args:
+        layer: the layer to wrap.
+    """
+
+    layer = P.Nested(accept=_check_wrapped)
+
+    registered = False
+
+    def build(self, input_shape: Any = None) -> None:
+        if not self.layer.built:
+            self.layer.maybe_build(input_shape)
+        self.built = True
+
+
+class TimeDistributed(Wrapper):
     """Applies ``layer`` to each time step of a (B, T, ...) input, same weights.
 
     ``y[:, t] = layer(x[:, t])`` for every t. The steps are folded into the
@@ -116,7 +146,7 @@ def _removeprefix(name: str, prefix: str) -> str:
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
-class Bidirectional(Layer):
+class Bidirectional(Wrapper):
     """Runs a recurrent layer forwards and backwards and merges the two outputs.
 
     As Keras 3.15.1: both directions are fresh copies of ``layer`` (new
@@ -161,7 +191,7 @@ class Bidirectional(Layer):
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be "
                              'one of {"sum", "mul", "ave", "concat", None}')
-        super().__init__(weights=weights, **kwargs)
+        Layer.__init__(self, weights=weights, **kwargs)    # (its arguments are set below)
         self.forward_layer = clone_recurrent(
             layer, name=f"forward_{_removeprefix(layer.name, 'forward_')}")
         self.backward_layer = backward_layer if backward_layer is not None else clone_recurrent(
@@ -382,36 +412,6 @@ class Bidirectional(Layer):
 
 
 # -- Wrapper and SpectralNormalization ----------------------------------------------------
-
-
-def _check_wrapped(layer: Any) -> Layer:
-    if not isinstance(layer, Layer):
-        raise ValueError(f"Layer {layer!r} supplied to Wrapper isn't a supported layer type. "
-                         "Please ensure wrapped layer is a valid Keras layer.")
-    return layer
-
-
-class Wrapper(Layer):
-    """Keras's abstract base of the layers that wrap another layer (``layer``).
-
-    A subclass implements ``call`` (and, to train, ``forward`` / ``backward``) around
-    ``self.layer``; ``build`` builds the wrapped layer, ``get_config`` writes it as
-    ``{"layer": <its full Keras entry>}``, and its weights follow the wrapper's own in
-    ``weights`` and in files (under ``layer/``), as in Keras. Not a layer by itself:
-    model files never name it.
-
-    Args:
-        layer: the layer to wrap.
-    """
-
-    layer = P.Nested(accept=_check_wrapped)
-
-    registered = False
-
-    def build(self, input_shape: Any = None) -> None:
-        if not self.layer.built:
-            self.layer.maybe_build(input_shape)
-        self.built = True
 
 
 class SpectralNormalization(Wrapper):
