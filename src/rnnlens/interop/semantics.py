@@ -14,6 +14,8 @@ merge layers with masks       AND of the masks, values kept     OR (>= 3.4); mas
 GRU without ``reset_after``   reset before (Keras <= 2.1.4)     reset after
 Bidirectional + mask,         standalone Keras 2: forward half  both halves 0 (tf.keras
 ``return_sequences``          carries its last output           too)
+mask of an RNN call that      used                              dropped (spec 10.1)
+also gets ``initial_state``
 leading masked steps with a   standalone Keras <= 2.2.5: h0     0
 non-zero initial state
 Conv1D / 1-D pooling without  channels_last                     ``image_data_format()``
