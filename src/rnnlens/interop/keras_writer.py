@@ -28,6 +28,8 @@ def layer_entry(layer: Any) -> dict:
         raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}': {refusal}")
     if (OP_REGISTRY if op else REGISTRY).get(cls.keras_name) is not cls and \
             not getattr(cls, "keras_activation_op", False):   # keras.activations.relu's op
+        if not op and not cls.__module__.startswith("rnnlens."):
+            return custom_entry(layer)
         raise ValueError(f"Cannot save layer '{getattr(layer, 'name', layer)}' of type "
                          f"{cls.__name__}: only rnnlens's built-in layers have a Keras config "
                          "that Keras can load.")
@@ -43,6 +45,38 @@ def layer_entry(layer: Any) -> dict:
         if build is not None:
             entry["build_config"] = build
     elif shape is not None and not op:
+        entry["build_config"] = {"input_shape": shape}
+    return entry
+
+
+def custom_entry(layer: Any) -> dict:
+    """A user's layer class, as Keras writes a registered one: ``module`` (None for
+    ``__main__``), ``class_name``, its ``get_config()``, ``registered_name``
+    (``"package>Name"``) and ``build_config``. An unregistered class is refused: its file
+    could not be loaded (``load_model`` finds custom classes by their registered name)."""
+    import json
+
+    from rnnlens.saving.object_registration import GLOBAL_CUSTOM_NAMES
+
+    cls, name = type(layer), getattr(layer, "name", type(layer).__name__)
+    registered = GLOBAL_CUSTOM_NAMES.get(cls)
+    if registered is None:
+        raise ValueError(
+            f"Cannot save layer '{name}' of the custom class {cls.__name__}: it is not "
+            "registered. Decorate the class with "
+            "@keras.saving.register_keras_serializable() (rnnlens.saving."
+            "register_keras_serializable) so that load_model can find it by name, and "
+            "give it a get_config() returning its constructor's arguments.")
+    config = layer.get_config()
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"Cannot save layer '{name}' ({cls.__name__}): its get_config() "
+                         f"returned a value that is not JSON data ({err}).") from None
+    entry = {"module": None if cls.__module__ == "__main__" else cls.__module__,
+             "class_name": cls.__name__, "config": config, "registered_name": registered}
+    shape = _build_shape(layer)
+    if shape is not None:
         entry["build_config"] = {"input_shape": shape}
     return entry
 
@@ -169,9 +203,10 @@ def _node_entry(layer: Any, node: Any, refs: _Refs) -> dict:
         args, kwargs = hook(node)
     else:
         args = list(node.args)
-        op = getattr(layer, "is_op", False)                # all of an op's call
+        custom = not type(layer).__module__.startswith("rnnlens.") or \
+            getattr(layer, "is_op", False)              # all of a user's or an op's call
         kwargs = {k: v for k, v in node.kwargs.items()
-                  if k in ("initial_state", "mask") or op}
+                  if k in ("initial_state", "mask") or custom}
     return {"args": [refs.value(a) for a in args],
             "kwargs": {k: refs.value(v) for k, v in kwargs.items()}}
 
