@@ -3,6 +3,7 @@ methods, over the data forms of :mod:`rnnlens.data_adapter`.
 
 ``fit``, as Keras's TensorFlow trainer::
 
+    build the optimizer's variables
     callbacks.on_train_begin()                       # BackupAndRestore may set the start
     for epoch in range(model._initial_epoch or initial_epoch, epochs):
         reset the loss / metric trackers; on_epoch_begin(epoch)
@@ -12,6 +13,7 @@ methods, over the data forms of :mod:`rnnlens.data_adapter`.
             stop the epoch if model.stop_training (TerminateOnNaN, a user callback)
         validate (every validation_freq epochs) with the same callbacks (on_test_*)
         on_epoch_end(epoch, logs + val_ logs); stop if model.stop_training
+    optimizer.finalize_variable_values(trainable weights)   # EMA, epochs > 0
     on_train_end(last epoch's logs)
 
 ``epochs <= initial_epoch`` trains nothing and returns an empty ``History``. A NaN / inf
@@ -90,6 +92,7 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Any = None, epochs
     train.reset()
     cbs = _callbacks(model, callbacks, verbose, epochs, train.num_batches, history=True)
     model.stop_training = False
+    tr.build_optimizer(model)        # its variables exist for on_train_begin (restores)
     cbs.on_train_begin()
     trackers, training_logs = tr._Trackers(model, compiled), None
     start = getattr(model, "_initial_epoch", None) or initial_epoch
@@ -105,8 +108,20 @@ def fit(model: Any, x: Any = None, y: Any = None, batch_size: Any = None, epochs
         training_logs = epoch_logs
         if model.stop_training:
             break
+    _finalize(model, compiled.optimizer, epochs)
     cbs.on_train_end(logs=training_logs)
     return cbs.history
+
+
+def _finalize(model: Any, optimizer: Any, epochs: int) -> None:
+    """Keras's end of ``fit``: ``finalize_variable_values`` (EMA weights replace the
+    model's when ``use_ema``)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)        # LossScaleOptimizer
+    subs = getattr(inner, "optimizers", None) or [inner]             # MultiOptimizer
+    if epochs > 0 and optimizer.built and any(getattr(o, "use_ema", False) for o in subs):
+        arrays, _ = tr.trainable_variables(model)
+        optimizer.finalize_variable_values(arrays)
+        model.weights_changed()
 
 
 def _train_epoch(model: Any, it: da.EpochIterator, trackers: Any, cbs: Any) -> None:

@@ -158,13 +158,20 @@ __all__ = ["gradients", "loss_and_gradients", "resolve_losses"]
 
 
 class Compiled:
-    """What ``model.compile`` set: optimizer, per-output losses and metrics."""
+    """What ``model.compile`` set: optimizer, per-output losses and metrics, and the
+    arguments as given (Keras's ``compile_config``)."""
 
     def __init__(self, model: Any, optimizer: Any, loss: Any, metrics: Any,
-                 loss_weights: Any):
+                 loss_weights: Any, **options: Any):
         from rnnlens import optimizers
 
         self.optimizer = optimizers.get(optimizer)
+        jit = options.get("jit_compile", "auto")
+        self.arguments = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+                          "weighted_metrics": options.get("weighted_metrics"),
+                          "run_eagerly": bool(options.get("run_eagerly") or False),
+                          "steps_per_execution": options.get("steps_per_execution", 1),
+                          "jit_compile": False if jit == "auto" else bool(jit)}
         self.metric_specs = metrics
         self.metrics: list[tuple[int, Any]] | None = None     # built on the first batch
         self.loss_config, self._loss_weights_spec = loss, loss_weights
@@ -234,18 +241,87 @@ def _require_compiled(model: Any) -> Compiled:
     return compiled
 
 
+def trainable_variables(model: Any) -> tuple[list[np.ndarray], list[str]]:
+    """The arrays the optimizer updates (the trainable weights, in ``model.weights``
+    order) and their Keras variable paths (``lstm/lstm_cell/kernel``; a Sequential's
+    layers under its name, as Keras builds them in its scope)."""
+    trainable = {id(w) for layer in model.layers for w in layer.trainable_weights}
+    arrays = [w for w in model.weights if id(w) in trainable]
+    paths = _variable_paths(model)
+    return arrays, [paths.get(id(w), "variable") for w in arrays]
+
+
+def _variable_paths(model: Any) -> dict[int, str]:
+    from rnnlens.models import Model, Sequential
+
+    out: dict[int, str] = {}
+
+    def walk(owner: Any, prefix: str) -> None:
+        for w in owner.__dict__.get("_own_weights", []):
+            out.setdefault(id(w.value), prefix + w.name)
+        subs = owner._sublayers() if hasattr(owner, "_sublayers") else []
+        for sub in subs:
+            walk(sub, f"{prefix}{getattr(sub, 'name', type(sub).__name__)}/")
+
+    def walk_model(m: Any, prefix: str) -> None:
+        for layer in m.layers:
+            if isinstance(layer, Model):
+                walk_model(layer, prefix + (f"{layer.name}/" if isinstance(layer, Sequential)
+                                            else ""))
+            else:
+                walk(layer, f"{prefix}{layer.name}/")
+                for w in layer.weight_records():          # adapters' plain user cells
+                    out.setdefault(id(w.value), f"{prefix}{layer.name}/{w.name}")
+
+    walk_model(model, f"{model.name}/" if isinstance(model, Sequential) else "")
+    return out
+
+
+def build_optimizer(model: Any) -> Any:
+    """Builds the compiled optimizer's variables for the model's trainable weights, as
+    Keras does before training (and when it compiles a loaded model)."""
+    compiled = _require_compiled(model)
+    optimizer = compiled.optimizer
+    if not optimizer.built and model.inputs_known():
+        model._ensure_graph(None)
+        arrays, paths = trainable_variables(model)
+        optimizer._traced_build = not compiled.arguments["run_eagerly"]
+        try:
+            optimizer.build_in_scope(arrays, paths)          # as Keras's apply builds it
+        finally:
+            del optimizer._traced_build
+    return optimizer
+
+
+def _loss_scale(optimizer: Any) -> float | None:
+    """What ``optimizer.scale_loss`` multiplies the loss by (None: no scaling)."""
+    if getattr(optimizer, "inner_optimizer", None) is not None:      # LossScaleOptimizer
+        return float(optimizer.scale_loss(1.0))
+    return getattr(optimizer, "loss_scale_factor", None)
+
+
 def train_step(model: Any, xs: list, targets: list, sws: list | None = None) -> dict:
     """One optimizer step on one standardized batch; returns what ``_step`` measured.
 
-    A NaN / inf loss is not an error (Keras logs it and goes on; ``TerminateOnNaN``
-    stops training on it)."""
+    With loss scaling (``loss_scale_factor``, ``LossScaleOptimizer``) the gradients are
+    those of ``loss * scale``, as Keras's ``train_step`` differentiates the scaled loss;
+    the optimizer divides them back. A NaN / inf loss is not an error (Keras logs it and
+    goes on; ``TerminateOnNaN`` stops training on it)."""
+    from rnnlens.optimizers.clipping import scaled
+
     compiled = _require_compiled(model)
     step = _step(model, xs, targets, sws, compiled.losses, compiled.loss_weights,
                  training=True)
     trainable = {id(w) for layer in model.layers for w in layer.trainable_weights}
     pairs = [(g, w) for g, w in zip(step["grads"], model.weights) if id(w) in trainable]
     if pairs:
-        compiled.optimizer.apply([g for g, _ in pairs], [w for _, w in pairs])
+        optimizer = build_optimizer(model)
+        grads = [g for g, _ in pairs]
+        scale = _loss_scale(optimizer)
+        if scale is not None:
+            grads = [g if g is None else scaled(g, np.asarray(g).dtype.type(scale))
+                     for g in grads]
+        optimizer.apply(grads, [w for _, w in pairs])
         apply_constraints(model)
         model.weights_changed()
     else:

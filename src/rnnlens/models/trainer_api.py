@@ -49,7 +49,8 @@ class Trainer:
             raise ValueError(f"Unrecognized arguments to compile: {sorted(unknown)}")
         if self.inputs_known():
             self._ensure_graph(None)
-        self._compiled = training.Compiled(self, optimizer, loss, metrics, loss_weights)
+        self._compiled = training.Compiled(self, optimizer, loss, metrics, loss_weights,
+                                           **kwargs)
         self.optimizer = self._compiled.optimizer
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
