@@ -376,6 +376,9 @@ def test_load_model_compiles_from_keras_file(K: Any, tmp_path: Any, parity: Any)
     y = rng.normal(size=(8, 6, 2)).astype("float32")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # Keras saved an unbuilt optimizer (2 variables); the loaded one is built for the
+        # model (12), so Keras and rnnlens skip its state with this warning.
+        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
         model = S.load_model(path)
     assert type(model.optimizer).__name__ == "Adam"
     assert abs(float(model.optimizer.learning_rate) - 0.01) < 1e-8
@@ -403,7 +406,6 @@ def test_weights_both_ways(K: Any, tmp_path: Any, parity: Any) -> None:
 
 
 UNSUPPORTED = [
-    ("save .h5", lambda m, p: S.save_model(m, p / "m.h5"), ValueError),
     ("save .txt", lambda m, p: S.save_model(m, p / "m.txt"), ValueError),
     ("save unzipped", lambda m, p: S.save_model(m, p / "m.keras", zipped=False), ValueError),
     ("save bad kwarg", lambda m, p: S.save_model(m, p / "m.keras", foo=1), ValueError),

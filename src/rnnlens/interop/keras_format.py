@@ -27,6 +27,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from rnnlens.interop import keras_compile
 from rnnlens.interop.keras_config import Limits, UnsafeModelError, read_model_config
 from rnnlens.interop.keras_h5 import read_dataset
 from rnnlens.interop.safe_io import (guarded, not_a_model, open_h5, path_kind, read_file,
@@ -109,12 +110,17 @@ def _parse_json(data: bytes, path: Any, what: str) -> Any:
         raise _refuse(path, f"{what} is not valid JSON ({err}).") from None
 
 
-def load_model(path: Any, limits: Limits | None = None, semantics: Any = None) -> Any:
+def load_model(path: Any, limits: Limits | None = None, semantics: Any = None,
+               compile: bool = True) -> Any:
     """An rnnlens model from a Keras file: ``.keras`` (Keras 3, tf.keras 2.13+), legacy
     ``.h5`` (Keras 1 - 3), or a tf.keras SavedModel directory.
 
     The kind is read from the file's bytes, not its name. ``semantics`` overrides the
     Keras version whose definitions the model computes with (``rnnlens.interop.semantics``).
+    ``compile`` (default True, as Keras) compiles the model from the file's
+    ``compile_config`` / ``training_config`` and restores the optimizer's variables
+    (:mod:`rnnlens.interop.keras_compile`); a config rnnlens cannot build leaves the
+    model uncompiled, with a warning.
 
     Raises:
         UnsafeModelError: (a ValueError) naming the file and why it was refused.
@@ -131,7 +137,7 @@ def load_model(path: Any, limits: Limits | None = None, semantics: Any = None) -
     if kind == "hdf5":
         from rnnlens.interop.keras_legacy import load_legacy_model
 
-        return load_legacy_model(data, path, limits, semantics)
+        return load_legacy_model(data, path, limits, semantics, compile=compile)
     if kind != "zip":
         raise not_a_model(path, kind, data)
     members = _archive_members(data, path, limits)
@@ -144,7 +150,18 @@ def load_model(path: Any, limits: Limits | None = None, semantics: Any = None) -
     model = read_model_config(config, os.fspath(path), limits, chosen)
     _load_weights_bytes(model, members["model.weights.h5"], path, limits)
     _load_assets(model, data, path, limits)
+    if compile and isinstance(config, dict) and config.get("compile_config"):
+        if keras_compile.compile_from_config(model, config["compile_config"],
+                                             os.fspath(path)):
+            _load_optimizer(model, members["model.weights.h5"], path, limits)
     return model
+
+
+def _load_optimizer(model: Any, data: bytes, path: Any, limits: Limits) -> None:
+    """The compiled optimizer's variables from ``optimizer/vars`` of the weights."""
+    h5 = open_h5(data, path, "model.weights.h5")
+    with h5:
+        keras_compile.read_optimizer(h5, model, path, limits)
 
 
 def load_weights(model: Any, path: Any, limits: Limits | None = None, by_name: bool = False,
@@ -218,6 +235,8 @@ def _load_weights_bytes(model: Any, data: bytes, path: Any, limits: Limits,
     model.set_weights(arrays)
     for owner, values in extras:
         _apply_state(owner, "load_extra_variables", values, path)
+    if fit_check:                   # load_weights: Keras restores a compiled optimizer too
+        _load_optimizer(model, data, path, limits)
 
 
 # -- layer state outside the weights: Keras's save_own_variables / save_assets ---------
@@ -332,8 +351,8 @@ def _fit_report(model: Any, h5: Any, entries: list, path: Any) -> tuple[dict, st
                     break
     if not problems:
         return {}, ""
-    unused = sorted({_layer_key(p).split("/")[1] for p in in_file} -
-                    {k.split("/")[1] for k in layers})
+    unused = sorted({_layer_key(p).split("/")[1] for p in in_file if p.startswith("layers/")}
+                    - {k.split("/")[1] for k in layers})
     lines = "\n".join(f"  - {text}" for text in problems.values())
     held = (f"\nThe file holds layers the model does not have: {', '.join(unused)}."
             if unused else "")
@@ -440,6 +459,7 @@ def _weights_bytes(model: Any) -> bytes:
         for h5_path, _, values in _stateful(model, "save_extra_variables"):
             for key, value in values.items():
                 h5.create_dataset(f"{h5_path}/vars/{key}", data=np.asarray(value))
+        keras_compile.write_optimizer(h5, model)
         h5.create_group("vars").attrs["name"] = model.name
     return buf.getvalue()
 
@@ -451,13 +471,20 @@ def _write_groups(h5: Any, model: Any, prefix: str) -> None:
             h5.require_group(f"{path}/vars").attrs["name"] = str(getattr(owner, "name", ""))
 
 
-def save_model(model: Any, path: Any) -> None:
-    """Writes a ``.keras`` file that Keras 3.15.1's ``load_model`` opens."""
+def save_model(model: Any, path: Any, include_optimizer: bool = True) -> None:
+    """Writes a ``.keras`` file (or, for a name ending in ``.h5`` / ``.hdf5``, a legacy
+    HDF5 model) that Keras 3.15.1's ``load_model`` opens. A compiled model's file holds
+    its ``compile_config`` and its optimizer's variables, so training can resume."""
     from rnnlens.interop.keras_writer import model_config
 
+    if str(path).endswith((".h5", ".hdf5")):
+        from rnnlens.interop.keras_legacy import save_legacy_model
+
+        save_legacy_model(model, path, include_optimizer)
+        return
     if not str(path).endswith(".keras"):
         raise ValueError(f"Received path {os.fspath(path)!r}; use a name ending in .keras "
-                         "(or save_weights for .weights.h5).")
+                         "or .h5 (or save_weights for .weights.h5).")
     metadata = {"keras_version": KERAS_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     assets = _stateful(model, "save_assets")               # refuses unsavable layers first

@@ -231,7 +231,18 @@ def _entry(layer: Any) -> dict:
 
 
 def model_config(model: Any) -> dict:
-    """The whole ``config.json`` object for a Functional or Sequential model."""
+    """The whole ``config.json`` object for a Functional or Sequential model, with its
+    ``compile_config`` once compiled (as Keras's ``serialize_keras_object``)."""
+    from rnnlens.interop.keras_compile import compile_config
+
+    config = _model_entry(model)
+    compiled = compile_config(model)
+    if compiled is not None:
+        config["compile_config"] = compiled
+    return config
+
+
+def _model_entry(model: Any) -> dict:
     from rnnlens.models import Sequential
 
     if isinstance(model, Sequential):

@@ -24,8 +24,10 @@ def model_from_json(json_string: str, custom_objects: Any = None) -> Any:
     """A new model (fresh weights) from ``to_json``'s text or Keras's ``model.to_json()``.
 
     Nothing is executed: only rnnlens's built-in classes are built (custom classes are
-    refused, as in Keras's safe mode, unless rnnlens knows them).
+    refused, as in Keras's safe mode, unless rnnlens knows them). A ``compile_config``
+    (``to_json`` of a compiled model) compiles the new model, as Keras's does.
     """
+    from rnnlens.interop.keras_compile import compile_from_config
     from rnnlens.interop.keras_config import Limits, read_model_config
 
     if not isinstance(json_string, (str, bytes)):
@@ -35,11 +37,15 @@ def model_from_json(json_string: str, custom_objects: Any = None) -> Any:
         config = json.loads(json_string)
     except (json.JSONDecodeError, RecursionError) as err:
         raise ValueError(f"model_from_json received invalid JSON ({err}).") from None
+    compile_config = config.get("compile_config") if isinstance(config, dict) else None
     if isinstance(config, dict) and isinstance(config.get("config"), dict) and \
             "module" in config and config.get("class_name") in ("Functional", "Model"):
         config = {"class_name": "Functional", "config": config["config"]}
-    return read_model_config(config, "the JSON model", Limits(), what="the JSON",
-                             initialize=True)
+    model = read_model_config(config, "the JSON model", Limits(), what="the JSON",
+                              initialize=True)
+    if compile_config:
+        compile_from_config(model, compile_config, "the JSON model")
+    return model
 
 
 def clone_model(model: Any, input_tensors: Any = None, clone_function: Callable | None = None,

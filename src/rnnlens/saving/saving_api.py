@@ -1,9 +1,10 @@
 """``load_model`` / ``save_model`` / ``load_weights`` / ``save_weights`` with Keras's signatures.
 
 The files are Keras 3's (``rnnlens.interop.keras_format`` reads and writes them):
-``.keras`` archives and legacy ``.h5`` models are loaded, ``.keras`` models and
-``.weights.h5`` weights are written. Loading is safe whatever ``safe_mode`` says:
-nothing in a file is imported or executed and only rnnlens's built-in layers are
+``.keras`` archives and legacy ``.h5`` models are loaded and written, ``.weights.h5``
+weights too; a compiled model's file carries its compile arguments and its optimizer's
+variables, so training resumes where it stopped. Loading is safe whatever ``safe_mode``
+says: nothing in a file is imported or executed and only rnnlens's built-in layers are
 built.
 
 What rnnlens does not do (yet), and says so:
@@ -12,24 +13,21 @@ What rnnlens does not do (yet), and says so:
   model loads, but the model reader builds only built-in layers: a file that names
   a custom class is refused with an error that says so.
 * ``compile=True`` compiles the loaded model from the file's ``compile_config``
-  (optimizer, loss, metrics) when rnnlens has those objects; otherwise a
-  ``UserWarning`` names the reason and the model comes back uncompiled. Optimizer
-  state (slots, iteration count) is not restored.
-* Saving to legacy ``.h5``, unzipped directories (``zipped=False``), sharded
-  weights (``max_shard_size``) and loading ``.weights.json`` / Orbax checkpoints raise
-  ``ValueError``; so does ``overwrite=False`` on an existing file (Keras would ask
-  on stdin; rnnlens never prompts).
+  (``.keras``) or ``training_config`` (legacy ``.h5``) and restores the optimizer's
+  variables, when rnnlens has those objects; otherwise a ``UserWarning`` names the
+  reason and the model comes back uncompiled.
+* Unzipped directories (``zipped=False``), sharded weights (``max_shard_size``) and
+  loading ``.weights.json`` / Orbax checkpoints raise ``ValueError``; so does
+  ``overwrite=False`` on an existing file (Keras would ask on stdin; rnnlens never
+  prompts).
 * ``skip_mismatch=True``: weights that match still load; a mismatch raises with a
   note that skipping is not implemented.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import warnings
-import zipfile
 from typing import Any
 
 from rnnlens.saving import object_registration as reg
@@ -60,17 +58,20 @@ def _refuse_existing(path: str, overwrite: Any) -> None:
 # ---------------------------------------------------------------------------- models
 def save_model(model: Any, filepath: Any, overwrite: bool = True, zipped: bool | None = None,
                **kwargs: Any) -> None:
-    """Saves ``model`` as a ``.keras`` file that Keras 3.15.1's ``load_model`` opens.
+    """Saves ``model`` as a ``.keras`` file (or a legacy ``.h5``) that Keras 3.15.1's
+    ``load_model`` opens, with its compile arguments and optimizer state once compiled.
 
     Args:
         model: an rnnlens Model.
-        filepath: a path ending in ``.keras``.
+        filepath: a path ending in ``.keras`` (or ``.h5`` / ``.hdf5``: legacy HDF5).
         overwrite: False refuses (``ValueError``) to replace an existing file.
         zipped: None or True (a ``.keras`` zip); False (a directory) is not supported.
+        include_optimizer: legacy ``.h5`` only (as Keras): False leaves out the
+            training config and the optimizer's variables.
     """
     _check_model(model, "save_model")
     path = _path(filepath)
-    kwargs.pop("include_optimizer", None)
+    include_optimizer = kwargs.pop("include_optimizer", True)
     save_format = kwargs.pop("save_format", False)
     if save_format and not path.endswith((".h5", ".hdf5", ".keras")):
         raise ValueError("The `save_format` argument is deprecated in Keras 3. Please remove "
@@ -81,16 +82,14 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, zipped: bool |
     if zipped is not None and not zipped:
         raise ValueError("zipped=False (an unzipped model directory) is not supported by "
                          "rnnlens; save a .keras file.")
-    if path.endswith((".h5", ".hdf5")):
-        raise ValueError(f"Saving the legacy HDF5 format ({path}) is not supported by "
-                         "rnnlens; use a name ending in .keras.")
-    if not path.endswith(".keras"):
-        raise ValueError("Invalid filepath extension for saving. Please add a `.keras` "
-                         f"extension for the native Keras format. Received: filepath={path}.")
+    if not path.endswith((".keras", ".h5", ".hdf5")):
+        raise ValueError("Invalid filepath extension for saving. Please add either a "
+                         "`.keras` extension for the native Keras format (recommended) or a "
+                         f"`.h5` extension. Received: filepath={path}.")
     _refuse_existing(path, overwrite)
     from rnnlens.interop.keras_format import save_model as _save
 
-    _save(model, path)
+    _save(model, path, include_optimizer=bool(include_optimizer))
 
 
 def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None,
@@ -106,7 +105,8 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None,
             version that saved the file).
         custom_objects: ``{name: class or function}``, active while loading (see the
             module docstring: custom layer classes are refused by the reader for now).
-        compile: compile from the file's ``compile_config`` (``.keras`` files).
+        compile: compile from the file's ``compile_config`` / ``training_config`` and
+            restore the optimizer's state (default True, as Keras).
         safe_mode: accepted; rnnlens never executes code from a file either way.
 
     Raises:
@@ -119,14 +119,12 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None,
 
     with reg.CustomObjectScope({**objects, **reg._scope_dict()}):
         try:
-            model = _load(path, limits, semantics)
+            model = _load(path, limits, semantics, compile=bool(compile))
         except UnsafeModelError as err:
             note = _custom_class_note(str(err), objects)
             if not note:
                 raise
             raise UnsafeModelError(f"{err} {note}") from None
-        if compile and path.endswith(".keras"):
-            _compile_from_file(model, path)
     return model
 
 
@@ -143,28 +141,6 @@ def _custom_class_note(message: str, objects: dict[str, Any]) -> str:
     return (f"'{name}' is in custom_objects / registered, but rnnlens's model reader builds "
             "only its built-in layers: loading custom layer classes from files is not "
             "implemented yet.")
-
-
-def _compile_from_file(model: Any, path: str) -> None:
-    """``model.compile(**compile_config)`` as Keras's ``compile_from_config``."""
-    from rnnlens.interop.keras_config import Limits
-    from rnnlens.saving.serialization_lib import deserialize_keras_object
-
-    limit = Limits().max_config_bytes
-    with zipfile.ZipFile(path) as archive:                  # already checked by the reader
-        with archive.open("config.json") as fh:
-            raw = fh.read(limit + 1)
-    compile_config = json.loads(raw.decode("utf-8")).get("compile_config")
-    if not compile_config:
-        return
-    try:
-        arguments = deserialize_keras_object(compile_config)
-        if not isinstance(arguments, dict):
-            raise ValueError(f"compile_config is not a dict: {str(compile_config)[:80]}")
-        model.compile(**arguments)
-    except (ValueError, TypeError) as err:
-        warnings.warn(f"{path}: the model was not compiled ({err}); call model.compile(...) "
-                      "yourself.", UserWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------------------- weights
