@@ -21,7 +21,9 @@ every output must match Keras's to ``1e-5 * max(1, |keras output|)`` elementwise
 model with a stateful layer is predicted twice in a row (Keras's states carry over from
 the first call to the second) and both calls are compared. The tests are parametrised
 per model (it loads, has Keras's number of outputs, and all match) and per output (the
-failure names the output, its Keras layer and the worst difference).
+failure names the output, its Keras layer and the worst difference). Each model rnnlens
+loaded is also saved by rnnlens and loaded back by Keras, whose predictions must match
+the same way.
 """
 
 from __future__ import annotations
@@ -233,6 +235,28 @@ def test_output_matches_keras(name: str, index: int, run: Callable) -> None:
     for c, (ours, theirs) in enumerate(zip(result["rnnlens"], result["keras"])):
         msg = mismatch(ours[index], theirs[index], f"{label}, call {c + 1}")
         assert msg is None, msg
+
+
+@pytest.mark.parametrize("name", [_param(n) for n in MODELS])
+def test_rnnlens_file_loads_in_keras(name: str, peer_cache: Path, K: Any,
+                                     tmp_path: Path) -> None:
+    """rnnlens saves the model it loaded; Keras loads that file and predicts as before."""
+    from rnnlens.saving import load_model
+
+    manifest = json.loads((peer_cache / f"{name}.json").read_text())
+    data = np.load(peer_cache / f"{name}.npz")
+    inputs = [data[f"x{i}"] for i in range(manifest["inputs"])]
+    load_model(peer_cache / f"{name}.keras").save(tmp_path / f"{name}.keras")
+    K.backend.clear_session()
+    model = K.models.load_model(tmp_path / f"{name}.keras")
+    for c in range(manifest["calls"]):
+        out = model.predict(inputs[0] if len(inputs) == 1 else inputs, verbose=0)
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        assert len(out) == manifest["outputs"]
+        failures = [msg for i, y in enumerate(out)
+                    if (msg := mismatch(y, data[f"c{c}_y{i}"], f"call {c + 1} output {i} "
+                                        f"({manifest['output_names'][i]})"))]
+        assert not failures, "Keras on rnnlens's file differs:\n" + "\n".join(failures)
 
 
 @pytest.mark.parametrize("name", sorted(STATEFUL))
