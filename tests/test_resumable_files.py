@@ -10,6 +10,8 @@ Keras 3.15.1.
   MultiOptimizer's ``optimizers/<class>`` groups) laid out
   as Keras writes them, the legacy ``training_config`` / ``optimizer_weights``, and
   ``save_weights`` / ``load_weights`` carrying the optimizer as Keras's do.
+* A ``Sequential`` without ``Input`` (built on its first data): slot paths as Keras's,
+  and Keras resumes from its file.
 * ``compile=False``; and the safe reader: compile configs naming anything but Keras's
   optimizers, schedules, losses and metrics, code, oversized or malformed entries, and
   optimizer variables of the wrong shape, kind or name are refused or skipped with a
@@ -327,6 +329,38 @@ def _keras_to_rnnlens(K: Any, parity: Any, tmp_path: Path, case: str) -> None:
     fit(loaded, M)
     assert_weights(parity, loaded, straight, f"{case} keras->rnnlens")
     assert loaded.optimizer.iterations == int(np.asarray(straight.optimizer.iterations))
+
+
+@pytest.mark.keras
+def test_sequential_without_input_trains_and_saves_as_keras(K: Any, parity: Any,
+                                                            tmp_path: Path) -> None:
+    """A Sequential without ``Input`` builds on its first data (here ``predict``); the
+    optimizer's slots are named under the Sequential (``opt/seq_lstm_...``) as Keras's,
+    and Keras resumes from rnnlens's file."""
+    def make(lib: Any) -> Any:
+        m = lib.Sequential([lib.layers.LSTM(4, name="lstm"), lib.layers.Dense(2, name="dense")],
+                           name="seq")
+        m.compile(lib.optimizers.Adam(0.01, name="opt"), "mse")
+        return m
+
+    x, y = _data()
+    ours, theirs = make(rnnlens), make(K)
+    assert not ours.built
+    ours.predict(x[:1], verbose=0)
+    theirs.build((None, 6, 3))
+    ours.set_weights(theirs.get_weights())
+    fit(ours, 1)
+    fit(theirs, 1)
+    assert [v.path for v in ours.optimizer.variables] == \
+        [v.path for v in theirs.optimizer.variables]
+    assert_weights(parity, ours, theirs, "deferred sequential")
+    ours.save(tmp_path / "s.keras")
+    loaded = K.models.load_model(tmp_path / "s.keras")
+    for a, b in zip(loaded.optimizer.variables, ours.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a.numpy()), b.numpy())
+    fit(loaded, 1)
+    fit(theirs, 1)
+    assert_weights(parity, loaded, theirs, "keras resumes deferred sequential")
 
 
 @pytest.mark.keras
