@@ -26,11 +26,7 @@ def test_every_example_is_listed_in_the_readme() -> None:
 
 #: examples that do not run yet, and where they stop (strict: a fix makes the test fail
 #: until the entry is removed); tests/test_keras_io_examples_twins.py runs their other parts
-KNOWN_GAPS = {
-    "captcha_ocr": "CTCLayer()(labels, x) with labels = Input(shape=(None,)): rnnlens infers "
-                   "the custom layer's output shape by calling it on a dummy batch with "
-                   "83-long labels, which ops.ctc_loss refuses over 16 frames",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _case(name: str) -> object:

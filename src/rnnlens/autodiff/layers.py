@@ -269,11 +269,15 @@ def _restore(structure: Any, leaves: list, grads: Iterator) -> Any:
     return build(structure)
 
 
+#: Unknown sizes tried after 83 / 89 fail: a call may need them small (a CTC loss needs
+#: labels no longer than the known number of frames).
+SMALL_FILLS = (2, 3)
+
+
 def infer_output_shape(layer: Any, input_shape: Any) -> Any:
     """A custom layer's output shape without ``compute_output_shape``: ``call`` on zeros
-    (unknown sizes filled with 83, then 89; sizes that change are None), as Keras's
-    symbolic call would infer it."""
-    from rnnlens.backend import FLOATX
+    (unknown sizes filled with 83, then 89, or if that call fails with 2, then 3; sizes
+    that change are None), as Keras's symbolic call would infer it."""
     from rnnlens.layers import _lambda_code as LC
 
     unknown = None in LC._flat_dims(input_shape)
@@ -281,22 +285,36 @@ def infer_output_shape(layer: Any, input_shape: Any) -> Any:
     if LC._dummy_size(input_shape, fills[-1]) > LC.MAX_DUMMY_ELEMENTS:
         raise ValueError(_no_shape(layer, f"the input shape {input_shape} is too large to "
                                           "run call() on a dummy batch"))
-    shapes = []
-    for fill in fills:
+    try:
+        shapes = [_probe(layer, input_shape, fill) for fill in fills]
+    except ValueError:
+        if not unknown:
+            raise
         try:
-            args, kwargs = _dummy_call(layer, input_shape, fill, FLOATX.dtype)
-            with np.errstate(all="ignore"):
-                out = layer.call(*args, **kwargs)
-        except Exception as err:  # noqa: BLE001  (any failure of user code)
-            raise ValueError(_no_shape(layer, f"running call() on a dummy batch raised "
-                                              f"{type(err).__name__}: {err}")) from None
-        finally:
-            _clear_losses(layer)
-        shapes.append(LC._shapes(out))
+            shapes = [_probe(layer, input_shape, fill) for fill in SMALL_FILLS]
+        except ValueError:
+            shapes = [_probe(layer, input_shape, fill) for fill in fills]  # the first error
     try:
         return shapes[0] if len(shapes) == 1 else LC._merge(*shapes)
     except ValueError as err:
         raise ValueError(_no_shape(layer, str(err))) from None
+
+
+def _probe(layer: Any, input_shape: Any, fill: int) -> Any:
+    """The output shapes of ``call`` on zeros whose unknown sizes are ``fill``."""
+    from rnnlens.backend import FLOATX
+    from rnnlens.layers import _lambda_code as LC
+
+    try:
+        args, kwargs = _dummy_call(layer, input_shape, fill, FLOATX.dtype)
+        with np.errstate(all="ignore"):
+            out = layer.call(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001  (any failure of user code)
+        raise ValueError(_no_shape(layer, f"running call() on a dummy batch raised "
+                                          f"{type(err).__name__}: {err}")) from None
+    finally:
+        _clear_losses(layer)
+    return LC._shapes(out)
 
 
 def _dummy_call(layer: Any, input_shape: Any, fill: int, dtype: Any) -> tuple[list, dict]:
