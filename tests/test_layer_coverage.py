@@ -81,7 +81,7 @@ def test_doc_table_is_current() -> None:
     want = table(keras)
     text = DOC.read_text() if DOC.exists() else ""
     if os.environ.get("RNNLENS_UPDATE_DOCS") == "1":
-        pattern = re.escape(HEADER.splitlines()[0]) + r".*?(?=\n\n|\Z)"
+        pattern = re.escape(HEADER.splitlines()[0]) + r".*?(?=\n\n|\n?\Z)"
         text = re.sub(pattern, want, text, count=1, flags=re.S) if HEADER.splitlines()[0] \
             in text else text + "\n" + want + "\n"
         DOC.write_text(text)
