@@ -42,7 +42,6 @@ import numpy as np
 import pytest
 
 from oracle import keras_available
-from rnnlens.interop import UnsafeModelError
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
@@ -57,15 +56,6 @@ BUILD_TIMEOUT_S = 1800
 MODELS = {"exhaustive": 411, "recurrent": 34, "gru_stateful": 8, "lstm_stateful": 16,
           "variable": 12, "embedding": 3, "sequential": 1, "autoencoder": 1}
 STATEFUL = {"gru_stateful", "lstm_stateful"}
-
-#: Known failures, each precise (strict: they must fail, and with this exception type).
-AUTOENCODER_XFAIL = pytest.mark.xfail(
-    strict=True, raises=UnsafeModelError, reason=(
-        "rnnlens's graph reader (interop/keras_graph.py) takes output_layers "
-        "['decoder', 1, 0] literally; Keras 3 numbers a nested Functional's nodes from 1 "
-        "there (functional_from_config's get_tensor: node_index -= 1), so the output of "
-        "the nested Functional 'decoder' is not found"))
-
 
 # ---------------------------------------------------------------------------- helpers
 def relative_diff(actual: Any, expected: Any) -> float:
@@ -204,10 +194,9 @@ def run(peer_cache: Path) -> Callable[[str], dict]:
 
 
 def _param(name: str, index: int | None = None) -> Any:
-    marks = [AUTOENCODER_XFAIL] if name == "autoencoder" else []
     label = name if index is None else f"{name}-{index:03d}"
     values = name if index is None else (name, index)
-    return pytest.param(*([values] if index is None else values), marks=marks, id=label)
+    return pytest.param(*([values] if index is None else values), id=label)
 
 
 # ---------------------------------------------------------------------------- tests

@@ -34,6 +34,21 @@ _NUMPY_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int
                  "uint8", "uint16", "uint32", "uint64", "bool")
 
 
+def _functional_refs(outputs_of: dict, nested: set) -> dict:
+    """Node outputs as Keras 3 numbers them in ``input_layers`` / ``output_layers``.
+
+    There a nested Functional's construction counts as its node 0, so its k-th call in
+    ``inbound_nodes`` is node k + 1 (``functional_from_config``'s ``get_tensor`` reads
+    ``node_index - 1``); node 0 reads index -1, i.e. its last call, as in Keras.
+    """
+    shifted = {(n, k + (n in nested)): v for (n, k), v in outputs_of.items()}
+    for name in nested:
+        calls = [k for (n, k) in outputs_of if n == name]
+        if calls:
+            shifted[(name, 0)] = outputs_of[(name, max(calls))]
+    return shifted
+
+
 class _NotYet(Exception):
     """A node refers to a tensor that a later pass will create."""
 
@@ -83,8 +98,11 @@ class GraphReader:
         made: dict[str, Any] = {}
         outputs_of: dict[tuple[str, int], Any] = {}
         queue: list[tuple[str, list]] = []
+        nested: set[str] = set()                  # nested Functional models (Keras 3 refs)
         for entry in entries:
             name, cls = self._entry_name(entry)
+            if cls in ("Functional", "Model") and "input_layers" in (entry.get("config") or {}):
+                nested.add(name)
             if name in made or (name, 0) in outputs_of:
                 raise self.refuse(f"two layers are named '{name}'.")
             self.tick()
@@ -102,6 +120,8 @@ class GraphReader:
                 raise self.refuse(f"inbound_nodes of '{name}' is not a list.")
             queue.append((name, list(nodes)))
         self._replay(queue, made, outputs_of)
+        if not self.semantics.keras2 and nested:
+            outputs_of = _functional_refs(outputs_of, nested)
         inputs = self.refs(config.get("input_layers"), outputs_of)
         outputs = self.refs(config.get("output_layers"), outputs_of)
         return Model(inputs, outputs, name=self.name(config))

@@ -162,7 +162,12 @@ class _Refs:
         return v
 
     def history(self, t: SymbolicTensor) -> list:
-        return [t.layer.name, self.index.get(id(t.node), 0), t.tensor_index]
+        """A model input's / output's reference; Keras 3 counts a nested Functional's
+        construction as its node 0 here (not in ``inbound_nodes``), so its calls start at 1."""
+        from rnnlens.models import Functional
+
+        shift = int(isinstance(t.layer, Functional))
+        return [t.layer.name, self.index.get(id(t.node), 0) + shift, t.tensor_index]
 
 
 def _input_entry(layer: Any) -> dict:
