@@ -414,6 +414,10 @@ def _inherits_generated_init(cls: type) -> bool:
     return False
 
 
+#: ``Layer.__init__``'s parameters after ``self`` (the tail of every generated signature).
+_BASE_PARAMS: list = []
+
+
 def _make_init(cls: type) -> Any:
     """The ``__init__`` a declared class gets: bind, check, store, ``__post_init__``."""
     import inspect
@@ -432,8 +436,10 @@ def _make_init(cls: type) -> Any:
             setattr(self, key, params[key].check(value, self))
         self.__post_init__()
 
-    base = [p for k, p in inspect.signature(Layer.__init__).parameters.items() if k != "self"]
-    __init__.__signature__ = P.signature(cls._params, base)      # type: ignore[attr-defined]
+    if not _BASE_PARAMS:                                     # Layer's, computed once
+        _BASE_PARAMS.extend(p for k, p in inspect.signature(Layer.__init__).parameters.items()
+                            if k != "self")
+    __init__.__signature__ = P.signature(cls._params, _BASE_PARAMS)  # type: ignore[attr-defined]
     __init__.__doc__ = f"Creates a {cls.__name__} (arguments as in Keras; see the class)."
     __init__._generated = True                                     # type: ignore[attr-defined]
     return __init__
