@@ -398,6 +398,12 @@ def test_ops_without_a_node_and_bad_calls_are_clear_errors() -> None:
         ops.sum(x, bogus=1)
     with pytest.raises(ValueError, match="too large"):
         ops.exp(rnnlens.Input((1 << 13, 1 << 12)))
+    with pytest.raises(ValueError, match="more than"):      # bounded before anything runs
+        ops.tile(x, (1, 100000, 100000))
+    with pytest.raises(ValueError, match="more than"):
+        ops.pad(x, ((0, 0), (100000, 0), (0, 100000)))
+    assert ops.pad(rnnlens.Input((224, 224, 3)), ((0, 0), (3, 3), (3, 3), (0, 0))).shape == \
+        (None, 230, 230, 3)
     assert ops.shape(x) == (None, 3, 4) and ops.is_tensor(x)
 
 
@@ -442,3 +448,18 @@ def test_import_rnnlens_does_not_import_ops() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_numpy_on_the_left_records_the_operator_and_numpy_functions_refuse() -> None:
+    x = rnnlens.Input((4,), name="x")
+    c = np.arange(4, dtype="float32")
+    outs = [c * x, np.float32(2.0) + x, c - x, c / (x + 1.0), np.ones(4, "float32") > x]
+    assert [type(t.layer).__name__ for t in outs] == ["Multiply", "Add", "Subtract",
+                                                      "TrueDivide", "Greater"]
+    model = rnnlens.Model(x, outs)
+    a = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    got = model.predict(a, verbose=0)
+    for ours, expected in zip(got, [c * a, 2.0 + a, c - a, c / (a + 1.0), 1.0 > a]):
+        np.testing.assert_allclose(ours, expected, rtol=1e-6)
+    with pytest.raises(TypeError, match="rnnlens.ops.exp"):
+        np.exp(x)

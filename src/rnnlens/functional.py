@@ -52,7 +52,17 @@ class SymbolicTensor:
         )
 
     # -- operators record Keras's op nodes (as KerasTensor's) ----------------------
-    __array_ufunc__ = None          # NumPy defers to the reflected operators below
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``array * x`` (NumPy on the left) records the operator's op like ``x * array``;
+        any other NumPy function of a symbolic tensor is a clear TypeError."""
+        name = _UFUNC_OPS.get(ufunc.__name__) if method == "__call__" and not kwargs \
+            else None
+        if name is None:
+            raise TypeError(f"NumPy's {ufunc.__name__} cannot take the symbolic tensor "
+                            f"'{self.name}' (it has no values yet). Use rnnlens.ops."
+                            f"{ufunc.__name__} (it records Keras's op node), a layer, or "
+                            "call it inside a custom layer's call().")
+        return _op(name, *inputs)
 
     def reshape(self, newshape: Any) -> "SymbolicTensor":
         return _op("reshape", self, newshape)
@@ -74,6 +84,17 @@ class SymbolicTensor:
 
     def __invert__(self) -> "SymbolicTensor":
         return _op("logical_not", self)
+
+
+#: NumPy ufuncs reached through Python operators -> the op Keras records for them.
+_UFUNC_OPS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
+              "divide": "true_divide", "floor_divide": "floor_divide", "remainder": "mod",
+              "power": "power", "matmul": "matmul", "less": "less", "less_equal": "less_equal",
+              "greater": "greater", "greater_equal": "greater_equal", "not_equal": "not_equal",
+              "equal": "equal", "bitwise_and": "logical_and", "bitwise_or": "logical_or",
+              "bitwise_xor": "logical_xor", "logical_and": "logical_and",
+              "logical_or": "logical_or", "logical_xor": "logical_xor",
+              "negative": "negative", "absolute": "absolute", "invert": "logical_not"}
 
 
 def _op(name: str, *args: Any) -> Any:

@@ -140,8 +140,39 @@ def output_specs(layer: Any, args: tuple, kwargs: dict) -> Any:
         raise ValueError(f"ops.{layer.op_name} on symbolic tensors of shapes "
                          f"{[t.shape for t in tensors]}: the inputs are too large "
                          f"(> {MAX_ELEMENTS} values) to infer the output shape.")
+    growth = _growth(layer, args, size)
+    if size * growth > MAX_ELEMENTS:
+        raise ValueError(f"ops.{layer.op_name} with {layer.op_config} on symbolic tensors of "
+                         f"shapes {[t.shape for t in tensors]} would make more than "
+                         f"{MAX_ELEMENTS} values while inferring its output shape.")
     outs = [_probe(layer, args, kwargs, fill, tensors) for fill in fills]
     return _merge(outs[0], outs[-1], layer)
+
+
+def _ints(value: Any) -> list[int]:
+    return [abs(int(v)) for v in _leaves([value]) if isinstance(v, (int, np.integer, float))
+            and not isinstance(v, bool) and math.isfinite(v)]
+
+
+def _growth(layer: Any, args: tuple, size: int) -> float:
+    """An upper bound of (output size / input size) for the ops whose arguments set the
+    output's size (``tile``, ``pad``, ``one_hot``, ``outer``, ``arange``, ...), checked
+    before the probe runs: a file cannot make it allocate without bound."""
+    config, name = layer.op_config, layer.op_name
+    numbers = _ints([config, [a for a in args if not hasattr(a, "shape")]])
+    if name == "pad" and args and hasattr(args[0], "shape"):
+        dims = [FILLS[-1] if d is None else d for d in args[0].shape]
+        widths = _ints(config.get("pad_width"))
+        per_axis = [sum(widths[2 * k:2 * k + 2]) if len(widths) >= 2 * len(dims) else
+                    2 * max(widths or [0]) for k in range(len(dims))]
+        return math.prod((d + w) / d for d, w in zip(dims, per_axis))
+    if name in ("tile", "broadcast_to", "repeat", "one_hot", "multi_hot", "bincount",
+                "histogram", "arange", "linspace", "logspace", "geomspace", "rfft", "irfft",
+                "stft", "istft", "extract_sequences", "vander"):
+        return float(math.prod(1 + n for n in numbers))
+    if name in ("outer", "kron", "tensordot", "meshgrid", "einsum", "cross"):
+        return float(size)
+    return 1.0
 
 
 def _probe(layer: Any, args: tuple, kwargs: dict, fill: int, tensors: list) -> Any:

@@ -138,6 +138,8 @@ class KerasOpNode(OpNode):
     init_params: dict = {}
 
     def __init__(self, *args: Any, name: str | None = None, **config: Any):
+        # Written by hand: the arguments come from the generated table, not declarations
+        # (and some, as ``weights``, would shadow Layer attributes); ``op_config`` holds them.
         Layer.__init__(self, name=name)
         params = type(self).init_params
         if len(args) > len(params):
