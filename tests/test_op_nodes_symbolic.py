@@ -463,3 +463,54 @@ def test_numpy_on_the_left_records_the_operator_and_numpy_functions_refuse() -> 
         np.testing.assert_allclose(ours, expected, rtol=1e-6)
     with pytest.raises(TypeError, match="rnnlens.ops.exp"):
         np.exp(x)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-4, 4) |
+                     st.integers(-(1 << 40), 1 << 40) | st.floats(allow_nan=False, width=32) |
+                     st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=4), max_leaves=8)
+_FUZZED = {"Sum": ("axis", "keepdims"), "Transpose": ("axes",), "Reshape": ("newshape",),
+           "Clip": ("x_min", "x_max"), "Tile": ("repeats",), "ExpandDims": ("axis",)}
+
+
+def _fuzz_model() -> Any:
+    x = rnnlens.Input((3, 4), name="x")
+    o = rnnlens.ops
+    return rnnlens.Model(x, [o.sum(x, axis=1), o.transpose(x, (0, 2, 1)),
+                             o.reshape(x, (-1, 12)), o.clip(x, -0.5, 0.5), o.tile(x, (1, 2, 1)),
+                             o.expand_dims(x, 1)])
+
+
+@settings(max_examples=80, deadline=None)
+@given(cls=st.sampled_from(sorted(_FUZZED)), data=st.data())
+def test_fuzzed_op_configs_load_exactly_or_are_refused(cls: str, data: Any,
+                                                      tmp_path_factory: Any) -> None:
+    """A file whose op config holds any JSON value either loads and computes what the op
+    computes with that value, or is refused (UnsafeModelError): never another error."""
+    import zipfile
+
+    from rnnlens.interop.keras_config import UnsafeModelError
+
+    key = data.draw(st.sampled_from(_FUZZED[cls]))
+    value = data.draw(_JSON)
+    path = tmp_path_factory.mktemp("fuzz") / "m.keras"
+    _fuzz_model().save(path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    config = json.loads(members["config.json"])
+    entry = [e for e in config["config"]["layers"] if e["class_name"] == cls][0]
+    entry["config"][key] = value
+    with zipfile.ZipFile(path, "w") as z:
+        for n, b in members.items():
+            z.writestr(n, json.dumps(config) if n == "config.json" else b)
+    try:
+        model = rnnlens.models.load_model(path)
+    except UnsafeModelError:
+        return
+    node = [lyr for lyr in model._layers if type(lyr).__name__ == cls][0]
+    a = np.random.default_rng(0).normal(size=(3, 3, 4)).astype("float32")
+    expected = node(a)                                  # the op with the file's value
+    index = [t.layer for t in model.outputs].index(node)
+    got = model(a)[index]
+    np.testing.assert_array_equal(got, expected)
+    assert all(s is None or s == e for s, e in zip(model.outputs[index].shape, got.shape))
