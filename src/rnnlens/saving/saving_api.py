@@ -4,14 +4,15 @@ The files are Keras 3's (``rnnlens.interop.keras_format`` reads and writes them)
 ``.keras`` archives and legacy ``.h5`` models are loaded and written, ``.weights.h5``
 weights too; a compiled model's file carries its compile arguments and its optimizer's
 variables, so training resumes where it stopped. Loading is safe whatever ``safe_mode``
-says: nothing in a file is imported or executed and only rnnlens's built-in layers are
-built.
+says: nothing in a file is imported or executed. Besides rnnlens's built-in layers, the
+reader builds a user's layer class only when the caller made it known, as Keras's safe
+mode does: passed in ``custom_objects`` or registered with
+``register_keras_serializable``, found by the file's ``registered_name``
+(``"package>Name"``), and built by the class's ``from_config`` from the config as data,
+under the same size caps. ``save_model`` writes a registered custom class as Keras does
+(its ``get_config()`` and ``registered_name``) and refuses an unregistered one.
 
 What rnnlens does not do (yet), and says so:
-
-* ``custom_objects`` are accepted and active (a ``custom_object_scope``) while a
-  model loads, but the model reader builds only built-in layers: a file that names
-  a custom class is refused with an error that says so.
 * ``compile=True`` compiles the loaded model from the file's ``compile_config``
   (``.keras``) or ``training_config`` (legacy ``.h5``) and restores the optimizer's
   variables, when rnnlens has those objects; otherwise a ``UserWarning`` names the
@@ -103,8 +104,9 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None,
         limits: size caps (``rnnlens.interop.Limits``).
         semantics: which Keras's definitions the model computes with (default: the
             version that saved the file).
-        custom_objects: ``{name: class or function}``, active while loading (see the
-            module docstring: custom layer classes are refused by the reader for now).
+        custom_objects: ``{name: class or function}``, active while loading; a layer
+            class is found by the file's ``registered_name`` (the class name for an
+            unregistered Keras class), as Keras finds it.
         compile: compile from the file's ``compile_config`` / ``training_config`` and
             restore the optimizer's state (default True, as Keras).
         safe_mode: accepted; rnnlens never executes code from a file either way.
@@ -138,9 +140,11 @@ def _custom_class_note(message: str, objects: dict[str, Any]) -> str:
     if not any(key == name or key.endswith(f">{name}") for key in known
                if isinstance(key, str)):
         return ""
-    return (f"'{name}' is in custom_objects / registered, but rnnlens's model reader builds "
-            "only its built-in layers: loading custom layer classes from files is not "
-            "implemented yet.")
+    return (f"'{name}' is in custom_objects / registered, but not under the name the file "
+            f"gives it (its registered_name, such as 'package>{name}'; Keras looks the class "
+            "up by that name too), or it is not a Layer subclass: register the class with "
+            "keras.saving.register_keras_serializable or pass custom_objects={"
+            f"'package>{name}': {name}}}.")
 
 
 # ---------------------------------------------------------------------------- weights
