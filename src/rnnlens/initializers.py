@@ -260,8 +260,11 @@ class Orthogonal(_Seeded):
                 "expected at least 2 dimensions."
             )
         rows, cols = math.prod(shape[:-1]), shape[-1]
+        from rnnlens.cells._kernels import one_blas_thread
+
         a = self._rng().normal(size=(max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(a)
+        with one_blas_thread():        # OpenBLAS's idle threads would spin after the QR
+            q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T

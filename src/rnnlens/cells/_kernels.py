@@ -21,9 +21,11 @@ into one chunk per core, each run by its own thread with its own time loop
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -405,3 +407,44 @@ def _check(rc: int) -> None:
     if rc != 0:
         raise MemoryError("rnnlens's C kernel could not allocate its work buffers; "
                           "use a smaller batch, or rnnlens.backend.set_kernel('numpy').")
+
+
+class _BlasThreads:
+    """OpenBLAS's ``openblas_get_num_threads`` / ``openblas_set_num_threads`` of NumPy's
+    BLAS as ctypes functions (looked up once, on first use), or None where absent."""
+
+    tried = False
+    get: Any = None
+    put: Any = None
+
+
+def _blas_thread_fns() -> tuple[Any, Any] | None:
+    if not _BlasThreads.tried:
+        _BlasThreads.tried = True
+        found = _find_blas()
+        if found is not None and found[-3] and found[-2]:
+            import ctypes
+
+            _BlasThreads.get = ctypes.CFUNCTYPE(ctypes.c_int)(found[-3])
+            _BlasThreads.put = ctypes.CFUNCTYPE(None, ctypes.c_int)(found[-2])
+    return None if _BlasThreads.get is None else (_BlasThreads.get, _BlasThreads.put)
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Runs the block with OpenBLAS on one thread, then restores its thread count.
+
+    For small LAPACK calls (``np.linalg.qr`` of an initializer): OpenBLAS's helper
+    threads would otherwise spin after the call and cost far more CPU than the call
+    itself. Without OpenBLAS's setter (another BLAS) the block runs unchanged.
+    """
+    fns = _blas_thread_fns()
+    previous = fns[0]() if fns is not None else 1
+    if previous <= 1:
+        yield
+        return
+    fns[1](1)
+    try:
+        yield
+    finally:
+        fns[1](previous)
