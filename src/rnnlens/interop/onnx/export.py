@@ -175,6 +175,8 @@ class Call:
         raw: the inputs' ONNX names before any cast to float32 (integer ids, bools).
         out_masks: set by an emitter that computes its outputs' masks itself
             (``Masking``); otherwise :mod:`.masks` derives them as ``compute_mask``.
+        args: an op node's call arguments as recorded (tensors, numbers, keys).
+        out_dtypes: rnnlens's dtypes of the outputs (``"bool"`` for ``x > 0``).
     """
 
     layer: Any
@@ -186,6 +188,8 @@ class Call:
     mask: Any = None
     raw: list[str] = field(default_factory=list)
     out_masks: list | None = None
+    args: tuple = ()
+    out_dtypes: list = field(default_factory=list)
 
     @property
     def x(self) -> Value:
@@ -209,6 +213,9 @@ def emitters() -> dict[type, Emitter]:
     for module in (recurrent, core, masks, reshaping, merging, conv, norm, conv_recurrent,
                    attention):
         table.update(module.EMITTERS)
+    from rnnlens.interop.onnx.op_shapes import emitters_table
+
+    table.update(emitters_table())
     return table
 
 
@@ -431,7 +438,9 @@ class Exporter:
         call = Call(layer, inputs, named, node_training, layer.name,
                     [tuple(t.shape) for t in node.outputs],
                     mask=None if states_given else carried,
-                    raw=[self.raw_of(t) for t in tensors])
+                    raw=[self.raw_of(t) for t in tensors],
+                    args=tuple(node.args) if isinstance(layer, OpNode) else (),
+                    out_dtypes=[str(t.dtype) for t in node.outputs])
         outs = self.emit(call)
         if states_given:
             # Keras runs a layer given initial_state unmasked; its output masks are still
@@ -526,7 +535,15 @@ def unsupported_message(call: Call) -> str:
     """Why a layer class in no table is refused, and what is exported instead."""
     from rnnlens.layers.recurrent import RNN
 
+    from rnnlens.interop.onnx.op_shapes import exported_ops
+    from rnnlens.layers.op_nodes import OpNode
+
     layer = call.layer
+    if isinstance(layer, OpNode):
+        op = getattr(layer, "op_name", "") or type(layer).__name__
+        return (f"Op node '{call.hint}' (ops.{op}, Keras's {type(layer).__name__}) is not "
+                "supported by ONNX export. Exported ops (docs/op_export.md): "
+                f"{', '.join(exported_ops())}.")
     if isinstance(layer, RNN):
         return (f"Layer '{call.hint}' is a {type(layer).__name__}, a subclass of a recurrent "
                 "layer; ONNX export supports only LSTM, GRU, SimpleRNN and RNN around a "
