@@ -103,6 +103,9 @@ def converters() -> dict[type, Any]:
                 op_nodes.ZerosLike, op_nodes.OnesLike, op_nodes.LogicalOr,
                 op_nodes.LogicalAnd, op_nodes.ConcatenateOp):
         table[cls] = lambda lyr, node: cv.MaskOp(lyr)
+    from rnnlens.interop.torch.op_shapes import op_converters
+
+    table.update(op_converters())
     return table
 
 
@@ -132,6 +135,14 @@ def _convert(layer: Any, node: Any, named: dict) -> Any:
     from rnnlens.layers.wrappers import Bidirectional
 
     make = converters().get(type(layer))
+    if make is None and getattr(layer, "is_op", False):
+        from rnnlens.interop.torch.op_shapes import converted_ops
+
+        op = getattr(layer, "op_name", "") or type(layer).__name__
+        raise ValueError(f"Cannot convert op node '{layer.name}' (ops.{op}, Keras's "
+                         f"{type(layer).__name__}) to PyTorch: no PyTorch form is known for "
+                         "this op. Converted ops (docs/op_export.md): "
+                         f"{', '.join(converted_ops())}.")
     if make is None:
         reason = "no PyTorch form is known for this layer class"
         if isinstance(layer, RNN):
