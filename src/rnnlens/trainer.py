@@ -180,11 +180,18 @@ def evaluate(model: Any, x: Any = None, y: Any = None, batch_size: Any = None,
 
 def predict(model: Any, x: Any, batch_size: Any = None, verbose: Any = 0, steps: Any = None,
             callbacks: Any = None) -> Any:
-    """Keras's ``predict``: the outputs over all batches, joined along the batch axis."""
+    """Keras's ``predict``: the outputs over all batches, joined along the batch axis
+    (:func:`_join`: 0-d batch outputs are stacked, as Keras does)."""
     from rnnlens.models.model import _restructure
 
     dh.check_int("batch_size", batch_size, 1)
     dh.check_int("steps", steps, 1)
+    if _lean(x, verbose, steps, callbacks):
+        xs = dh.standardize_x(model, x, "predict")      # graph, inputs, batch sizes checked
+        if xs[0].shape[0] <= (batch_size or 32):
+            model.stop_predicting = False
+            flat = [_join([out]) for out in model._run(xs, training=False)]
+            return _restructure(model._output_structure, flat)
     it = _iterator(model, x, None, None, batch_size, steps, False, None, "predict")
     cbs = _callbacks(model, callbacks, verbose, 1, it.num_batches, history=False)
     model.stop_predicting = False
@@ -204,8 +211,40 @@ def predict(model: Any, x: Any, batch_size: Any = None, verbose: Any = 0, steps:
         if getattr(model, "stop_predicting", False):
             break
     cbs.on_predict_end()
-    flat = [np.concatenate([c[j] for c in chunks], axis=0) for j in range(len(model.outputs))]
+    flat = [_join([c[j] for c in chunks]) for j in range(len(model.outputs))]
     return _restructure(model._output_structure, flat)
+
+
+def _lean(x: Any, verbose: Any, steps: Any, callbacks: Any) -> bool:
+    """Whether ``predict`` may skip the adapter, the iterator and the callbacks: arrays
+    (one array or a list of arrays), silent, no callbacks, no ``steps``. It then runs the
+    same checks and returns the same values whenever the data fits one batch."""
+    if steps is not None or not (callbacks is None or (type(callbacks) is list
+                                                       and not callbacks)):
+        return False
+    if verbose is not False and not (type(verbose) is int and verbose == 0):
+        return False
+    if type(x) is np.ndarray:
+        return True
+    return type(x) is list and len(x) > 0 and all(type(a) is np.ndarray for a in x)
+
+
+def _join(chunks: list) -> Any:
+    """One output's batches joined as Keras's ``potentially_ragged_concat``: a single batch
+    as it is (a 0-d output becomes a NumPy scalar), 0-d batch outputs stacked into
+    ``(num_batches,)``, others concatenated along the batch axis."""
+    arrays = [np.asarray(c) for c in chunks]
+    first = arrays[0]
+    if len(arrays) == 1:
+        return first[()] if first.ndim == 0 else first.copy()
+    if any(a.shape[1:] != first.shape[1:] for a in arrays):
+        raise ValueError("predict's batches gave outputs whose shapes differ beyond the batch "
+                         f"axis ({sorted({a.shape for a in arrays})}); Keras would return a "
+                         "ragged tensor, which rnnlens does not have. Predict in one batch "
+                         "(a larger `batch_size`) or call the model on each batch.")
+    if first.ndim == 0:
+        return np.stack(arrays, axis=0)
+    return np.concatenate(arrays, axis=0)
 
 
 def _one_batch(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any,
