@@ -332,3 +332,39 @@ def test_builtin_subclass_with_its_own_call_trains_through_the_tape(K: Any, tf: 
     np.testing.assert_allclose(rm.predict(x, verbose=0), km.predict(x, verbose=0),
                                atol=1e-6)
     compare_gradients(tf, K, km, rm, x, y, "Dense subclass")
+
+
+def repeated_argument_models(lib: Any) -> list[Any]:
+    """A custom ``call(a, b) = a * b (+ a)`` given one tensor twice after a Dense: as
+    ``layer(x, x)``, ``layer([x, x])`` and ``layer(x, b=x)``; each use is a separate
+    argument whose gradient is its own share (d(x*x)/dx = 2x, not 4x)."""
+
+    class Product(lib.layers.Layer):
+        def call(self, a: Any, b: Any) -> Any:
+            return a * b + 0.5 * a
+
+    class ListProduct(lib.layers.Layer):
+        def call(self, inputs: Any) -> Any:
+            return inputs[0] * inputs[1] - inputs[1]
+
+    models = []
+    for form in ("positional", "list", "keyword"):
+        inp = lib.Input((3,))
+        h = lib.layers.Dense(4, activation="tanh")(inp)
+        if form == "positional":
+            z = Product()(h, h)
+        elif form == "list":
+            z = ListProduct()([h, h])
+        else:
+            z = Product()(h, b=h)
+        models.append(lib.Model(inp, lib.layers.Dense(2)(z)))
+    return models
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_tensor_given_twice_gets_each_share_once(K: Any, tf: Any, index: int) -> None:
+    x, y = data((3,), 2, seed=7)
+    km, rm = twin(K, lambda lib: repeated_argument_models(lib)[index], x)
+    np.testing.assert_allclose(rm.predict(x, verbose=0), km.predict(x, verbose=0),
+                               atol=1e-6)
+    compare_gradients(tf, K, km, rm, x, y, f"repeated argument {index}")

@@ -130,8 +130,11 @@ class TapeCache:
 
 
 def _watch(tape: Tape, value: Any) -> Any:
+    """Each float argument as its own source: a fresh view, so that a tensor given twice
+    (``layer(x, x)``, ``layer([x, x])``) gets two slots, each with its own share of the
+    gradient (one shared slot would hand both uses the sum of the two)."""
     if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
-        return tape.watch(value)
+        return tape.watch(plain(value).view())
     if isinstance(value, (list, tuple)):
         return type(value)(_watch(tape, v) for v in value)
     return value
