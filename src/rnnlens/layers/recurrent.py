@@ -17,6 +17,7 @@ import numpy as np
 from rnnlens import params as P
 from rnnlens import recurrence
 from rnnlens import trace as trace_mod
+from rnnlens.backend import FLOATX
 from rnnlens.cells import _kernels, workspace
 from rnnlens.cells.base import RecurrentCell
 from rnnlens.cells.generic import CellAdapter, StackedRNNCells
@@ -392,7 +393,29 @@ class RNN(Layer):
         Returns:
             The output (B, u) and the new states (a list, as ``initial_state``).
         """
-        x = to_float_array(x_t, f"x_t given to {self.name}.step")
+        x = x_t if type(x_t) is np.ndarray and x_t.dtype == FLOATX.dtype else \
+            to_float_array(x_t, f"x_t given to {self.name}.step")
+        if self.__dict__.get("_step_checked") != (x.shape, self.cell.__dict__.get("input_dim")):
+            self._check_step_input(x)
+        prev = self._step_states(states, x.shape[0])
+        cell = self.cell
+        if isinstance(cell, RecurrentCell):
+            new = cell.step_into(x, prev, training)
+            out = new[0]
+        else:
+            run = recurrence.run(cell, x[:, None], prev, training=training)
+            new, out = run.states, run.output
+        if mask is not None:
+            keep = self._check_mask(np.asarray(mask).reshape(-1, 1), x.shape[0], 1)
+            new = [np.where(keep, n, p) for n, p in zip(new, prev)]
+            out = np.where(keep, out, self._previous_output(prev, out))
+        if self.stateful:
+            self._states = [s.copy() for s in new]
+        return out.copy(), (new if type(cell) is not StackedRNNCells else self._nest(new))
+
+    def _check_step_input(self, x: np.ndarray) -> None:
+        """``step``'s input checks (building the layer on the first step); the checked
+        ``(x.shape, input_dim)`` is kept so that the next steps of that shape skip them."""
         if x.ndim != 2:
             raise ValueError(
                 f"{self.name}.step takes one time step of shape (batch, features), received "
@@ -402,20 +425,22 @@ class RNN(Layer):
         if not self.built:
             self.build(shape)
         self.check_input_shape(shape)
-        prev = self._initial_states(states, x.shape[0])
-        if isinstance(self.cell, RecurrentCell):
-            new = self.cell.step_into(x, prev, training)
-            out = new[0]
-        else:
-            run = recurrence.run(self.cell, x[:, None], prev, training=training)
-            new, out = run.states, run.output
-        if mask is not None:
-            keep = self._check_mask(np.asarray(mask).reshape(-1, 1), x.shape[0], 1)
-            new = [np.where(keep, n, p) for n, p in zip(new, prev)]
-            out = np.where(keep, out, self._previous_output(prev, out))
-        if self.stateful:
-            self._states = [s.copy() for s in new]
-        return out.copy(), self._nest(new)
+        self.__dict__["_step_checked"] = (x.shape, self.cell.__dict__.get("input_dim"))
+
+    def _step_states(self, states: Any, batch: int) -> list[np.ndarray]:
+        """``_initial_states`` for ``step``: a list of ``FLOATX`` arrays of the right
+        shapes (what the previous step returned) is taken as it is, without copies;
+        anything else goes through the full checks and conversions."""
+        sizes = self.cell.state_size
+        if type(states) is list and len(states) == len(sizes) and not self.stateful and \
+                type(self.cell) is not StackedRNNCells:
+            dtype = FLOATX.dtype
+            for s, size in zip(states, sizes):
+                if type(s) is not np.ndarray or s.dtype != dtype or s.shape != (batch, size):
+                    break
+            else:
+                return states
+        return self._initial_states(states, batch)
 
     def _previous_output(self, prev: list[np.ndarray], out: np.ndarray) -> np.ndarray:
         """What a masked sample outputs: the last output, read from the states.
