@@ -351,7 +351,8 @@ class Exporter:
             # Only the rank and the batch here; ONNX's shape inference fills in the rest
             # below (rnnlens's static shapes copy Keras's, which are wrong for a
             # Bidirectional whose backward layer has other units).
-            dims = ["batch"] + [None] * (len(t.shape) - 1)
+            # (an op node's output may have any rank, the batch reduced away)
+            dims = [("batch" if k == 0 and d is None else None) for k, d in enumerate(t.shape)]
             outputs_info.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT,
                                                               dims))
         self._prune(out_names)
