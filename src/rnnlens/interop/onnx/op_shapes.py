@@ -211,6 +211,21 @@ def _key_items(call: Call, key: Any, rank: int) -> list:
     return items + [slice(None)] * (rank - used)
 
 
+def _bounds(call: Call, item: slice, step: int, size: int | None) -> tuple[int, int]:
+    """ONNX Slice's start and end for ``item``: Python's own numbers on a known size;
+    on an unknown one the same clamping, except a negative start beyond the axis with a
+    negative step (Python: empty; ONNX: the first element), which is refused."""
+    if size is not None:
+        lo, hi, _ = item.indices(size)
+        return lo, (_INT64_MIN if step < 0 and hi < 0 else hi)
+    if step < 0 and item.start is not None and item.start < 0:
+        raise refuse(call, f"slices an axis of unknown size with {item!r} (a negative start "
+                     "and step); ONNX export needs the size or a non-negative start.")
+    lo = item.start if item.start is not None else (0 if step > 0 else INT64_MAX)
+    hi = item.stop if item.stop is not None else (INT64_MAX if step > 0 else _INT64_MIN)
+    return lo, hi
+
+
 def _get_item(ex: Any, call: Call, a: list) -> tuple:
     x, h = a[0], call.hint
     if len(a) < 2 or _is_tensor(a[1]) or isinstance(a[1], np.ndarray):
@@ -229,8 +244,7 @@ def _get_item(ex: Any, call: Call, a: list) -> tuple:
             step = 1 if item.step is None else int(item.step)
             if step == 0:
                 raise refuse(call, "uses a slice step of 0.")
-            lo = item.start if item.start is not None else (0 if step > 0 else INT64_MAX)
-            hi = item.stop if item.stop is not None else (INT64_MAX if step > 0 else _INT64_MIN)
+            lo, hi = _bounds(call, item, step, shape[d])
             if (lo, hi, step) != (0, INT64_MAX, 1):
                 starts, ends, axes, steps = starts + [int(lo)], ends + [int(hi)], \
                     axes + [d], steps + [step]
