@@ -3,36 +3,89 @@
 Each function takes a float32 array and returns a new float32 array with the
 same shape, computed as Keras 3.15.1's TensorFlow backend defines it.
 ``get`` resolves a name (``"tanh"``), ``None`` (identity) or a callable.
+
+Called on a symbolic tensor (functional API: ``activations.gelu(Dense(4)(x))``), each
+public activation records the op node ``keras.activations.<name>`` records in Keras 3
+(``relu`` -> ``activations.ReLU``, ``gelu`` -> ``Gelu``, ``linear`` -> the tensor itself,
+...; ``rnnlens.layers._op_probe.symbolic_activation``). Where Keras's own activation
+cannot (``hard_silu`` / ``hard_swish`` and ``sparsemax`` raise on a KerasTensor), rnnlens
+records the node of ``keras.ops.hard_silu`` / ``keras.ops.sparsemax``; ``mish`` has no
+Keras op and raises a TypeError.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from typing import Any, Callable
 
 import numpy as np
 
 Activation = Callable[[np.ndarray], np.ndarray]
 
+
+def _symbolic(x: Any) -> bool:
+    """Whether ``x`` is a symbolic tensor (none exists before ``rnnlens.functional`` is
+    imported, so that module is looked up, never imported, here)."""
+    functional = sys.modules.get("rnnlens.functional")
+    return functional is not None and isinstance(x, functional.SymbolicTensor)
+
+
+def _node(name: str, x: Any, *args: Any, **kwargs: Any) -> Any:
+    from rnnlens.layers._op_probe import symbolic_activation  # noqa: PLC0415
+
+    return symbolic_activation(name, x, *args, **kwargs)
+
+
+def _records_node(fn: Activation) -> Activation:
+    """Makes the public activation ``fn`` record Keras's op node when called on a
+    symbolic tensor (``keras.activations.gelu(Dense(4)(x))`` in the functional API), as
+    ``keras.activations.*`` do in Keras 3; on arrays it is ``fn`` behind one isinstance
+    check (about 30 ns; a one-argument activation gets a one-argument wrapper, since
+    packing ``*args, **kwargs`` would cost ten times that). The wrapper is what the
+    module, ``get`` and ``serialize`` hold, so activations are still matched by
+    identity."""
+    name, array = fn.__name__, np.ndarray
+    if fn.__code__.co_argcount == 1 and not fn.__code__.co_flags & 0x0C:   # x only
+
+        def activation(x: Any) -> Any:
+            if isinstance(x, array) or not _symbolic(x):
+                return fn(x)
+            return _node(name, x)
+    else:
+
+        def activation(x: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(x, array) or not _symbolic(x):
+                return fn(x, *args, **kwargs)
+            return _node(name, x, *args, **kwargs)
+
+    return functools.wraps(fn)(activation)
+
+
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@_records_node
 def linear(x: np.ndarray) -> np.ndarray:
     """Identity: ``x``."""
     return x
 
 
+@_records_node
 def tanh(x: np.ndarray) -> np.ndarray:
     """Hyperbolic tangent."""
     return np.tanh(x)
 
 
+@_records_node
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic sigmoid ``1 / (1 + exp(-x))``, computed without overflow."""
     return 0.5 * np.tanh(0.5 * x) + 0.5
 
 
+@_records_node
 def hard_sigmoid(x: np.ndarray) -> np.ndarray:
     """Keras 3's piecewise-linear sigmoid: ``relu6(x + 3) / 6``."""
     return np.clip(x + 3.0, 0.0, 6.0) / 6.0
@@ -45,61 +98,101 @@ def hard_sigmoid_keras2(x: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(x.dtype)
 
 
-def relu(x: np.ndarray) -> np.ndarray:
-    """``max(x, 0)``."""
-    return np.maximum(x, 0.0)
+@_records_node
+def relu(x: np.ndarray, negative_slope: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0) -> np.ndarray:
+    """``max(x, 0)``; with Keras's arguments
+    ``y = (x if x > threshold else 0), clipped to [0, max_value], - negative_slope *
+    relu(threshold - x)`` (``leaky_relu`` when only ``negative_slope`` is given)."""
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return np.maximum(x, 0.0)
+    return _relu_with_args(np.asarray(x), negative_slope, max_value, threshold)
 
 
+def _relu_with_args(x: np.ndarray, slope: float, top: float | None,
+                    threshold: float) -> np.ndarray:
+    """Keras's ``ReLU.static_call`` with non-default arguments, in its order."""
+    kind = x.dtype.type if x.dtype.kind == "f" else np.float32
+    x = x.astype(kind, copy=False)
+    if slope != 0.0 and top is None and threshold == 0:
+        return leaky_relu(x, slope)
+    negative = np.maximum(threshold - x if threshold != 0 else -x, 0).astype(kind) \
+        if slope != 0.0 else None
+    clip = top is not None
+    if threshold != 0:
+        x = x * (x > kind(threshold)).astype(kind)
+    elif top == 6:
+        x, clip = np.clip(x, 0.0, 6.0).astype(kind), False
+    else:
+        x = np.maximum(x, kind(0))
+    if clip:
+        x = np.clip(x, kind(0), kind(top)).astype(kind)
+    if negative is not None:
+        x = x - kind(slope) * negative
+    return x
+
+
+@_records_node
 def relu6(x: np.ndarray) -> np.ndarray:
     """``min(max(x, 0), 6)``."""
     return np.clip(x, 0.0, 6.0)
 
 
+@_records_node
 def leaky_relu(x: np.ndarray, negative_slope: float = 0.2) -> np.ndarray:
     """``x`` if ``x >= 0`` else ``negative_slope * x``."""
     return np.where(x >= 0, x, negative_slope * x)
 
 
+@_records_node
 def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
 
 
+@_records_node
 def selu(x: np.ndarray) -> np.ndarray:
     """Scaled ELU with Klambauer et al.'s constants."""
     return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
 
 
+@_records_node
 def celu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """``max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))``."""
     return np.maximum(x, 0.0) + np.minimum(0.0, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
 
 
+@_records_node
 def softplus(x: np.ndarray) -> np.ndarray:
     """``log(1 + exp(x))``, stable for large ``|x|``."""
     return np.logaddexp(np.zeros((), x.dtype), x)
 
 
+@_records_node
 def softsign(x: np.ndarray) -> np.ndarray:
     """``x / (1 + |x|)``."""
     return x / (np.abs(x) + 1.0)
 
 
+@_records_node
 def silu(x: np.ndarray) -> np.ndarray:
     """``x * sigmoid(x)`` (also called swish)."""
     return x * sigmoid(x)
 
 
+@_records_node
 def hard_silu(x: np.ndarray) -> np.ndarray:
     """``x * hard_sigmoid(x)`` (also called hard_swish)."""
     return x * hard_sigmoid(x)
 
 
+@_records_node
 def mish(x: np.ndarray) -> np.ndarray:
     """``x * tanh(softplus(x))``."""
     return x * np.tanh(softplus(x))
 
 
+@_records_node
 def exponential(x: np.ndarray) -> np.ndarray:
     """``exp(x)``."""
     return np.exp(x)
@@ -108,6 +201,7 @@ def exponential(x: np.ndarray) -> np.ndarray:
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
+@_records_node
 def gelu(x: np.ndarray, approximate: bool = False) -> np.ndarray:
     """Gaussian error linear unit; Keras's default is the exact (erf) form."""
     if approximate:
@@ -116,59 +210,70 @@ def gelu(x: np.ndarray, approximate: bool = False) -> np.ndarray:
     return (0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype)
 
 
+@_records_node
 def hard_tanh(x: np.ndarray) -> np.ndarray:
     """``clip(x, -1, 1)``."""
     return np.clip(x, -1.0, 1.0)
 
 
+@_records_node
 def tanh_shrink(x: np.ndarray) -> np.ndarray:
     """``x - tanh(x)``."""
     return x - np.tanh(x)
 
 
+@_records_node
 def log_sigmoid(x: np.ndarray) -> np.ndarray:
     """``log(sigmoid(x)) = -softplus(-x)``."""
     return -softplus(-x)
 
 
+@_records_node
 def squareplus(x: np.ndarray, b: float = 4.0) -> np.ndarray:
     """``(x + sqrt(x**2 + b)) / 2``."""
     return (x + np.sqrt(x * x + b)) / 2.0
 
 
+@_records_node
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Normalised exponential over ``axis`` (the last by default)."""
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+@_records_node
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """``log(softmax(x))``, computed stably."""
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+@_records_node
 def hard_shrink(x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """``x`` where ``|x| > threshold``, else 0."""
     return np.where(np.abs(x) > threshold, x, 0.0).astype(x.dtype)
 
 
+@_records_node
 def soft_shrink(x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """``x - threshold`` above it, ``x + threshold`` below ``-threshold``, else 0."""
     return np.where(x > threshold, x - threshold,
                     np.where(x < -threshold, x + threshold, 0.0)).astype(x.dtype)
 
 
+@_records_node
 def sparse_plus(x: np.ndarray) -> np.ndarray:
     """0 for ``x <= -1``, ``(x + 1)**2 / 4`` for ``|x| < 1``, ``x`` above."""
     return np.where(x <= -1, 0.0, np.where(x < 1, 0.25 * (x + 1) ** 2, x)).astype(x.dtype)
 
 
+@_records_node
 def sparse_sigmoid(x: np.ndarray) -> np.ndarray:
     """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` between."""
     return np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, 0.5 * (x + 1))).astype(x.dtype)
 
 
+@_records_node
 def sparsemax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Euclidean projection onto the simplex along ``axis`` (Martins & Astudillo)."""
     srt = -np.sort(-x, axis=axis)
@@ -182,6 +287,7 @@ def sparsemax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.maximum(x - tau, 0.0).astype(x.dtype)
 
 
+@_records_node
 def glu(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Gated linear unit: ``a * sigmoid(b)`` for the two halves of ``axis``."""
     if x.shape[axis] % 2:
@@ -190,6 +296,7 @@ def glu(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return a * sigmoid(b)
 
 
+@_records_node
 def threshold(x: np.ndarray, threshold: float, default_value: float) -> np.ndarray:
     """``x`` where ``x > threshold``, else ``default_value`` (Keras 3's ``threshold``)."""
     return np.where(x > threshold, x, default_value).astype(x.dtype)
