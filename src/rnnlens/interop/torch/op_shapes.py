@@ -219,9 +219,26 @@ def _make(layer: Any, node: Any, fn: Callable) -> Any:
         raise ValueError(f"Cannot convert op node '{layer.name}' (ops.get_item, Keras's "
                          "GetItem) to PyTorch: it indexes with a tensor, an array or a list; "
                          "basic keys only (ints, slices, None, ...).")
+    reason = _unsupported_setting(type(layer).__name__, layer.op_config, args)
+    if reason:
+        raise ValueError(f"Cannot convert op node '{layer.name}' (ops.{layer.op_name}, "
+                         f"Keras's {type(layer).__name__}) to PyTorch: {reason}")
     if type(layer).__name__ == "Squeeze":
         fn = functools.partial(fn, static=tuple(node.args[0].shape))
     return op_module()(layer, fn, str(node.outputs[0].dtype))
+
+
+def _unsupported_setting(cls: str, c: dict, args: tuple) -> str:
+    """Why a setting of an otherwise converted op has no torch form here ('' if none)."""
+    if cls == "Round" and c.get("decimals"):
+        return "decimals != 0 is not converted."
+    if c.get("initial") is not None:
+        return "initial=... is not converted."
+    if cls in ("Softmax", "LogSoftmax") and not isinstance(c.get("axis"), int):
+        return f"axis={c.get('axis')} is not one integer axis."
+    if cls == "Where" and (len(args) < 3 or args[1] is None or args[2] is None):
+        return "where(condition) without values is not converted."
+    return ""
 
 
 def _fancy(key: Any) -> bool:

@@ -1,0 +1,128 @@
+"""``to_torch`` of models with Keras op nodes (``ops.exp(h)``, ``h[:, -1]``, ...), against
+``model.predict``.
+
+The cases are those of ``tests/test_onnx_op_nodes.py`` (:data:`CASES`: one op or a short
+chain on an LSTM's sequences and the float input): the torch module's outputs must equal
+rnnlens's within 1e-5 (relative to the output's scale for ops that grow), with the same
+dtypes (int32 for ``argmax``, bool for ``x > 0``). The masked model puts
+``Embedding(mask_zero=True)`` before LSTMs and ops after them; Hypothesis draws reduction
+axes / keepdims and basic keys, negative steps included (torch has no negative-step
+slices). Ops without a torch form are refused naming the node and the op.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_onnx_op_nodes import (_REDUCE, ATOL, CASES, REFUSED, T, U, WORST,  # noqa: E402
+                                _axis, _key, build_or_none, case_model, compare, data,
+                                index_model, masked_model, padded_ids, reduction_model)
+
+from rnnlens.interop import to_torch  # noqa: E402
+from rnnlens.layers import LSTM, Input  # noqa: E402
+from rnnlens.models import Model  # noqa: E402
+
+
+def run_torch(model: Model, *inputs: np.ndarray) -> list:
+    module = to_torch(model)
+    with torch.no_grad():
+        out = module(*[torch.as_tensor(v) for v in inputs])
+    out = out if isinstance(out, (list, tuple)) else [out]
+    return [o.numpy() for o in out]
+
+
+def check_dtypes(got: list, want: list) -> None:
+    """Same dtypes; a cast to float16 / float64 is carried as float32 (rounded there)."""
+    for g, w in zip(got, want):
+        if np.dtype(w.dtype).kind == "f":
+            assert np.dtype(g.dtype) == np.float32, g.dtype
+        else:
+            assert np.dtype(g.dtype) == np.dtype(w.dtype), (g.dtype, w.dtype)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_op_case_matches_predict(name: str) -> None:
+    model, x = case_model(name), data()
+    want = model.predict(x, verbose=0)
+    got = run_torch(model, x)
+    compare(got, want, f"torch {name}")
+    check_dtypes(got, want)
+
+
+def test_masked_embedding_lstm_then_ops() -> None:
+    model, ids = masked_model(), padded_ids()
+    want = model.predict(ids, verbose=0)
+    got = run_torch(model, ids)
+    compare(got, want, "torch masked")
+    check_dtypes(got, want)
+
+
+def test_module_is_differentiable_through_ops() -> None:
+    """Gradients reach the LSTM's torch parameters through the op nodes."""
+    x = Input((T, 3), name="x")
+    h = LSTM(U, return_sequences=True)(x)
+    model = Model(x, ops_chain(h))
+    module = to_torch(model)
+    out = module(torch.as_tensor(data()))
+    out.sum().backward()
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    assert grads and any(float(g.abs().sum()) > 0 for g in grads)
+
+
+def ops_chain(h: Any) -> Any:
+    from rnnlens import ops
+
+    return ops.sum(ops.softmax(h[:, ::-1] * 2.0, axis=1) * ops.tanh(h), axis=(1, 2))
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_unsupported_op_is_refused_naming_it(name: str) -> None:
+    x = Input((T, 3), name="x")
+    h = LSTM(U, return_sequences=True)(x)
+    model = Model(x, REFUSED[name](h))
+    node = model.outputs[0].layer
+    with pytest.raises(ValueError) as info:
+        to_torch(model)
+    message = str(info.value)
+    assert f"'{node.name}'" in message and type(node).__name__ in message, message
+
+
+def test_converted_ops_match_the_docs_table() -> None:
+    from rnnlens.interop.onnx.op_shapes import exported_ops
+    from rnnlens.interop.torch.op_shapes import converted_ops
+
+    names = converted_ops()
+    assert {"Exp", "Add", "Sum", "GetItem", "Reshape", "Matmul", "Where"} <= set(names)
+    assert "Sort" not in names and set(names) == set(exported_ops())
+
+
+@settings(max_examples=15, deadline=None)
+@given(op=st.sampled_from(_REDUCE), axis=_axis(), keepdims=st.booleans())
+def test_reductions_any_axis(op: str, axis: Any, keepdims: bool) -> None:
+    model = build_or_none(lambda: reduction_model(op, axis, keepdims))
+    if model is None:
+        return
+    xv = data(5)
+    compare(run_torch(model, xv), [model.predict(xv, verbose=0)], f"torch {op}{axis}")
+
+
+@settings(max_examples=20, deadline=None)
+@given(key=_key())
+def test_basic_keys(key: Any) -> None:
+    model = build_or_none(lambda: index_model(key))
+    if model is None:
+        return
+    xv = data(6)
+    compare(run_torch(model, xv), [model.predict(xv, verbose=0)], f"torch key {key}")
+
+
+def test_worst_diff_report() -> None:
+    print(f"worst op-node diff: {WORST['diff']:.2e} ({WORST['case']})")
+    assert WORST["diff"] <= ATOL
