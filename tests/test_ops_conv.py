@@ -6,7 +6,8 @@ on TensorFlow, and their hand-written backward passes against ``tf.GradientTape`
   search over the same space, a smaller 2-D grid and a few 3-D cases; dtypes (float64,
   float16, int32, bools and int average pools refused);
 * gradients: ``<op>_backward`` against the tape on the input and every kernel (1-D grid,
-  2-D cases), max-pool ties (TensorFlow's first-maximum rule);
+  2-D cases), max-pool ties (TensorFlow's first-maximum rule), 3-D max-pool over pool
+  sizes / strides / paddings with exact and near ties (MaxPool3DGrad's 1e-5 rule);
 * properties without Keras, in float64: each op is linear in each argument where it should
   be, so ``<y, dy> = <x, dx> = <W, dW>`` exactly (adjoint identities, any rank 1-3, groups,
   causal padding); the max-pool gradient equals finite differences away from ties;
@@ -261,6 +262,19 @@ def test_max_pool_3d_near_ties_follow_tensorflow(K: Any) -> None:
         assert abs(float(dx.sum()) - float(dy.sum())) > 0.1            # the near tie
         (theirs,) = _tape(lambda a, kw=kw: K.ops.max_pool(a, **kw), [x], dy)
         _rel([dx], [theirs], f"max_pool near tie {shape} {kw}")
+
+
+@pytest.mark.parametrize("df", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("pad", ["valid", "same"])
+def test_3d_max_pool_gradients_against_tape(K: Any, df: str, pad: str) -> None:
+    """3-D max-pool gradients over pool sizes and strides (strides above the pool, uneven
+    "same" pads) on inputs rounded to a few values (exact ties), and on normal draws."""
+    for i, (k, s) in enumerate([((2, 1, 1), 1), ((2, 2, 2), (2, 1, 3)), ((3, 1, 2), 3),
+                                ((1, 2, 3), (1, 2, 1)), ((2, 2, 1), (3, 3, 2))]):
+        x = _input(3, 5, 2, df, seed=10 + i)
+        kw = dict(pool_size=k, strides=s, padding=pad, data_format=df)
+        _grads_1op(K, "max_pool", np.round(x), [], kw, i)
+        _grads_1op(K, "max_pool", x, [], kw, i + 20)
 
 
 # ---------------------------------------------------------------------------- properties
