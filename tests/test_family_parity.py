@@ -780,19 +780,7 @@ def build_both(K: Any, graph: Callable) -> tuple[Any, Any, Callable]:
     return km, rm, make_x
 
 
-# Keras records the ops that compute masks (NotEqual / Any for Masking, the mask
-# merge of Concatenate) as graph nodes, and they change its depth ordering of
-# model.layers when masked branches meet at different depths. rnnlens passes masks
-# along without such nodes, so in these graphs (only) its layer order differs.
-# Known difference, documented in the README; the numbers are unaffected when weights
-# travel through .keras files (those carry the op nodes, which rnnlens reads).
-_KNOWN_ORDER_DIFF = {"masking_concat", "masking_concat_then_lstm", "masking_concat_same_shapes"}
-
-
-@pytest.mark.parametrize("graph", [
-    pytest.param(g, marks=pytest.mark.xfail(strict=True, reason="mask op nodes (see above)"))
-    if g.__name__[2:] in _KNOWN_ORDER_DIFF else g for g in GRAPHS],
-    ids=[g.__name__[2:] for g in GRAPHS])
+@pytest.mark.parametrize("graph", GRAPHS, ids=[g.__name__[2:] for g in GRAPHS])
 def test_graph_layers_and_weight_order(K: Any, graph: Callable) -> None:
     """model.layers in Keras's order (so model.get_weights() order and shapes are
     Keras's, and keras_model.get_weights() can be loaded), count_params."""

@@ -9,6 +9,7 @@ order) and runs them on arrays, passing masks along as Keras does.
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 from typing import Any
 
@@ -206,13 +207,51 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
     if check_symbolic is not None:
         check_symbolic(shape, kwargs)
     layer.maybe_build(shape)
+    from rnnlens.layers import _mask_nodes
+
+    kwargs = _mask_nodes.mask_kwargs(layer, args, kwargs)     # Keras's mask= of the node
     node = Node(layer, args, kwargs)
     layer._inbound_nodes.append(node)
-    out_shapes = layer.compute_output_shape(shape)
+    out_shapes = _output_shapes(layer, shape, args, kwargs)
     dtype = getattr(layer, "output_dtype", None)              # preprocessing layers
     node.output_structure = _make_outputs(layer, node, out_shapes,
                                           dtype if isinstance(dtype, str) else "float32")
+    _mask_nodes.set_output_masks(layer, primary, node.outputs)   # its mask ops, as Keras
     return node.output_structure
+
+
+def _output_shapes(layer: Layer, shape: Any, args: tuple, kwargs: dict) -> Any:
+    """``compute_output_shape`` called as Keras's ``compute_output_spec`` calls it: a
+    user's method with several ``<argument>_shape`` parameters gets each tensor argument's
+    shape by name (``compute_output_shape(a_shape, b_shape)`` for ``call(a, b)``)."""
+    if type(layer).__module__.startswith("rnnlens."):
+        return layer.compute_output_shape(shape)
+    try:
+        params = [n for n, p in inspect.signature(layer.compute_output_shape).parameters.items()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY, p.KEYWORD_ONLY)]
+    except (TypeError, ValueError):
+        return layer.compute_output_shape(shape)
+    if len(params) <= 1:
+        return layer.compute_output_shape(shape)
+    try:
+        bound = inspect.signature(layer.call).bind_partial(*args, **kwargs).arguments
+    except TypeError as err:
+        raise TypeError(f"Layer '{layer.name}' was called with arguments its call() does "
+                        f"not take: {err}.") from None
+    shapes = {}
+    for name in params:
+        argument = name[:-len("_shape")] if name.endswith("_shape") else None
+        if argument is None or argument not in inspect.signature(layer.call).parameters:
+            raise ValueError(
+                f"For a `compute_output_shape()` method with more than one argument, all "
+                f"arguments should have a `_shape` suffix and match an argument from "
+                f"`call()`, e.g. `compute_output_shape(self, foo_shape, bar_shape)`; "
+                f"'{name}' of layer '{layer.name}' does not.")
+        value = bound.get(argument)
+        tensors = value if isinstance(value, (list, tuple)) and value else [value]
+        if argument != "mask" and all(isinstance(t, SymbolicTensor) for t in tensors):
+            shapes[name] = _input_shape(value)
+    return layer.compute_output_shape(**shapes)
 
 
 def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None,
