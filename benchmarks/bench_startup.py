@@ -10,7 +10,12 @@
 * the seed tutorial (``LSTM(1)`` on ``[0.1, 0.2, 0.3]``): rnnlens ``predict`` vs Keras
   ``predict``, in wall time and in CPU time (all threads of the process).
 
+``--single-thread`` runs the streaming and tutorial figures with one thread in every
+framework (OpenBLAS, rnnlens's C loops, torch, TensorFlow), as the other benchmarks'
+flag does, and adds a cold start with ``OPENBLAS_NUM_THREADS=1`` beside the as-is one.
+
     .venv/bin/python benchmarks/bench_startup.py [--runs 7] [--blas-env unset]
+                                                 [--single-thread]
 """
 
 from __future__ import annotations
@@ -56,16 +61,17 @@ print(json.dumps({"numpy": t1 - t0, "rnnlens": t2 - t1, "build+predict": t3 - t2
 """
 
 
-def env() -> dict:
+def env(**extra: str) -> dict:
     return dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(C.REPO / "src"), os.environ.get("PYTHONPATH")])))
+        filter(None, [str(C.REPO / "src"), os.environ.get("PYTHONPATH")])), **extra)
 
 
-def cold_start(runs: int) -> dict:
+def cold_start(runs: int, **extra: str) -> dict:
+    """Median figures of ``runs`` fresh processes (``extra``: environment variables)."""
     samples = []
     for k in range(runs + 1):                      # the first run warms the file cache
-        out = subprocess.run([sys.executable, "-c", COLD], env=env(), capture_output=True,
-                             text=True, check=True).stdout
+        out = subprocess.run([sys.executable, "-c", COLD], env=env(**extra),
+                             capture_output=True, text=True, check=True).stdout
         if k:
             samples.append(json.loads(out.strip().splitlines()[-1]))
     keys = ("numpy", "rnnlens", "build+predict", "total", "total_cpu", "max_rss_mb")
@@ -89,12 +95,13 @@ def slowest_imports(n: int = 12) -> list[tuple[float, float, str]]:
     return sorted(rows, reverse=True)[:n]
 
 
-def step_latency(kernel: str, steps: int = 2000) -> tuple[float, float]:
+def step_latency(kernel: str, steps: int = 2000, threads: int | None = None
+                 ) -> tuple[float, float]:
     """(median wall us per step, CPU us per step: the median over blocks of 50 steps,
     which other processes move less on a busy machine)."""
     from rnnlens.layers import LSTM
 
-    backend.set_kernel(kernel)
+    backend.set_kernel(kernel, threads=threads if kernel == "c" else None)
     layer = LSTM(64)
     layer.build((None, None, 32))
     xs = np.random.default_rng(0).uniform(-1, 1, (steps + 200, 1, 32)).astype(np.float32)
@@ -153,34 +160,68 @@ def tutorial_predict(budget: float, keras: bool = True) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=7, help="fresh processes for the cold start")
-    ap.add_argument("--no-keras", action="store_true")
-    ap.add_argument("--json", metavar="PATH")
-    C.add_blas_env_flag(ap)
-    args = ap.parse_args(argv)
-    C.apply_blas_env(args.blas_env)
-    C.header("rnnlens fixed costs")
-    cold = cold_start(args.runs)
-    print(f"cold start (fresh process, median of {args.runs}): import numpy "
+def _print_cold(cold: dict, runs: int, label: str) -> None:
+    print(f"cold start{label} (fresh process, median of {runs}): import numpy "
           f"{cold['numpy']:.3f} s + import rnnlens {cold['rnnlens']:.3f} s + build LSTM(64) "
           f"and predict one batch {cold['build+predict']:.3f} s = {cold['total']:.3f} s "
           f"({cold['total_cpu']:.3f} s of CPU); "
           f"peak memory {cold['max_rss_mb']:.1f} MB (a bare interpreter: "
           f"{cold['python_rss_mb']:.1f} MB); kernel {cold['kernel']}")
+
+
+def _one_thread_everywhere(with_keras: bool) -> None:
+    """``--single-thread``: TensorFlow's pools are fixed when it starts, so it is imported
+    (and set) here, before any measurement."""
+    fw: dict = {}
+    try:
+        import torch
+
+        fw["torch"] = torch
+    except ImportError:
+        pass
+    if with_keras:
+        try:
+            import keras
+            import tensorflow as tf
+
+            fw["keras"] = (keras, tf)
+        except ImportError:
+            pass
+    C.single_thread(fw)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=7, help="fresh processes for the cold start")
+    ap.add_argument("--no-keras", action="store_true")
+    ap.add_argument("--single-thread", action="store_true",
+                    help="one thread in every framework (streaming, tutorial); also a "
+                         "cold start with OPENBLAS_NUM_THREADS=1")
+    ap.add_argument("--json", metavar="PATH")
+    C.add_blas_env_flag(ap)
+    args = ap.parse_args(argv)
+    C.apply_blas_env(args.blas_env)
+    C.header("rnnlens fixed costs" + (" -- one thread each" if args.single_thread else ""))
+    cold = {"as_is": cold_start(args.runs)}
+    _print_cold(cold["as_is"], args.runs, "")
+    if args.single_thread:
+        cold["openblas_1"] = cold_start(args.runs, OPENBLAS_NUM_THREADS="1")
+        _print_cold(cold["openblas_1"], args.runs, " with OPENBLAS_NUM_THREADS=1")
     print("slowest imports under `import rnnlens` (self ms, cumulative ms):")
     for own, cum, name in slowest_imports():
         print(f"  {own:7.2f} {cum:8.2f}  {name}")
+    if args.single_thread:
+        _one_thread_everywhere(not args.no_keras)
     kernels = ["c", "numpy"] if backend.kernel() == "c" else ["numpy"]
-    steps = {k: step_latency(k) for k in kernels}
+    steps = {k: step_latency(k, threads=1 if args.single_thread else None) for k in kernels}
     torch_us = torch_step_latency()
     print("streaming LSTM(64).step at batch 1 (median wall us/step; CPU us/step in "
           "brackets): " + ", ".join(f"rnnlens {k} {v[0]:.1f} ({v[1]:.1f})"
                                     for k, v in steps.items())
           + (f", torch.nn.LSTMCell {torch_us[0]:.1f} ({torch_us[1]:.1f})"
              if torch_us is not None else ""))
-    backend.set_kernel(kernels[0])
+    backend.set_kernel(kernels[0], threads=1 if args.single_thread and kernels[0] == "c"
+                       else None)
     tut = tutorial_predict(0.5, keras=not args.no_keras)
     C.use_cpu_clock()                  # the same in CPU time (robust on a busy machine)
     tut_cpu = tutorial_predict(0.5, keras=not args.no_keras)
@@ -188,10 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         ratio = got["keras_ms"] / got["rnnlens_ms"] if "keras_ms" in got else None
         print(f"tutorial predict ({label}): rnnlens {got['rnnlens_ms'] * 1e3:.1f} us" + (
             f", Keras {got['keras_ms']:.1f} ms: {ratio:.0f}x" if ratio else ""))
+    print(f"load average: {C.load_average()}")
     tut = {"wall": tut, "cpu": tut_cpu}
     if args.json:
         Path(args.json).write_text(json.dumps({"cold": cold, "step_us": steps,
-                                               "torch_step_us": torch_us, "tutorial": tut},
+                                               "torch_step_us": torch_us, "tutorial": tut,
+                                               "single_thread": args.single_thread},
                                               indent=2))
     return 0
 

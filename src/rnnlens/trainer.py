@@ -186,12 +186,11 @@ def predict(model: Any, x: Any, batch_size: Any = None, verbose: Any = 0, steps:
 
     dh.check_int("batch_size", batch_size, 1)
     dh.check_int("steps", steps, 1)
-    if _lean(x, verbose, steps, callbacks):
+    if _lean(x, batch_size or 32, verbose, steps, callbacks):
         xs = dh.standardize_x(model, x, "predict")      # graph, inputs, batch sizes checked
-        if xs[0].shape[0] <= (batch_size or 32):
-            model.stop_predicting = False
-            flat = [_join([out]) for out in model._run(xs, training=False)]
-            return _restructure(model._output_structure, flat)
+        model.stop_predicting = False
+        flat = [_join([out]) for out in model._run(xs, training=False)]
+        return _restructure(model._output_structure, flat)
     it = _iterator(model, x, None, None, batch_size, steps, False, None, "predict")
     cbs = _callbacks(model, callbacks, verbose, 1, it.num_batches, history=False)
     model.stop_predicting = False
@@ -215,18 +214,18 @@ def predict(model: Any, x: Any, batch_size: Any = None, verbose: Any = 0, steps:
     return _restructure(model._output_structure, flat)
 
 
-def _lean(x: Any, verbose: Any, steps: Any, callbacks: Any) -> bool:
+def _lean(x: Any, batch_size: int, verbose: Any, steps: Any, callbacks: Any) -> bool:
     """Whether ``predict`` may skip the adapter, the iterator and the callbacks: arrays
-    (one array or a list of arrays), silent, no callbacks, no ``steps``. It then runs the
-    same checks and returns the same values whenever the data fits one batch."""
+    (one array or a list of arrays) that fit one batch, silent, no callbacks, no
+    ``steps``. It runs the same checks and returns the same values as the full loop."""
     if steps is not None or not (callbacks is None or (type(callbacks) is list
                                                        and not callbacks)):
         return False
     if verbose is not False and not (type(verbose) is int and verbose == 0):
         return False
-    if type(x) is np.ndarray:
-        return True
-    return type(x) is list and len(x) > 0 and all(type(a) is np.ndarray for a in x)
+    arrays = [x] if type(x) is np.ndarray else x if type(x) is list and x else ()
+    return all(type(a) is np.ndarray and a.ndim > 0 and a.shape[0] <= batch_size
+               for a in arrays) and len(arrays) > 0
 
 
 def _join(chunks: list) -> Any:
