@@ -58,7 +58,18 @@ def g_masking_value_multiply(k: Any) -> Any:
     return k.Model(i, [k.layers.GRU(2)(x), k.layers.LSTM(2, return_sequences=True)(m)])
 
 
-GRAPHS = [g_masking_concat, g_embedding_add, g_two_masks_concat, g_masking_value_multiply]
+def g_embedding_pooling(k: Any) -> Any:
+    """GlobalAveragePooling1D takes the mask (mask=) and drops it; Activation keeps it."""
+    i = k.Input((6,), dtype="int32")
+    e = k.layers.Embedding(10, 4, mask_zero=True)(i)
+    s = k.layers.LSTM(3, return_sequences=True)(e)
+    t = k.layers.Activation("tanh")(s)
+    p = k.layers.GlobalAveragePooling1D()(t)
+    return k.Model(i, [k.layers.Dense(2)(p), k.layers.GRU(2)(t)])
+
+
+GRAPHS = [g_masking_concat, g_embedding_add, g_two_masks_concat, g_masking_value_multiply,
+          g_embedding_pooling]
 IDS = [g.__name__[2:] for g in GRAPHS]
 
 

@@ -147,8 +147,10 @@ def _symbolic_mask(layer: Any, inputs: Any, mask: Any) -> Any:
     return UNKNOWN
 
 
-#: rnnlens classes whose ``compute_mask`` only passes masks along (or drops them).
-_STRUCTURAL = frozenset(("Layer", "RNN", "Bidirectional", "BaseGlobalPooling", "Dot"))
+#: rnnlens classes whose ``compute_mask`` only passes masks along or drops them (as
+#: Keras's); ``Lambda`` calls the user's mask function, whose ops record as in Keras.
+_STRUCTURAL = frozenset(("Layer", "RNN", "Bidirectional", "BaseGlobalPooling",
+                         "GlobalAveragePooling1D", "Dot", "Lambda"))
 
 
 def _merge_mask(mask: Any) -> Any:
