@@ -57,6 +57,9 @@ CASES: dict[str, Callable] = {
     "leaky_slope": lambda h, x: ops.leaky_relu(h, negative_slope=0.1),
     "soft_shrink_t": lambda h, x: ops.soft_shrink(h, threshold=0.1),
     "threshold": lambda h, x: ops.threshold(h, 0.1, -2.0),
+    "relu_activation": lambda h, x: rnnlens.activations.relu(h, negative_slope=0.1,
+                                                             max_value=0.3, threshold=0.05),
+    "relu_activation_leaky": lambda h, x: rnnlens.activations.relu(h, negative_slope=0.2),
     "logical_not": lambda h, x: ops.logical_not(h > 0),
     "isfinite": lambda h, x: ops.isfinite(h),
     # binary, broadcasting, NumPy constants
@@ -116,6 +119,8 @@ CASES: dict[str, Callable] = {
     "squeeze": lambda h, x: ops.squeeze(h[:, :1], 1),
     "squeeze_all": lambda h, x: ops.squeeze(h[:, :1]),
     "concatenate": lambda h, x: ops.concatenate([h, x], axis=-1),
+    "concatenate_const": lambda h, x: ops.concatenate([h[:1], np.ones((1, T, U), "float32")],
+                                                      axis=0),
     "stack": lambda h, x: ops.stack([h, 2.0 * h], axis=1),
     "broadcast_to": lambda h, x: ops.broadcast_to(h[:1, :1], (3, T, U)),
     "flip": lambda h, x: ops.flip(h, axis=1),

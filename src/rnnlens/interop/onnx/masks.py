@@ -294,6 +294,12 @@ def _logical(ex: Any, call: Call) -> list[str]:
 
 
 def _concatenate_op(ex: Any, call: Call) -> list[str]:
+    parts = call.args[0] if call.args and isinstance(call.args[0], (list, tuple)) else None
+    if parts is not None and len(parts) != len(call.raw):        # NumPy constants among them
+        from rnnlens.interop.onnx.op_nodes import fl
+
+        names = [fl(ex, call, v) for v in parts]
+        return [ex.one("Concat", names, call.hint, axis=int(call.layer.axis))]
     types = {_elem_type(ex, r) for r in call.raw}
     parts = call.raw if len(types) == 1 else [v.name for v in call.inputs]
     y = ex.one("Concat", parts, call.hint, axis=int(call.layer.axis))

@@ -170,6 +170,16 @@ def _get_item(torch: Any, c: dict, a: list) -> Any:
     return x
 
 
+def _relu_op(torch: Any, c: dict, a: list) -> Any:
+    """``keras.activations.relu``: ``clip(where(x > t, x, 0), 0, m) - s relu(t - x)``."""
+    x = _x(torch, a)
+    slope, top, t = c.get("negative_slope"), c.get("max_value"), c.get("threshold") or 0.0
+    y = torch.relu(x) if not t else torch.where(x > t, x, torch.zeros_like(x))
+    if top is not None:
+        y = torch.clamp(y, 0.0, float(top))
+    return y - float(slope) * torch.relu(t - x) if slope else y
+
+
 OPS_B: dict[str, Callable] = {
     "Sum": _reduce("sum"), "Mean": _reduce("mean"), "Max": _reduce("amax"),
     "Amax": _reduce("amax"), "Min": _reduce("amin"), "Amin": _reduce("amin"),
@@ -193,18 +203,19 @@ def converted_ops() -> list[str]:
     """The Keras op classes ``to_torch`` converts (every one a class of ``_op_table``)."""
     from rnnlens.layers._op_table import OPS
 
-    known = {entry[0] for entry in OPS.values()}
-    return sorted((set(OPS_A) | set(OPS_B) | set(_MASK_OPS)) & known)
+    known = {entry[0] for entry in OPS.values()} | {"ReLU"}
+    return sorted((set(OPS_A) | set(OPS_B) | set(_MASK_OPS) | {"ReLU"}) & known)
 
 
 @functools.lru_cache(maxsize=1)
 def op_converters() -> dict[type, Callable]:
     """Op node class -> ``make(layer, node) -> module`` for :mod:`.model`'s table."""
-    from rnnlens.layers.op_nodes import OP_REGISTRY
+    from rnnlens.layers.op_nodes import OP_REGISTRY, ReLUOp
 
-    table = {}
+    table = {ReLUOp: functools.partial(_make, fn=_relu_op)}
     for name, fn in {**OPS_A, **OPS_B}.items():
-        if name in OP_REGISTRY and name not in _MASK_OPS:
+        # concatenate here rather than as a mask op: NumPy constants among the parts
+        if name in OP_REGISTRY and (name not in _MASK_OPS or name == "Concatenate"):
             table[OP_REGISTRY[name]] = functools.partial(_make, fn=fn)
     return table
 
