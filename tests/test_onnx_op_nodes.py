@@ -278,6 +278,57 @@ def test_docs_table_is_generated_and_exact() -> None:
     assert "Sort" not in exported_ops()
 
 
+# -- a Keras-saved file with op nodes: Keras's own numbers ------------------------------------
+
+
+def keras_op_model(keras: Any) -> Any:
+    """Keras builds the masked model with ``keras.ops`` (its op nodes, keys and configs
+    as Keras writes them)."""
+    kops = keras.ops
+    ids = keras.Input((T,), dtype="int32", name="ids")
+    e = keras.layers.Embedding(VOCAB, 5, mask_zero=True)(ids)
+    h = keras.layers.LSTM(U, return_sequences=True)(e)
+    last = keras.layers.GRU(3)(h)
+    real = kops.cast(kops.not_equal(ids, 0), "float32")
+    pooled = kops.sum(h * kops.expand_dims(real, -1), axis=1) / \
+        kops.maximum(kops.sum(real, axis=1, keepdims=True), 1.0)
+    outs = [pooled, kops.softmax(kops.sum(h, axis=-1) - 1e4 * (1.0 - real), axis=-1),
+            kops.exp(last) * 2.0 - kops.tanh(last), h[:, -1, 1:3], h[:, ::-1, :2],
+            kops.reshape(kops.transpose(h, (0, 2, 1)), (-1, T * U)),
+            kops.argmax(h, axis=-1), kops.where(h > 0, h, 0.1 * h) ** 2,
+            kops.log_softmax(kops.mean(h, axis=1)), kops.stack([last, -last], axis=1)]
+    return keras.Model(ids, outs)
+
+
+@pytest.fixture(scope="module")
+def keras_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from oracle import keras_available
+
+    if not keras_available():
+        pytest.skip("Keras 3.15.1 on the TensorFlow backend is not importable")
+    import keras
+
+    model = keras_op_model(keras)
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.uniform(-0.7, 0.7, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    path = tmp_path_factory.mktemp("keras_ops") / "ops.keras"
+    model.save(path)
+    return path
+
+
+def test_keras_saved_op_model_exports_with_kerass_numbers(ort: Any, keras_file: Path,
+                                                          tmp_path: Path) -> None:
+    import keras
+
+    theirs = keras.saving.load_model(keras_file)
+    ours = rnnlens.saving.load_model(keras_file)
+    ids = padded_ids(3)
+    got = run_onnx(ort, ours, {"ids": ids}, tmp_path)
+    compare(got, theirs.predict(ids, verbose=0), "keras file vs Keras")
+    compare(got, ours.predict(ids, verbose=0), "keras file vs rnnlens")
+
+
 # -- hypothesis: axes, keepdims and keys ----------------------------------------------------
 
 _REDUCE = ["sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "amax", "amin"]

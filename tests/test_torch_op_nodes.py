@@ -24,6 +24,9 @@ from hypothesis import strategies as st  # noqa: E402
 from test_onnx_op_nodes import (_REDUCE, ATOL, CASES, REFUSED, T, U, WORST,  # noqa: E402
                                 _axis, _key, build_or_none, case_model, compare, data,
                                 index_model, masked_model, padded_ids, reduction_model)
+from test_onnx_op_nodes import keras_file  # noqa: E402,F401  (the shared fixture)
+
+import rnnlens  # noqa: E402
 
 from rnnlens.interop import to_torch  # noqa: E402
 from rnnlens.layers import LSTM, Input  # noqa: E402
@@ -62,6 +65,18 @@ def test_masked_embedding_lstm_then_ops() -> None:
     got = run_torch(model, ids)
     compare(got, want, "torch masked")
     check_dtypes(got, want)
+
+
+def test_keras_saved_op_model_converts_with_kerass_numbers(keras_file: Any  # noqa: F811
+                                                           ) -> None:
+    import keras
+
+    theirs = keras.saving.load_model(keras_file)
+    ours = rnnlens.saving.load_model(keras_file)
+    ids = padded_ids(3)
+    got = run_torch(ours, ids)
+    compare(got, theirs.predict(ids, verbose=0), "torch keras file vs Keras")
+    compare(got, ours.predict(ids, verbose=0), "torch keras file vs rnnlens")
 
 
 def test_module_is_differentiable_through_ops() -> None:
