@@ -59,6 +59,11 @@ emitter; :mod:`.export` walks the graph and dispatches):
 * :mod:`.attention`: ``Attention``, ``AdditiveAttention`` and ``MultiHeadAttention``
   (MatMul, Softmax, the Keras masks, causal / sliding-window / ``attention_mask``
   masks, the returned scores).
+* :mod:`.op_nodes` / :mod:`.op_shapes`: the Keras op nodes of functional graphs
+  (``ops.exp(h)``, ``h * 2 + 1``, ``h[:, -1]``, ``ops.sum(h, axis=1)``, reshape,
+  transpose, concatenate / stack, matmul, where, clip, cast, softmax, ...; 119 op
+  classes, listed in ``docs/op_export.md``); any other op is a ValueError naming the
+  node and the op.
 * Models used as layers are inlined.
 
 Activations (:mod:`.activations`): every named Keras activation, in every layer that

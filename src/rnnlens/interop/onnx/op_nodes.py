@@ -28,9 +28,11 @@ next node sees the same element type as in rnnlens. The families:
   and ``x[key]`` for basic keys (ints, slices with steps, ``None``, ``...``) as one
   ``Slice`` then ``Squeeze`` / ``Unsqueeze``.
 
-Any other op (or a setting an entry does not take, e.g. ``max(initial=...)``, a fancy
-index) is a ValueError naming the node and the op; :func:`exported_ops` lists the
-exported op classes and ``docs/op_export.md`` tabulates them.
+Keras's ``ReLU`` operation (``keras.activations.relu`` on a symbolic tensor) is written
+by :mod:`.op_shapes` too. Any other op (or a setting an entry does not take, e.g.
+``max(initial=...)``, a fancy index) is a ValueError naming the node and the op;
+``op_shapes.exported_ops`` lists the exported op classes and ``docs/op_export.md``
+tabulates them.
 """
 
 from __future__ import annotations

@@ -12,8 +12,10 @@
     Bidirectional stacks with every flag (masks applied step by step, right-, left- or
     middle-padded), Dense, TimeDistributed, Dropout & friends (identities), Activation,
     the merges, RepeatVector, Flatten / Reshape / Permute, Layer- / Batch- /
-    UnitNormalization, Conv1D and 1-D pooling, nested models, and the mask ops of
-    Keras 3 files. Anything else is a ValueError naming the layer and its class.
+    UnitNormalization, Conv1D and 1-D pooling, nested models, the mask ops of
+    Keras 3 files and the op nodes of :mod:`.ops` / :mod:`.op_shapes` (``ops.exp(h)``,
+    ``h[:, -1]``, reductions, reshapes, ...; ``docs/op_export.md``). Anything else is a
+    ValueError naming the layer (or op) and its class.
 
 * ``from_torch(module)`` (:mod:`.from_torch`): a torch ``nn.LSTM`` / ``GRU`` / ``RNN``
   (any ``num_layers``, ``bidirectional``, ``batch_first``, ``bias``) as an rnnlens

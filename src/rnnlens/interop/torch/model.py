@@ -18,7 +18,8 @@ regularization layers and ``Identity`` (identities), the merges (``Add``, ``Subt
 ``RepeatVector``, ``Flatten``, ``Reshape``, ``Permute``, ``LayerNormalization``,
 ``BatchNormalization``, ``UnitNormalization``, ``Conv1D``, ``DepthwiseConv1D``,
 ``SeparableConv1D``, ``MaxPooling1D``, ``AveragePooling1D``,
-``GlobalMax/AveragePooling1D``, and the mask ops of Keras 3 files. Anything else is a
+``GlobalMax/AveragePooling1D``, the mask ops of Keras 3 files and the Keras op nodes
+of :mod:`.op_shapes` (``docs/op_export.md``). Anything else is a
 ValueError naming the layer and its class, as are ``stateful`` layers, user cells,
 stacked cells, user activations and calls with ``training=True`` where it would
 change the numbers. Not converted (yet): the 2-D / 3-D convolution, pooling, padding
