@@ -65,6 +65,10 @@ CASES: dict[str, Callable] = {
     # binary, broadcasting, NumPy constants
     "add_const": lambda h, x: h + 2.0,
     "radd": lambda h, x: 2.0 + h,
+    "add_bias_static": lambda h, x: ops.matmul(h, ops.transpose(h, (0, 2, 1)))
+    + np.arange(T, dtype="float32").reshape(T, 1),
+    "add_bias_axis1": lambda h, x: h + np.arange(T, dtype="float32").reshape(T, 1),
+    "add_vector": lambda h, x: h + np.arange(U, dtype="float32"),
     "sub_rev": lambda h, x: 1.0 - h,
     "mul_array": lambda h, x: h * np.arange(1, U + 1, dtype="float32"),
     "rmul_array": lambda h, x: np.linspace(-1, 1, U).astype("float32") * h,
@@ -239,6 +243,31 @@ def test_op_outputs_keep_rnnlens_dtypes_inside(ort: Any, tmp_path: Path) -> None
     assert want[0].dtype == np.int32 and want[0].min() >= 2
     got = run_onnx(ort, model, {"x": xv}, tmp_path)
     compare(got, want, "dtypes")
+
+
+def add_model() -> Model:
+    """``v + w[:, :1]`` with v (B, U), w (B, 1): rnnlens (as Keras on TensorFlow) adds w
+    as a bias along v's last axis when the batch B equals U, else broadcasts."""
+    rnnlens.utils.set_random_seed(2)
+    x = Input((T, F), name="x")
+    h = LSTM(U, return_sequences=True)(x)
+    v, w = h[:, -1], h[:, 0, :1]
+    return Model(x, [v + w, w + v, h + ops.expand_dims(w, -1)])
+
+
+@pytest.mark.parametrize("batch", [1, 3, U, 5])
+def test_add_follows_rnnlens_bias_rule_at_run_time(ort: Any, tmp_path: Path,
+                                                   batch: int) -> None:
+    model = add_model()
+    xv = data(4, batch)
+    want = model.predict(xv, verbose=0)
+    v, w = (Model(model.inputs, t).predict(xv, verbose=0) for t in (
+        model.outputs[0].layer._inbound_nodes[-1].args))
+    routed = batch == U
+    assert np.allclose(want[0], v + w.reshape(-1) if routed else v + w) and \
+        (routed or np.allclose(want[0], want[1]))
+    got = run_onnx(ort, model, {"x": xv}, tmp_path)
+    compare(got, want, f"add batch {batch}")
 
 
 def test_masked_embedding_lstm_then_ops(ort: Any, tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_onnx_op_nodes import (_REDUCE, ATOL, CASES, REFUSED, T, U, WORST,  # noqa: E402
                                 _axis, _key, build_or_none, case_model, compare, data,
-                                index_model, masked_model, padded_ids, reduction_model)
+                                add_model, index_model, masked_model, padded_ids,
+                                reduction_model)
 from test_onnx_op_nodes import keras_file  # noqa: E402,F401  (the shared fixture)
 
 import rnnlens  # noqa: E402
@@ -57,6 +58,13 @@ def test_op_case_matches_predict(name: str) -> None:
     got = run_torch(model, x)
     compare(got, want, f"torch {name}")
     check_dtypes(got, want)
+
+
+@pytest.mark.parametrize("batch", [1, 3, U, 5])
+def test_add_follows_rnnlens_bias_rule_at_run_time(batch: int) -> None:
+    """One module for every batch size: x1 + x2 is a bias add exactly when rnnlens's is."""
+    model, xv = add_model(), data(4, batch)
+    compare(run_torch(model, xv), model.predict(xv, verbose=0), f"torch add batch {batch}")
 
 
 def test_masked_embedding_lstm_then_ops() -> None:

@@ -187,6 +187,60 @@ def _binary(op_type: str, out: int = _F) -> Callable:
     return entry
 
 
+def _add(ex: Any, call: Call, a: list) -> tuple:
+    """``x1 + x2`` as rnnlens's (Keras on TensorFlow's) add: when x2 squeezes to one axis
+    of size c > 1 equal to x1's last axis (else its axis 1), x2 is a bias along that axis
+    (``tf.nn.bias_add``), not NumPy-broadcast. Decided here from static sizes, else in
+    the file by an ``If`` on the run's sizes (x2's batch axis may be that one axis)."""
+    x1, x2 = fl(ex, call, a[0]), fl(ex, call, a[1])
+    s1, s2 = shape(a[0]), shape(a[1])
+    if len(s1) < 2 or not len(s2):
+        return ex.one("Add", [x1, x2], call.hint), _F
+    big = [d for d in s2 if d is None or d > 1]
+    if None not in big and len(big) != 1:
+        return ex.one("Add", [x1, x2], call.hint), _F
+    if None not in big and s1[-1] is not None and s1[1] is not None:
+        if big[0] not in (s1[1], s1[-1]):
+            return ex.one("Add", [x1, x2], call.hint), _F
+        return _bias_add(ex, x1, x2, len(s1), big[0] == s1[-1], call.hint), _F
+    return _runtime_add(ex, x1, x2, len(s1), call.hint), _F
+
+
+def _bias_add(ex: Any, x1: str, x2: str, rank: int, last: bool, hint: str) -> str:
+    target = [-1] if last else [1, -1] + [1] * (rank - 2)
+    return ex.one("Add", [x1, ex.one("Reshape", [x2, ex.ints(target)], hint)], hint)
+
+
+def _branch(ex: Any, make: Callable[[], str], hint: str) -> Any:
+    """A subgraph (no inputs, one float output) of the nodes ``make`` emits."""
+    saved, ex.nodes = ex.nodes, []
+    try:
+        out = ex.one("Identity", [make()], hint)
+        nodes = ex.nodes
+    finally:
+        ex.nodes = saved
+    info = ex.helper.make_tensor_value_info(out, _F, None)
+    return ex.helper.make_graph(nodes, ex.fresh(f"{hint}/branch"), [], [info])
+
+
+def _runtime_add(ex: Any, x1: str, x2: str, rank: int, hint: str) -> str:
+    s1, s2 = ex.one("Shape", [x1], hint), ex.one("Shape", [x2], hint)
+    count = ex.reduce("ReduceSum", ex.one("Cast", [ex.one("Greater", [s2, ex.ints([1])], hint)],
+                                          hint, to=7), [0], hint, keepdims=False)
+    big = ex.reduce("ReduceMax", s2, [0], hint, keepdims=False)
+    at = {k: ex.one("Gather", [s1, ex.const(np.asarray(k, np.int64), f"{hint}/axis")], hint)
+          for k in (-1, 1)}
+    is_last = ex.one("Equal", [big, at[-1]], hint)
+    match = ex.one("Or", [is_last, ex.one("Equal", [big, at[1]], hint)], hint)
+    route = ex.one("And", [ex.one("Equal", [count, ex.const(np.asarray(1, np.int64),
+                                                             f"{hint}/one")], hint), match], hint)
+    as_bias = _branch(ex, lambda: ex.one("If", [is_last], hint, then_branch=_branch(
+        ex, lambda: _bias_add(ex, x1, x2, rank, True, hint), hint), else_branch=_branch(
+        ex, lambda: _bias_add(ex, x1, x2, rank, False, hint), hint)), hint)
+    plain = _branch(ex, lambda: ex.one("Add", [x1, x2], hint), hint)
+    return ex.one("If", [route], hint, then_branch=as_bias, else_branch=plain)
+
+
 def _logical(op_type: str) -> Callable:
     def entry(ex: Any, call: Call, a: list) -> tuple:
         x, y = (ex.as_bool(ex.raw_of(v)) if _is_tensor(v) else
@@ -278,12 +332,13 @@ ENTRIES_A: dict[str, Callable] = {
     "Isinf": _bool_unary("IsInf"),
     "Isfinite": _isfinite,
     **{k: _binary(v) for k, v in {
-        "Add": "Add", "Subtract": "Sub", "Multiply": "Mul", "Divide": "Div",
+        "Subtract": "Sub", "Multiply": "Mul", "Divide": "Div",
         "TrueDivide": "Div", "Power": "Pow", "Maximum": "Max", "Minimum": "Min",
         "Matmul": "MatMul"}.items()},
     **{k: _binary(v, _B) for k, v in {
         "Greater": "Greater", "GreaterEqual": "GreaterOrEqual", "Less": "Less",
         "LessEqual": "LessOrEqual"}.items()},
+    "Add": _add,
     "LogicalXor": _logical("Xor"),
     "FloorDivide": _floor_divide,
     "Mod": _mod,

@@ -161,8 +161,19 @@ def _logical(fn: Callable) -> Callable:
     return entry
 
 
+def _add(torch: Any, x: Any, y: Any) -> Any:
+    """rnnlens's (Keras on TensorFlow's) add: a y that squeezes to one axis of size c > 1
+    equal to x's last axis (else its axis 1) is a bias along it (``tf.nn.bias_add``)."""
+    big = [d for d in y.shape if d > 1]
+    if x.dim() > 1 and len(big) == 1 and big[0] in (x.shape[1], x.shape[-1]):
+        bias = y.reshape(-1)
+        return x + (bias if x.shape[-1] == big[0] else
+                    bias.reshape((1, -1) + (1,) * (x.dim() - 2)))
+    return x + y
+
+
 _BINARY: dict[str, Callable] = {
-    "Add": lambda t, x, y: x + y, "Subtract": lambda t, x, y: x - y,
+    "Add": _add, "Subtract": lambda t, x, y: x - y,
     "Multiply": lambda t, x, y: x * y, "Divide": lambda t, x, y: x / y,
     "TrueDivide": lambda t, x, y: x / y, "Power": lambda t, x, y: t.pow(x, y),
     "Maximum": lambda t, x, y: t.maximum(x, y), "Minimum": lambda t, x, y: t.minimum(x, y),
