@@ -213,11 +213,11 @@ def ort() -> Any:
     return pytest.importorskip("onnxruntime")
 
 
-def run_onnx(ort: Any, model: Model, feeds: dict, tmp_path: Path) -> list:
+def run_onnx(ort: Any, model: Model, feeds: dict, tmp_path: Path, opset: int = 17) -> list:
     from rnnlens.interop.onnx import to_onnx
 
     path = tmp_path / "model.onnx"
-    to_onnx(model, path)
+    to_onnx(model, path, opset=opset)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return sess.run(None, feeds)
 
@@ -228,6 +228,17 @@ def test_op_case_matches_predict(ort: Any, name: str, tmp_path: Path) -> None:
     want = model.predict(x, verbose=0)
     got = run_onnx(ort, model, {"x": x}, tmp_path)
     compare(got, want, name)
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+@pytest.mark.parametrize("name", ["sum_time", "mean_keep", "max_last", "all", "var",
+                                  "logsumexp", "softmax_time", "einsum", "celu", "squeeze_all",
+                                  "add_bias_static"])
+def test_op_case_at_other_opsets(ort: Any, name: str, opset: int, tmp_path: Path) -> None:
+    """Reductions take axes as an attribute before opset 18, as an input from 18."""
+    model, x = case_model(name), data()
+    compare(run_onnx(ort, model, {"x": x}, tmp_path, opset), model.predict(x, verbose=0),
+            f"{name} opset {opset}")
 
 
 def test_op_outputs_keep_rnnlens_dtypes_inside(ort: Any, tmp_path: Path) -> None:
