@@ -68,8 +68,40 @@ def g_embedding_pooling(k: Any) -> Any:
     return k.Model(i, [k.layers.Dense(2)(p), k.layers.GRU(2)(t)])
 
 
+def g_attention(k: Any) -> Any:
+    """Attention's mask is ``convert_to_tensor(mask[0])`` (a ConvertToTensor node); its
+    list input gets no recorded ``mask=`` (Keras converts the arguments first)."""
+    i = k.Input((6,), dtype="int32")
+    e = k.layers.Embedding(10, 4, mask_zero=True)(i)
+    return k.Model(i, k.layers.GRU(2)(k.layers.Attention()([e, e])))
+
+
+def g_multi_head_attention(k: Any) -> Any:
+    """MultiHeadAttention passes the query's mask on (no op)."""
+    i = k.Input((6,), dtype="int32")
+    e = k.layers.Embedding(10, 4, mask_zero=True)(i)
+    return k.Model(i, k.layers.GRU(2)(k.layers.MultiHeadAttention(2, 3)(e, e)))
+
+
+def g_bidirectional_split(k: Any) -> Any:
+    i = k.Input((6,), dtype="int32")
+    e = k.layers.Embedding(10, 4, mask_zero=True)(i)
+    a = k.layers.TimeDistributed(k.layers.Dense(3))(e)
+    b = k.layers.Bidirectional(k.layers.GRU(2, return_sequences=True), merge_mode=None)(a)
+    return k.Model(i, k.layers.Average()([k.layers.LSTM(2)(b[0]), k.layers.LSTM(2)(b[1])]))
+
+
+def g_explicit_mask(k: Any) -> Any:
+    """``mask=`` given to the call is the output's mask too (Keras's previous_mask)."""
+    i = k.Input((5, 3))
+    m = k.Input((5,), dtype="bool")
+    o = k.layers.Bidirectional(k.layers.SimpleRNN(2, return_sequences=True))(i, mask=m)
+    return k.Model([i, m], k.layers.GRU(2)(o))
+
+
 GRAPHS = [g_masking_concat, g_embedding_add, g_two_masks_concat, g_masking_value_multiply,
-          g_embedding_pooling]
+          g_embedding_pooling, g_attention, g_multi_head_attention, g_bidirectional_split,
+          g_explicit_mask]
 IDS = [g.__name__[2:] for g in GRAPHS]
 
 
@@ -80,8 +112,13 @@ def both(K: Any, graph: Callable) -> tuple[Any, Any]:
     return km, graph(rnnlens)
 
 
-def make_x(model: Any, n: int = 5) -> np.ndarray:
+def make_x(model: Any, n: int = 5) -> Any:
     rng = np.random.default_rng(3)
+    if len(model.inputs) == 2:                         # (values, boolean mask)
+        mask = np.ones((n, model.inputs[1].shape[1]), bool)
+        mask[0, 3:] = False
+        mask[2, :2] = False
+        return [rng.normal(size=(n, *model.inputs[0].shape[1:])).astype("float32"), mask]
     shape = model.inputs[0].shape
     if model.inputs[0].dtype == "int32":
         x = rng.integers(1, 9, size=(n, shape[1])).astype("int32")
@@ -201,3 +238,21 @@ def test_compute_output_shape_with_unmatched_names_is_refused() -> None:
 
     with pytest.raises(ValueError, match="_shape"):
         Bad()(rnnlens.Input((3,)), rnnlens.Input((3,)))
+
+
+@pytest.mark.parametrize("graph", GRAPHS, ids=IDS)
+def test_keras_file_graph_keeps_its_mask_nodes_only(K: Any, graph: Callable,
+                                                    tmp_path) -> None:
+    """Loading Keras's file calls the layers symbolically too: the graph has the file's
+    mask nodes (none added twice), and the config written back has Keras's op entries."""
+    from rnnlens.models import load_model
+
+    K.backend.clear_session()
+    km = graph(K)
+    km.save(tmp_path / "k.keras")
+    rnnlens.utils.clear_session()
+    rm = load_model(tmp_path / "k.keras")
+    assert [(type(o).__name__, o.name) for o in rm._layers] == \
+        [(type(o).__name__, o.name) for o in km.operations]
+    k_cfg, r_cfg = (json.loads(json.dumps(m.get_config())) for m in (km, rm))
+    assert _op_entries(r_cfg) == _op_entries(k_cfg)

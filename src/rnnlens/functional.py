@@ -216,7 +216,8 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
     dtype = getattr(layer, "output_dtype", None)              # preprocessing layers
     node.output_structure = _make_outputs(layer, node, out_shapes,
                                           dtype if isinstance(dtype, str) else "float32")
-    _mask_nodes.set_output_masks(layer, primary, node.outputs)   # its mask ops, as Keras
+    _mask_nodes.set_output_masks(layer, primary, node.outputs,   # its mask ops, as Keras
+                                 kwargs.get("mask"))
     return node.output_structure
 
 

@@ -88,10 +88,15 @@ def _tensor_arguments(args: tuple, kwargs: dict) -> int:
 
 
 def mask_kwargs(layer: Any, args: tuple, kwargs: dict) -> dict:
-    """The node's keywords with Keras's ``mask=`` filled from the input's mask (a call
-    with one tensor argument, to a layer whose ``call`` takes ``mask``)."""
+    """The node's keywords with Keras's ``mask=`` filled from the input's mask.
+
+    Keras fills ``mask`` for a call with one tensor argument to a layer whose ``call``
+    takes it, and its node keeps that keyword only when ``__call__`` did not convert the
+    arguments into new containers first (one tensor of the layer's dtype and no
+    keywords); otherwise the mask reaches the layer at run time only (as here).
+    """
     if kwargs.get("mask") is not None or not _takes_mask(layer) or \
-            _tensor_arguments(args, kwargs) != 1:
+            _tensor_arguments(args, kwargs) != 1 or _converted(layer, args, kwargs):
         return kwargs
     previous = mask_of(args[0])
     if not _present(previous) or _has_unknown(previous):
@@ -99,13 +104,28 @@ def mask_kwargs(layer: Any, args: tuple, kwargs: dict) -> dict:
     return {**kwargs, "mask": previous}
 
 
-def set_output_masks(layer: Any, inputs: Any, outputs: list) -> None:
-    """Records the layer's mask computation on ``inputs`` and attaches each output's mask
-    (Keras's ``_set_mask_metadata``); :data:`UNKNOWN` where it cannot be recorded."""
+def _converted(layer: Any, args: tuple, kwargs: dict) -> bool:
+    """Keras's ``Layer.__call__`` step 1 made new ``args`` / ``kwargs`` containers."""
+    if not getattr(layer, "_convert_input_args", True) or \
+            any(c.__name__ == "Pipeline" for c in type(layer).__mro__):
+        return False
+    dtype = getattr(layer, "compute_dtype", None)
+    dtype = dtype if isinstance(dtype, str) else "float32"
+    return bool(kwargs) or len(args) != 1 or not _is_symbolic(args[0]) or \
+        args[0].dtype != dtype
+
+
+def set_output_masks(layer: Any, inputs: Any, outputs: list, given: Any = None) -> None:
+    """Records the layer's mask computation and attaches each output's mask (Keras's
+    ``_set_mask_metadata``), from the ``mask=`` of the call when there is one (Keras's
+    ``previous_mask``), else from the first input's; :data:`UNKNOWN` where it cannot
+    be recorded."""
     if not layer.supports_masking:
         return
-    previous = mask_of(inputs)
-    if _has_unknown(previous):
+    previous = given if given is not None else mask_of(inputs)
+    if _has_unknown(previous) or not all(
+            m is None or _is_symbolic(m)
+            for m in (previous if isinstance(previous, (list, tuple)) else [previous])):
         masks: Any = UNKNOWN
     else:
         try:
@@ -115,9 +135,8 @@ def set_output_masks(layer: Any, inputs: Any, outputs: list) -> None:
     if masks is None:
         return
     flat = list(masks) if isinstance(masks, (list, tuple)) else [masks]
-    if not all(m is None or m is UNKNOWN or _is_symbolic(m) for m in flat):
-        flat = [UNKNOWN] * len(outputs)
-    elif masks is UNKNOWN:
+    if masks is UNKNOWN or not all(m is None or m is UNKNOWN or _is_symbolic(m)
+                                   for m in flat):
         flat = [UNKNOWN] * len(outputs)
     for tensor, mask in zip(outputs, flat):
         if mask is not None:
@@ -142,6 +161,10 @@ def _symbolic_mask(layer: Any, inputs: Any, mask: Any) -> Any:
         return _concatenate_mask(layer, inputs, mask)
     if owner is merging.Merge and layer.mask_rule == "or":
         return _merge_mask(mask)
+    if owner.__name__ == "Attention":                   # Keras: convert_to_tensor(mask[0])
+        return None if mask is None or mask[0] is None else _ops().convert_to_tensor(mask[0])
+    if owner.__name__ in ("MultiHeadAttention", "GroupedQueryAttention"):
+        return mask                                      # Keras's default: the query's
     if owner.__name__ in _STRUCTURAL or not owner.__module__.startswith("rnnlens."):
         return layer.compute_mask(inputs, mask)    # passes masks along (a user's: its ops)
     return UNKNOWN
