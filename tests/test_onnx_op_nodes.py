@@ -241,6 +241,16 @@ def test_op_case_at_other_opsets(ort: Any, name: str, opset: int, tmp_path: Path
             f"{name} opset {opset}")
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_squeeze_without_axis_follows_the_run(ort: Any, batch: int, tmp_path: Path) -> None:
+    """``squeeze(x)`` drops every axis of size 1 of the run, a batch of 1 too (NumPy's and
+    TensorFlow's rule), so the output's rank depends on the batch."""
+    model, x = case_model("squeeze_all"), data(2, batch)
+    want = model.predict(x, verbose=0)
+    assert want[0].ndim == (1 if batch == 1 else 2)
+    compare(run_onnx(ort, model, {"x": x}, tmp_path), want, f"squeeze batch {batch}")
+
+
 def test_op_outputs_keep_rnnlens_dtypes_inside(ort: Any, tmp_path: Path) -> None:
     """An int32 / bool node feeds the next node as in rnnlens (argmax + 1, the count of
     True steps), not as float bits."""

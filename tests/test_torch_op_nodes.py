@@ -67,6 +67,14 @@ def test_add_follows_rnnlens_bias_rule_at_run_time(batch: int) -> None:
     compare(run_torch(model, xv), model.predict(xv, verbose=0), f"torch add batch {batch}")
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_squeeze_without_axis_follows_the_run(batch: int) -> None:
+    model, x = case_model("squeeze_all"), data(2, batch)
+    want = model.predict(x, verbose=0)
+    assert want[0].ndim == (1 if batch == 1 else 2)
+    compare(run_torch(model, x), want, f"torch squeeze batch {batch}")
+
+
 def test_masked_embedding_lstm_then_ops() -> None:
     model, ids = masked_model(), padded_ids()
     want = model.predict(ids, verbose=0)

@@ -146,10 +146,11 @@ def _swapaxes(ex: Any, call: Call, a: list) -> tuple:
 
 
 def _squeeze(ex: Any, call: Call, a: list) -> tuple:
-    shape, axis = tuple(a[0].shape), cfg(call, "axis")
-    axes = [k for k, d in enumerate(shape) if d == 1] if axis is None else \
-        axes_of(call, axis, len(shape))
-    x = fl(ex, call, a[0])
+    """``axis=None``: every axis of size 1 in the run (a batch of 1 too, as NumPy)."""
+    x, axis = fl(ex, call, a[0]), cfg(call, "axis")
+    if axis is None:
+        return ex.one("Squeeze", [x], call.hint), _F
+    axes = axes_of(call, axis, len(a[0].shape))
     return (ex.one("Squeeze", [x, ex.ints(axes)], call.hint) if axes else x), _F
 
 

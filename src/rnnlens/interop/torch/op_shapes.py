@@ -96,10 +96,12 @@ def _transpose(torch: Any, c: dict, a: list) -> Any:
     return x.permute(*(range(x.dim() - 1, -1, -1) if axes is None else axes))
 
 
-def _squeeze(torch: Any, c: dict, a: list, static: tuple) -> Any:
+def _squeeze(torch: Any, c: dict, a: list) -> Any:
+    """``axis=None``: every axis of size 1 in the run (a batch of 1 too, as NumPy)."""
     x, axis = _x(torch, a), c.get("axis")
-    dims = [k for k, d in enumerate(static) if d == 1] if axis is None else \
-        _axes(axis, x.dim())
+    if axis is None:
+        return x.squeeze()
+    dims = _axes(axis, x.dim())
     return x.squeeze(dim=tuple(dims)) if dims else x
 
 
@@ -234,8 +236,6 @@ def _make(layer: Any, node: Any, fn: Callable) -> Any:
     if reason:
         raise ValueError(f"Cannot convert op node '{layer.name}' (ops.{layer.op_name}, "
                          f"Keras's {type(layer).__name__}) to PyTorch: {reason}")
-    if type(layer).__name__ == "Squeeze":
-        fn = functools.partial(fn, static=tuple(node.args[0].shape))
     return op_module()(layer, fn, str(node.outputs[0].dtype))
 
 
