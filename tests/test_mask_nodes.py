@@ -256,3 +256,25 @@ def test_keras_file_graph_keeps_its_mask_nodes_only(K: Any, graph: Callable,
         [(type(o).__name__, o.name) for o in km.operations]
     k_cfg, r_cfg = (json.loads(json.dumps(m.get_config())) for m in (km, rm))
     assert _op_entries(r_cfg) == _op_entries(k_cfg)
+
+
+def test_mask_not_built_from_ops_falls_back_to_run_time() -> None:
+    """A user's compute_mask written with NumPy cannot be recorded: its output's mask is
+    computed at run time (as before), and the layers after it get that mask."""
+    class Flip(rnnlens.layers.Layer):
+        supports_masking = True
+
+        def call(self, x, mask=None):
+            return x
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else np.asarray(mask)[:, ::-1]
+
+    rnnlens.utils.clear_session()
+    i = rnnlens.Input((6, 3))
+    lstm = rnnlens.layers.LSTM(2)
+    model = rnnlens.Model(i, lstm(Flip()(rnnlens.layers.Masking()(i))))
+    assert "mask" not in lstm._inbound_nodes[0].kwargs
+    x = make_x(model, 4)
+    expected = lstm(x, mask=np.any(x != 0, axis=-1)[:, ::-1])
+    assert_close(model(x), expected, atol=1e-6, name="run-time mask")
