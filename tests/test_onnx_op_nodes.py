@@ -402,6 +402,26 @@ def _key() -> Any:
                                        (slice(None), Ellipsis, *items[:1])]))
 
 
+_BINARY_OPS = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "greater",
+               "less_equal", "logaddexp", "mod", "floor_divide", "hypot"]
+_OPERANDS: dict[str, Callable] = {
+    "same": lambda h: h * 0.5 + 0.7, "first_step": lambda h: h[:, :1] + 1.1,
+    "last_unit": lambda h: h[..., -1:] - 4.3, "scalar": lambda h: 0.6,
+    "units": lambda h: np.linspace(0.5, 1.5, U).astype("float32"),
+    "steps": lambda h: np.linspace(-1.5, -0.5, T).astype("float32").reshape(T, 1),
+    "row": lambda h: np.full((1, 1, U), 1.7, "float32"),
+}
+
+
+def binary_model(op: str, operand: str, swap: bool) -> Model:
+    rnnlens.utils.set_random_seed(3)
+    x = Input((T, F), name="x")
+    h = LSTM(U, return_sequences=True)(x) + 2.0     # kept away from 0 (a divisor)
+    other = _OPERANDS[operand](h)
+    args = (other, h) if swap else (h, other)
+    return Model(x, getattr(ops, op)(*args))
+
+
 def reduction_model(op: str, axis: Any, keepdims: bool) -> Model:
     x = Input((T, F), name="x")
     h = LSTM(U, return_sequences=True)(x)
@@ -433,6 +453,20 @@ def test_reductions_any_axis(ort: Any, tmp_path: Path, op: str, axis: Any,
     xv = data(5)
     compare(run_onnx(ort, model, {"x": xv}, tmp_path), [model.predict(xv, verbose=0)],
             f"{op}{axis}")
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(op=st.sampled_from(_BINARY_OPS), operand=st.sampled_from(sorted(_OPERANDS)),
+       swap=st.booleans(), batch=st.sampled_from([1, U, 5]))
+def test_binary_ops_broadcast_and_constants(ort: Any, tmp_path: Path, op: str, operand: str,
+                                            swap: bool, batch: int) -> None:
+    model = build_or_none(lambda: binary_model(op, operand, swap))
+    if model is None:
+        return
+    xv = data(7, batch)
+    compare(run_onnx(ort, model, {"x": xv}, tmp_path), [model.predict(xv, verbose=0)],
+            f"{op} {operand} swap={swap} batch={batch}")
 
 
 @settings(max_examples=25, deadline=None,

@@ -21,8 +21,9 @@ torch = pytest.importorskip("torch")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from test_onnx_op_nodes import (_REDUCE, ATOL, CASES, REFUSED, T, U, WORST,  # noqa: E402
-                                _axis, _key, build_or_none, case_model, compare, data,
+from test_onnx_op_nodes import (_BINARY_OPS, _OPERANDS, _REDUCE, ATOL, CASES,  # noqa: E402
+                                REFUSED, T, U, WORST, _axis, _key, binary_model,
+                                build_or_none, case_model, compare, data,
                                 add_model, index_model, masked_model, padded_ids,
                                 reduction_model)
 from test_onnx_op_nodes import keras_file  # noqa: E402,F401  (the shared fixture)
@@ -142,6 +143,19 @@ def test_reductions_any_axis(op: str, axis: Any, keepdims: bool) -> None:
         return
     xv = data(5)
     compare(run_torch(model, xv), [model.predict(xv, verbose=0)], f"torch {op}{axis}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(op=st.sampled_from(_BINARY_OPS), operand=st.sampled_from(sorted(_OPERANDS)),
+       swap=st.booleans(), batch=st.sampled_from([1, U, 5]))
+def test_binary_ops_broadcast_and_constants(op: str, operand: str, swap: bool,
+                                            batch: int) -> None:
+    model = build_or_none(lambda: binary_model(op, operand, swap))
+    if model is None:
+        return
+    xv = data(7, batch)
+    compare(run_torch(model, xv), [model.predict(xv, verbose=0)],
+            f"torch {op} {operand} swap={swap} batch={batch}")
 
 
 @settings(max_examples=20, deadline=None)
