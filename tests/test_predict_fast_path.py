@@ -274,3 +274,12 @@ def test_step_sequence_matches_the_layer_call() -> None:
     for t in range(6):
         out, states = layer.step(xs[:, t], states)
     assert_close(out, layer(xs), atol=1e-6)
+
+
+def test_predict_on_batch_scalar_output_matches_keras(K: Any) -> None:
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    got = _scalar_model(rn, extra=True).predict_on_batch(x)
+    want = _scalar_model(K, extra=True).predict_on_batch(x)
+    assert [type(a) for a in got] == [type(a) for a in want]     # np.float32, ndarray
+    for a, b in zip(got, want):
+        assert_close(np.asarray(a), np.asarray(b), atol=1e-5)

@@ -299,7 +299,9 @@ def predict_on_batch(model: Any, x: Any) -> Any:
                         f"{da.describe(x)}; use predict for generators and datasets.")
     xs = dh.standardize_x(model, x, "predict_on_batch")
     model._check_inputs(xs)
-    return _restructure(model._output_structure, model._run(xs, training=False))
+    flat = [o[()] if isinstance(o, np.ndarray) and o.ndim == 0 else o    # Keras: a scalar
+            for o in model._run(xs, training=False)]
+    return _restructure(model._output_structure, flat)
 
 
 __all__ = ["fit", "evaluate", "predict", "train_on_batch", "test_on_batch",
