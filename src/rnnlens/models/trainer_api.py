@@ -158,7 +158,13 @@ class Trainer:
         Returns:
             An array for a single output; otherwise the structure the model's outputs
             were given in (a list stays a list, a dict a dict), each joined along the
-            batch axis.
+            batch axis. An output without a batch axis (0-d, e.g. ``ops.mean(x)``) is,
+            as in Keras, a NumPy scalar when the data fits one batch and one value per
+            batch otherwise; outputs whose other axes differ between batches (Keras's
+            ragged result) are a ``ValueError``.
+
+        Small inputs (arrays that fit one batch, ``verbose=0``, no callbacks) take a
+        short path with the same checks and results.
         """
         from rnnlens import trainer
 
