@@ -132,6 +132,16 @@ CASES: dict[str, Callable] = {
     "swapaxes": lambda h, x: ops.swapaxes(h, 1, 2),
     "ravel": lambda h, x: ops.ravel(h[:1]),
     "cast_int": lambda h, x: ops.cast(h * 10.0, "int32") + 1,
+    "one_hot": lambda h, x: ops.one_hot(ops.argmax(h, axis=-1) - 1, U - 1),
+    "take_const": lambda h, x: ops.take(h, np.array([[-1, 0], [2, 2]]), axis=1),
+    "take_tensor": lambda h, x: ops.take(h, ops.argmax(h, axis=-1), axis=2),
+    "take_flat": lambda h, x: ops.take(h, np.array([3, -2])),
+    "tile": lambda h, x: ops.tile(h, (1, 2, 1)),
+    "tile_short": lambda h, x: ops.tile(h, (3,)),
+    "deg2rad": lambda h, x: ops.deg2rad(h * 90.0),
+    "rad2deg": lambda h, x: ops.rad2deg(h),
+    "cbrt": lambda h, x: ops.cbrt(h),
+    "fmod": lambda h, x: ops.fmod(h, 0.3),
     "cast_float16": lambda h, x: ops.cast(h, "float16"),
     "masked_mean": lambda h, x: ops.sum(h * ops.cast(x[..., :1] > 0, "float32"), axis=1)
     / (ops.sum(ops.cast(x[..., :1] > 0, "float32"), axis=1) + 1.0),
@@ -140,7 +150,8 @@ CASES: dict[str, Callable] = {
 #: ops without an ONNX / torch form, as refused: name -> f(h).
 REFUSED: dict[str, Callable] = {
     "sort": lambda h: ops.sort(h),
-    "tile": lambda h: ops.tile(h, (1, 2, 1)),
+    "argsort": lambda h: ops.argsort(h),
+    "one_hot_axis": lambda h: ops.one_hot(ops.argmax(h, axis=-1), 3, axis=1),
     "fancy_index": lambda h: h[:, np.array([0, 2])],
     "round_decimals": lambda h: ops.round(h, decimals=1),
 }

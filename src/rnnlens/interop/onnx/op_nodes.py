@@ -159,6 +159,20 @@ def _trunc(ex: Any, call: Call, a: list) -> tuple:
     return ex.one("Mul", [ex.one("Sign", [x], h), mag], h), _F
 
 
+def _cbrt(ex: Any, call: Call, a: list) -> tuple:
+    x, h = fl(ex, call, a[0]), call.hint
+    root = ex.one("Pow", [ex.one("Abs", [x], h), ex.scalar(1.0 / 3.0)], h)
+    return ex.one("Mul", [ex.one("Sign", [x], h), root], h), _F
+
+
+def _fmod(ex: Any, call: Call, a: list) -> tuple:
+    """``x - trunc(x / y) y`` (C's fmod: the sign of x)."""
+    x, y, h = fl(ex, call, a[0]), fl(ex, call, a[1]), call.hint
+    q = ex.one("Div", [x, y], h)
+    t = ex.one("Mul", [ex.one("Sign", [q], h), ex.one("Floor", [ex.one("Abs", [q], h)], h)], h)
+    return ex.one("Sub", [x, ex.one("Mul", [t, y], h)], h), _F
+
+
 def _round(ex: Any, call: Call, a: list) -> tuple:
     if cfg(call, "decimals"):
         raise refuse(call, "uses decimals != 0, which ONNX export does not write.")
@@ -314,6 +328,10 @@ ENTRIES_A: dict[str, Callable] = {
     "Log1p": _chain(("Add", 1.0, False), ("Log", None, False)),
     "Log2": _chain(("Log", None, False), ("Div", math.log(2.0), False)),
     "Log10": _chain(("Log", None, False), ("Div", math.log(10.0), False)),
+    "Deg2rad": _chain(("Mul", math.pi / 180.0, False)),
+    "Rad2deg": _chain(("Mul", 180.0 / math.pi, False)),
+    "Cbrt": _cbrt,
+    "Fmod": _fmod,
     "Gelu": _gelu,
     "Elu": _with_config(lambda c: ("Elu", {"alpha": float(cfg(c, "alpha"))})),
     "Celu": _with_config(lambda c: ("Celu", {"alpha": float(cfg(c, "alpha"))})),

@@ -311,8 +311,47 @@ def _relu_op(ex: Any, call: Call, a: list) -> tuple:
     return y, _F
 
 
+def _one_hot(ex: Any, call: Call, a: list) -> tuple:
+    """``one_hot(x, n)`` along the last axis: ``x[..., None] == [0, ..., n - 1]`` (ids
+    outside ``[0, n)`` give zeros, as TensorFlow)."""
+    if cfg(call, "axis") not in (-1, len(shape_of(a[0]))) or cfg(call, "sparse"):
+        raise refuse(call, "uses axis != -1 or sparse=True; ONNX export writes the dense "
+                     "one-hot along the last axis.")
+    n = int(cfg(call, "num_classes"))
+    ids = ex.one("Unsqueeze", [fl(ex, call, a[0]), ex.ints([-1])], call.hint)
+    classes = ex.const(np.arange(n, dtype=np.float32), f"{call.hint}/classes")
+    return ex.one("Equal", [ids, classes], call.hint), _B
+
+
+def shape_of(value: Any) -> tuple:
+    return tuple(value.shape) if _is_tensor(value) else np.shape(value)
+
+
+def _take(ex: Any, call: Call, a: list) -> tuple:
+    x, axis, h = fl(ex, call, a[0]), cfg(call, "axis"), call.hint
+    if axis is None:
+        x, axis = ex.one("Reshape", [x, ex.ints([-1])], h), 0
+    else:
+        axis = axis_in(call, int(axis), _rank(a[0]))
+    idx = a[1]
+    index = ex.one("Cast", [ex.raw_of(idx)], h, to=_I64) if _is_tensor(idx) else \
+        ex.const(np.asarray(idx, np.int64), f"{h}/indices")
+    return ex.one("Gather", [x, index], h, axis=axis), _F
+
+
+def _tile(ex: Any, call: Call, a: list) -> tuple:
+    reps = cfg(call, "repeats")
+    reps = [int(r) for r in (reps if isinstance(reps, list) else [reps])]
+    x, rank = fl(ex, call, a[0]), _rank(a[0])
+    if len(reps) > rank:
+        x = ex.one("Unsqueeze", [x, ex.ints(list(range(len(reps) - rank)))], call.hint)
+    reps = [1] * (max(rank, len(reps)) - len(reps)) + reps
+    return ex.one("Tile", [x, ex.ints(reps)], call.hint), _F
+
+
 def _ENTRIES() -> dict[str, Callable]:
-    return {**ENTRIES_A, **ENTRIES_B, "Cast": _cast, "SaturateCast": _cast}
+    return {**ENTRIES_A, **ENTRIES_B, "Cast": _cast, "SaturateCast": _cast,
+            "OneHot": _one_hot, "Take": _take, "Tile": _tile}
 
 
 def exported_ops() -> list[str]:

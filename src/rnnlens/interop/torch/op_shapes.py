@@ -148,6 +148,30 @@ def _cast(torch: Any, c: dict, a: list) -> Any:
     return x
 
 
+def _one_hot(torch: Any, c: dict, a: list) -> Any:
+    """``x[..., None] == [0, ..., n - 1]`` (ids outside ``[0, n)``: zeros, as TF)."""
+    x = _x(torch, a)
+    return x.unsqueeze(-1) == torch.arange(int(c["num_classes"]), dtype=x.dtype,
+                                           device=x.device)
+
+
+def _take(torch: Any, c: dict, a: list) -> Any:
+    x, axis = _x(torch, a), c.get("axis")
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    axis = int(axis) % x.dim()
+    idx = a[1].long() if torch.is_tensor(a[1]) else torch.as_tensor(np.asarray(a[1], np.int64))
+    idx = torch.where(idx < 0, idx + x.shape[axis], idx)
+    flat = torch.index_select(x, axis, idx.reshape(-1))
+    return flat.reshape(*x.shape[:axis], *idx.shape, *x.shape[axis + 1:])
+
+
+def _tile(torch: Any, c: dict, a: list) -> Any:
+    x, reps = _x(torch, a), c["repeats"]
+    reps = [int(r) for r in (reps if isinstance(reps, list) else [reps])]
+    return x.repeat(*([1] * (x.dim() - len(reps)) + reps))
+
+
 def _get_item(torch: Any, c: dict, a: list) -> Any:
     x, key = _x(torch, a), a[1]
     items = list(key) if isinstance(key, (list, tuple)) else [key]
@@ -193,7 +217,7 @@ OPS_B: dict[str, Callable] = {
     "Squeeze": _squeeze, "ExpandDims": _expand_dims, "Stack": _stack,
     "Concatenate": _concatenate, "BroadcastTo": _broadcast_to, "Flip": _flip,
     "Ravel": lambda t, c, a: _x(t, a).reshape(-1), "GetItem": _get_item,
-    "Cast": _cast, "SaturateCast": _cast,
+    "Cast": _cast, "SaturateCast": _cast, "OneHot": _one_hot, "Take": _take, "Tile": _tile,
 }
 
 #: Op classes converted by the mask-op module of :mod:`.conv` (element types kept).
@@ -241,6 +265,8 @@ def _make(layer: Any, node: Any, fn: Callable) -> Any:
 
 def _unsupported_setting(cls: str, c: dict, args: tuple) -> str:
     """Why a setting of an otherwise converted op has no torch form here ('' if none)."""
+    if cls == "OneHot" and (c.get("axis") != -1 or c.get("sparse")):
+        return "one_hot with axis != -1 or sparse=True is not converted."
     if cls == "Round" and c.get("decimals"):
         return "decimals != 0 is not converted."
     if c.get("initial") is not None:

@@ -138,6 +138,9 @@ _UNARY: dict[str, Callable] = {
     "Threshold": lambda t, x, c: t.where(x > float(c["threshold"]), x,
                                          t.full_like(x, float(c["default_value"]))),
     "Trunc": lambda t, x, c: t.trunc(x), "Round": _round,
+    "Deg2rad": lambda t, x, c: x * (math.pi / 180.0),
+    "Rad2deg": lambda t, x, c: x * (180.0 / math.pi),
+    "Cbrt": lambda t, x, c: t.sign(x) * t.pow(t.abs(x), 1.0 / 3.0),
     "Isnan": lambda t, x, c: t.isnan(x), "Isinf": lambda t, x, c: t.isinf(x),
     "Isfinite": lambda t, x, c: t.isfinite(x),
 }
@@ -184,6 +187,7 @@ _BINARY: dict[str, Callable] = {
     "Mod": lambda t, x, y: x - t.floor(x / y) * y,
     "Logaddexp": lambda t, x, y: t.maximum(x, y) + t.log(1.0 + t.exp(-t.abs(x - y))),
     "Hypot": lambda t, x, y: t.sqrt(x * x + y * y),
+    "Fmod": lambda t, x, y: x - t.trunc(x / y) * y,
 }
 
 
