@@ -117,6 +117,7 @@ CASES: dict[str, Callable] = {
     "newaxis": lambda h, x: h[:, None, 2],
     "reverse": lambda h, x: h[:, ::-1],
     "strided": lambda h, x: h[:, 1::2, -2:],
+    "reverse_empty": lambda h, x: ops.concatenate([h[..., -5::-1], h], axis=-1),
     "reshape": lambda h, x: ops.reshape(h, (-1, T * U)),
     "transpose": lambda h, x: ops.transpose(h, (0, 2, 1)),
     "expand_dims": lambda h, x: ops.expand_dims(h, 1),
@@ -480,7 +481,7 @@ def test_binary_ops_broadcast_and_constants(ort: Any, tmp_path: Path, op: str, o
             f"{op} {operand} swap={swap} batch={batch}")
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=_key())
 def test_basic_keys(ort: Any, tmp_path: Path, key: Any) -> None:

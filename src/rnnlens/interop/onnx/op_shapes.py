@@ -218,6 +218,8 @@ def _bounds(call: Call, item: slice, step: int, size: int | None) -> tuple[int, 
     negative step (Python: empty; ONNX: the first element), which is refused."""
     if size is not None:
         lo, hi, _ = item.indices(size)
+        if step < 0 and lo < 0:                    # Python's "before the first": empty
+            return 0, 0
         return lo, (_INT64_MIN if step < 0 and hi < 0 else hi)
     if step < 0 and item.start is not None and item.start < 0:
         raise refuse(call, f"slices an axis of unknown size with {item!r} (a negative start "
