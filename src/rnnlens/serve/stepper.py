@@ -37,10 +37,10 @@ TIME_LOCAL = frozenset({
     "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
     "Identity", "Masking", "Embedding", "TimeDistributed", "Add", "Subtract", "Multiply",
     "Average", "Maximum", "Minimum", "Discretization", "NotEqual", "Equal", "ZerosLike",
-    "OnesLike", "LogicalOr", "LogicalAnd"})
+    "OnesLike", "LogicalOr", "LogicalAnd", "LogicalNot", "Cast", "ConvertToTensor"})
 #: Layers that combine values along ``axis``: time-local unless it includes time (or None).
 ALONG_AXIS = frozenset({"Concatenate", "ConcatenateOp", "LayerNormalization",
-                        "UnitNormalization", "Softmax", "AnyOp"})
+                        "UnitNormalization", "Softmax", "AnyOp", "Any", "All"})
 #: Layers with statistics per ``axis`` position: time-local unless it includes time.
 PER_AXIS = frozenset({"BatchNormalization", "Normalization"})
 #: Lookups: time-local when they map each element to an integer.
@@ -175,7 +175,9 @@ def _check_node(model: Any, node: Any, seq: set[int]) -> None:
         extra = [k for k, v in node.kwargs.items()
                  if k != "mask" and any(hasattr(leaf, "node") for leaf in
                                         (v if isinstance(v, (list, tuple)) else [v]))]
-        if extra or len(node.input_tensors) != 1:
+        mask = node.kwargs.get("mask")
+        given = len(node.input_tensors) - int(hasattr(mask, "node"))   # a recorded mask node
+        if extra or given != 1:
             raise _refuse(model, f"layer '{layer.name}' takes {extra or 'several inputs'} "
                           "from other tensors (e.g. initial_state); stream a model whose "
                           "recurrent layers start from zeros.")
