@@ -117,9 +117,12 @@ class NS:
 
     def dec_mask(self, ids: Any) -> dict:
         """Keras 3 drops the upstream mask of a call with initial_state (spec 10.1), and
-        so does rnnlens: both decoders run unmasked; the loss is still masked by the
-        decoder's output mask (computed from the carried one)."""
-        return {}
+        so does rnnlens: both decoders get it explicitly, ``mask=ops.not_equal(ids, 0)``
+        (an op node on the symbolic ids in both libraries)."""
+        import rnnlens.ops
+
+        ops = rnnlens.ops if self.keras is None else self.keras.ops
+        return {"mask": ops.not_equal(ids, 0)}
 
 
 # ---------------------------------------------------------------------------- models
@@ -346,7 +349,7 @@ def test_fit_masked_encoder_decoder_matches_keras(K, loss_key):
     masks the loss by the output's mask (padded decoder steps get weight 0, the others
     total / valid), and so does rnnlens's. The embeddings' gradients are TensorFlow
     IndexedSlices, which Keras's Adam squares row by row (rnnlens's RowGradient).
-    (Both decoders run unmasked: Keras 3 drops the mask of a call with initial_state.)"""
+    (Both decoders get the mask explicitly: Keras 3 drops it with initial_state.)"""
     where = f"encdec_masked-{loss_key}"
     pair = Pair(K, "encdec_masked", loss_key, _seed(where))
     pair.compile("Adam", ["accuracy"] if loss_key != "mse" else ["mae"])

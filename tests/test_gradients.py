@@ -779,9 +779,12 @@ class NS:
 
     def dec_mask(self, ids: Any) -> dict:
         """Keras 3 drops the upstream mask of a call with initial_state (spec 10.1), and
-        so does rnnlens: both decoders run unmasked; the loss is still masked by the
-        decoder's output mask (computed from the carried one)."""
-        return {}
+        so does rnnlens: both decoders get it explicitly, ``mask=ops.not_equal(ids, 0)``
+        (an op node on the symbolic ids in both libraries)."""
+        import rnnlens.ops
+
+        ops = rnnlens.ops if self.keras is None else self.keras.ops
+        return {"mask": ops.not_equal(ids, 0)}
 
 
 def tf_lstm_last(ns, rng):
