@@ -324,13 +324,17 @@ def test_fit_lstm_matches_keras(K, parity, case):
     run_fit(K, parity, **_fit_args(case, False))
 
 
+#: (case, embedding) pairs not already run by test_fit_lstm_matches_keras.
+SLOW_FIT = [pytest.param(case, embedding,
+                         id=f"{_ids(case)}-{'embedding' if embedding else 'lstm'}")
+            for embedding in (False, True) for case in FIT
+            if embedding or case[0] not in FAST_FIT]
+
+
 @pytest.mark.keras
 @pytest.mark.slow
-@pytest.mark.parametrize("embedding", [False, True], ids=["lstm", "embedding"])
-@pytest.mark.parametrize("case", FIT, ids=_ids)
+@pytest.mark.parametrize("case,embedding", SLOW_FIT)
 def test_fit_every_optimizer_matches_keras(K, parity, case, embedding):
-    if case[0] in FAST_FIT and not embedding:
-        pytest.skip("in test_fit_lstm_matches_keras")
     run_fit(K, parity, **_fit_args(case, embedding))
 
 

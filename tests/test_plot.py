@@ -174,7 +174,8 @@ def test_fuzz_heatmaps_arguments(sample: Any, what: Any, layer: Any) -> None:
     for ax in panels(fig):
         key, name = ax.get_title(loc="left").split(": ")
         tr = trace[key]
-        arr = {"h": tr.h, "c": tr.c, **tr.gates}[name]
+        states = {f"s{k}": v for k, v in enumerate(tr.states)}   # what="states" panels
+        arr = {"h": tr.h, "c": tr.c, **tr.gates, **states}[name]
         np.testing.assert_array_equal(ax.images[0].get_array(), arr[int(sample) % 5].T)
     plt.close(fig)
 
