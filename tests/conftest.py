@@ -13,11 +13,19 @@ import os
 from typing import Any, Callable
 
 import pytest
+from hypothesis import settings
 
 from oracle import assert_close, max_abs_diff
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Property tests draw their examples from fixed seeds by default ("ci"), so a run here
+# sees exactly the examples CI sees; RNNLENS_HYPOTHESIS=explore draws fresh ones (and
+# remembers failures in .hypothesis/), for hunting new counterexamples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("RNNLENS_HYPOTHESIS", "ci"))
 
 #: Module-level collector of parity comparisons (one dict for the whole session).
 PARITY: dict[str, Any] = {"n": 0, "worst": 0.0, "where": "", "failed": 0,
