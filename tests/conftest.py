@@ -5,6 +5,11 @@ which calls ``oracle.assert_close`` and records the max-abs difference it saw. A
 of the run ``pytest_terminal_summary`` prints::
 
     keras parity: N comparisons, worst max-abs diff X (in <test id> / <tensor>)
+
+Suites that compare by kind (ONNX Runtime or torch outputs against ``predict``) record
+through ``record_kind`` instead and get one line each::
+
+    <suite>: N comparisons; worst max-abs diff per kind: <kind> X, ...
 """
 
 from __future__ import annotations
@@ -32,14 +37,22 @@ PARITY: dict[str, Any] = {"n": 0, "worst": 0.0, "where": "", "failed": 0,
                           "worst_ok": 0.0, "where_ok": ""}
 
 
+#: Per-kind collector for ``record_kind``: {suite: {"n": count, "worst": {kind: diff}}}.
+BY_KIND: dict[str, dict[str, Any]] = {}
+
+
+def _diff(actual: Any, expected: Any) -> float:
+    try:
+        return max_abs_diff(actual, expected)
+    except ValueError:          # structure / shape mismatch: assert_close reports it
+        return float("inf")
+
+
 def record_parity(actual: Any, expected: Any, name: str, test_id: str = "",
                   atol: float = 1e-5) -> None:
     """``oracle.assert_close`` plus bookkeeping of the worst difference seen."""
     PARITY["n"] += 1
-    try:
-        diff = max_abs_diff(actual, expected)
-    except ValueError:          # structure / shape mismatch: assert_close reports it
-        diff = float("inf")
+    diff = _diff(actual, expected)
     if diff > PARITY["worst"]:
         PARITY["worst"], PARITY["where"] = diff, f"{test_id} / {name}"
     if diff > atol:
@@ -47,6 +60,16 @@ def record_parity(actual: Any, expected: Any, name: str, test_id: str = "",
     elif diff > PARITY["worst_ok"]:
         PARITY["worst_ok"], PARITY["where_ok"] = diff, f"{test_id} / {name}"
     assert_close(actual, expected, atol=atol, name=name)
+
+
+def record_kind(suite: str, kind: str, actual: Any, expected: Any, name: str = "",
+                atol: float = 1e-5) -> None:
+    """``oracle.assert_close`` plus the worst difference per ``kind`` within ``suite``."""
+    tally = BY_KIND.setdefault(suite, {"n": 0, "worst": {}})
+    tally["n"] += 1
+    worst = tally["worst"]
+    worst[kind] = max(worst.get(kind, 0.0), _diff(actual, expected))
+    assert_close(actual, expected, atol=atol, name=name or kind)
 
 
 @pytest.fixture
@@ -60,6 +83,10 @@ def parity(request: pytest.FixtureRequest) -> Callable[..., None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    for suite, tally in sorted(BY_KIND.items()):
+        parts = ", ".join(f"{k} {v:.2e}" for k, v in sorted(tally["worst"].items()))
+        terminalreporter.write_line(f"{suite}: {tally['n']} comparisons; worst max-abs diff "
+                                    f"per kind: {parts}")
     if PARITY["n"] == 0:
         return
     terminalreporter.write_sep("-", "keras parity")

@@ -29,7 +29,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import rnnlens  # noqa: E402
-from oracle import assert_close, keras_available, max_abs_diff  # noqa: E402
+from conftest import record_kind  # noqa: E402
+from oracle import keras_available  # noqa: E402
 from rnnlens.interop.onnx import activations as onnx_acts  # noqa: E402
 from rnnlens.layers import (GRU, LSTM, Bidirectional, Dense, Embedding,  # noqa: E402
                             Input, Lambda, Masking, SimpleRNN, TimeDistributed)
@@ -38,24 +39,6 @@ from rnnlens.models import Model  # noqa: E402
 ATOL = 1e-5
 KINDS = ["lstm", "gru", "gru_reset_before", "simple_rnn"]
 NATIVE = {"LSTM", "GRU", "RNN"}
-WORST: dict[str, float] = {}
-COUNT = {"n": 0}
-
-
-class _Summary:
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if COUNT["n"]:
-            parts = ", ".join(f"{k} {v:.2e}" for k, v in sorted(WORST.items()))
-            terminalreporter.write_line(f"onnx models: {COUNT['n']} comparisons with "
-                                        f"onnxruntime; worst max-abs diff per kind: {parts}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _summary(request: pytest.FixtureRequest) -> Any:
-    manager = request.config.pluginmanager
-    if not manager.has_plugin("rnnlens-onnx-models-summary"):
-        manager.register(_Summary(), "rnnlens-onnx-models-summary")
-    yield
 
 
 def _flat(value: Any) -> list:
@@ -71,10 +54,8 @@ def check(got: list, expected: Any, kind: str) -> None:
     expected = _flat(expected)
     assert len(got) == len(expected)
     for k, (g, e) in enumerate(zip(got, expected)):
-        diff = max_abs_diff(g, np.asarray(e))
-        COUNT["n"] += 1
-        WORST[kind] = max(WORST.get(kind, 0.0), diff)
-        assert_close(g, np.asarray(e), atol=ATOL, name=f"{kind}/output {k}")
+        record_kind("onnx models (onnxruntime)", kind, g, np.asarray(e),
+                    f"{kind}/output {k}", ATOL)
 
 
 def run(model: Any, tmp_path: Path, feeds: list[np.ndarray], kind: str, seed: int = 0,

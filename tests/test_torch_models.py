@@ -29,7 +29,8 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import rnnlens  # noqa: E402
-from oracle import assert_close, keras_available, max_abs_diff  # noqa: E402
+from conftest import record_kind  # noqa: E402
+from oracle import keras_available  # noqa: E402
 from rnnlens.interop import torch as interop  # noqa: E402
 from rnnlens.interop.onnx import activations as onnx_acts  # noqa: E402
 from rnnlens.layers import (GRU, LSTM, Add, AveragePooling1D, BatchNormalization,  # noqa: E402
@@ -42,24 +43,6 @@ from rnnlens.models import Model, Sequential  # noqa: E402
 
 ATOL = 1e-5
 KINDS = ["lstm", "gru", "gru_reset_before", "simple_rnn"]
-WORST: dict[str, float] = {}
-COUNT = {"n": 0}
-
-
-class _Summary:
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if COUNT["n"]:
-            parts = ", ".join(f"{k} {v:.2e}" for k, v in sorted(WORST.items()))
-            terminalreporter.write_line(f"torch models: {COUNT['n']} comparisons; worst "
-                                        f"max-abs diff per kind: {parts}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _summary(request: pytest.FixtureRequest) -> Any:
-    manager = request.config.pluginmanager
-    if not manager.has_plugin("rnnlens-torch-models-summary"):
-        manager.register(_Summary(), "rnnlens-torch-models-summary")
-    yield
 
 
 def to_np(value: Any) -> Any:
@@ -92,10 +75,7 @@ def check(got: Any, expected: Any, kind: str, structure: bool = True) -> None:
     if structure:
         assert nesting(got) == nesting(expected), (nesting(got), nesting(expected))
     for k, (g, e) in enumerate(zip(_leaves(got), _leaves(expected), strict=True)):
-        diff = max_abs_diff(g, np.asarray(e))
-        COUNT["n"] += 1
-        WORST[kind] = max(WORST.get(kind, 0.0), diff)
-        assert_close(g, np.asarray(e), atol=ATOL, name=f"{kind}/output {k}")
+        record_kind("torch models", kind, g, np.asarray(e), f"{kind}/output {k}", ATOL)
 
 
 def run(model: Any, feeds: list[np.ndarray], kind: str, seed: int = 0,
