@@ -341,8 +341,16 @@ _ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+#: Keras names of activations that take required arguments besides ``x``: ``get`` and
+#: ``serialize`` know them (as Keras's ``ALL_OBJECTS_DICT`` does), but a layer given one
+#: fails when called, as in Keras (``threshold() missing 2 required positional arguments``).
+WITH_ARGUMENTS: dict[str, Activation] = {"threshold": threshold}
+
+
 def get(identifier: str | Activation | None) -> Activation:
     """Resolves an activation by Keras name, ``None`` (linear) or callable.
+
+    Names are exact, as in Keras (``"Softmax"`` is not ``"softmax"``).
 
     Raises:
         ValueError: for an unknown name, listing the known ones.
@@ -351,11 +359,14 @@ def get(identifier: str | Activation | None) -> Activation:
     if identifier is None:
         return linear
     if isinstance(identifier, str):
-        fn = _ACTIVATIONS.get(identifier.lower())
+        fn = _ACTIVATIONS.get(identifier) or WITH_ARGUMENTS.get(identifier)
         if fn is None:
+            known = sorted({*_ACTIVATIONS, *WITH_ARGUMENTS})
+            hint = (f" (names are lower-case: {identifier.lower()!r})"
+                    if identifier.lower() in known else "")
             raise ValueError(
-                f"Received an unknown activation: {identifier!r}, expected one of "
-                f"{sorted(_ACTIVATIONS)} (or None for linear, or a callable)."
+                f"Received an unknown activation: {identifier!r}{hint}, expected one of "
+                f"{known} (or None for linear, or a callable)."
             )
         return fn
     if callable(identifier):
@@ -392,9 +403,10 @@ def serialize(fn: Activation) -> str | Activation:
     for name, known in _ACTIVATIONS.items():
         if known is fn:
             return name
-    for name, known in LEGACY.items():
-        if known is fn:
-            return name
+    for table in (WITH_ARGUMENTS, LEGACY):
+        for name, known in table.items():
+            if known is fn:
+                return name
     return fn
 
 
