@@ -20,6 +20,7 @@ softmax, so a fully masked row is uniform).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -102,3 +103,40 @@ def masked_softmax_backward(p: np.ndarray, keep: np.ndarray | None, d_p: np.ndar
     if keep is None:
         return softmax_backward(p, d_p)
     return np.where(keep, softmax_backward(p, np.where(keep, d_p, zero)), zero)
+
+
+def attention_backward(dense: tuple, attend_backward: Any, cache: dict, d_out: Any,
+                       fold: Any = None) -> tuple[list, dict, list]:
+    """MultiHeadAttention's / GroupQueryAttention's backward, with ``dense`` their (query,
+    key, gate or None, value, output) projections and ``fold`` (GroupQueryAttention) the
+    sum of the repeated key / value heads' gradients::
+
+        dO = dy Wo^T;  with a gate g: d(gate input) = dO * O,  dO = dO * g
+        dQ, dK, dV = the attention core's backward of dO (and of d scores when returned)
+        d query = dQ Wq^T (+ the gate's),  d key = fold(dK) Wk^T,  d value = fold(dV) Wv^T
+
+    Returns ``[d query, d value(, d key)]`` (without a key its gradient adds to the
+    value's), ``{}``, and the weight gradients in Keras's order.
+    """
+    query, key, gate_dense, value, output = dense
+    d_scores = None
+    if cache["scores_out"]:
+        d_out, d_scores = d_out
+    q_cache, k_cache, v_cache, o_cache = cache["caches"]
+    y = o_cache[2]
+    d_y = np.zeros_like(y) if d_out is None else np.asarray(d_out, y.dtype)   # (B, T, E)
+    d_o, _, g_out = output.backward(o_cache, d_y)                             # (B, T, N, Hv)
+    gate, gate_cache, o = cache["gate"]
+    g_gate, d_q_gate = [], None
+    if gate is not None:
+        d_q_gate, _, g_gate = gate_dense.backward(gate_cache, d_o * o)
+        d_o = d_o * gate
+    d_qp, d_kp, d_vp = attend_backward(cache["core"], d_o, d_scores)          # (B, T, N, H)
+    if fold is not None:
+        d_kp, d_vp = fold(d_kp), fold(d_vp)                                  # (B, S, K, H)
+    d_q, _, g_q = query.backward(q_cache, d_qp)
+    d_k, _, g_k = key.backward(k_cache, d_kp)
+    d_v, _, g_v = value.backward(v_cache, d_vp)
+    d_q = d_q if d_q_gate is None else d_q + d_q_gate
+    d_in = [d_q, d_v, d_k] if cache["has_key"] else [d_q, d_v + d_k]
+    return d_in, {}, g_q + g_k + g_gate + g_v + g_out

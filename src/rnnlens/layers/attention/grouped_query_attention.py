@@ -263,29 +263,11 @@ class GroupedQueryAttention(Layer):
         return ((y, scores) if return_attention_scores else y), cache
 
     def backward(self, cache: dict, d_out: Any) -> tuple[list, dict, list]:
-        """``d[query, value(, key)]`` and the projections' weight gradients."""
-        d_scores = None
-        if cache["scores_out"]:
-            d_out, d_scores = d_out
-        q_cache, k_cache, v_cache, o_cache = cache["caches"]
-        y = o_cache[2]
-        d_y = np.zeros_like(y) if d_out is None else np.asarray(d_out, y.dtype)
-        d_o, _, g_out = self._output_dense.backward(o_cache, d_y)
-        gate, gate_cache, o = cache["gate"]
-        g_gate, d_q_gate = [], None
-        if gate is not None:
-            d_q_gate, _, g_gate = self._gate_dense.backward(gate_cache, d_o * o)
-            d_o = d_o * gate
-        d_qp, d_kr, d_vr = self._attend_backward(cache["core"], d_o, d_scores)
-        d_q, _, g_q = self._query_dense.backward(q_cache, d_qp)
-        d_k, _, g_k = self._key_dense.backward(k_cache, self._unrepeat(d_kr))
-        d_v, _, g_v = self._value_dense.backward(v_cache, self._unrepeat(d_vr))
-        if d_q_gate is not None:
-            d_q = d_q + d_q_gate
-        grads = g_q + g_k + g_gate + g_v + g_out
-        if cache["has_key"]:
-            return [d_q, d_v, d_k], {}, grads
-        return [d_q, d_v + d_k], {}, grads
+        """``d[query, value(, key)]`` and the projections' weight gradients
+        (``_heads.attention_backward``; the repeated heads' gradients summed back)."""
+        dense = tuple(getattr(self, attr) for attr in _DENSE)
+        return _heads.attention_backward(dense, self._attend_backward, cache, d_out,
+                                         fold=self._unrepeat)
 
     def _unrepeat(self, d: np.ndarray) -> np.ndarray:
         """The gradient of ``np.repeat(x, R, axis=2)``: the R copies summed."""

@@ -385,32 +385,12 @@ class MultiHeadAttention(Layer):
                 "v2": v2, "c": c, "batch": q_batch, "q_attn": q_attn, "k_attn": k_attn,
                 "v_shape": vp.shape, "k_shape": kp.shape}
 
-
     def backward(self, cache: dict, d_out: Any) -> tuple[list, dict, list]:
-        """``d[query, value(, key)]`` and the projections' weight gradients."""
-        d_scores = None
-        if cache["scores_out"]:
-            d_out, d_scores = d_out
-        q_cache, k_cache, v_cache, o_cache = cache["caches"]
-        y = o_cache[2]
-        d_y = np.zeros_like(y) if d_out is None else np.asarray(d_out, y.dtype)
-        d_o, _, g_out = self.output_dense.backward(o_cache, d_y)
-        gate, gate_cache, o = cache["gate"]
-        g_gate, d_q_gate = [], None
-        if gate is not None:
-            d_q_gate, _, g_gate = self._gate_dense.backward(gate_cache, d_o * o)
-            d_o = d_o * gate
-        core = cache["core"]
-        d_qp, d_kp, d_vp = self._attend_backward(core, d_o, d_scores)
-        d_q, _, g_q = self.query_dense.backward(q_cache, d_qp)
-        d_k, _, g_k = self.key_dense.backward(k_cache, d_kp)
-        d_v, _, g_v = self.value_dense.backward(v_cache, d_vp)
-        if d_q_gate is not None:
-            d_q = d_q + d_q_gate
-        grads = g_q + g_k + g_gate + g_v + g_out
-        if cache["has_key"]:
-            return [d_q, d_v, d_k], {}, grads
-        return [d_q, d_v + d_k], {}, grads
+        """``d[query, value(, key)]`` and the projections' weight gradients
+        (``_heads.attention_backward``)."""
+        dense = (self.query_dense, self.key_dense, self._gate_dense, self.value_dense,
+                 self.output_dense)
+        return _heads.attention_backward(dense, self._attend_backward, cache, d_out)
 
     def _attend_backward(self, core: dict, d_o: np.ndarray, d_scores: Any
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
