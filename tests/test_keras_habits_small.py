@@ -3,6 +3,10 @@
 * ``activations.get``: ``"threshold"`` resolves (and serializes) as in Keras, names are
   exact (``"Softmax"`` is a ValueError in both), and ``threshold(x, threshold,
   default_value)`` has Keras's signature and values.
+* ``StringLookup(invert=True)``: an object array of UTF-8 ``bytes`` (what Keras's
+  ``tf.string`` output gives in NumPy), eagerly, from ``predict`` and inside models whose
+  later layers (StringLookup, Hashing) take those bytes; TextVectorization ids map back;
+  ``oov_token=None`` is refused as in Keras.
 """
 
 from __future__ import annotations
@@ -83,3 +87,112 @@ def test_dense_with_threshold_builds_then_fails_like_keras(K: Any) -> None:
         theirs(x)
     with pytest.raises(TypeError, match="threshold"):
         ours(x)
+
+
+# ---------------------------------------------------------------------------- StringLookup
+def keras_np(K: Any, value: Any) -> np.ndarray:
+    return K.ops.convert_to_numpy(value)
+
+
+def assert_same_strings(got: Any, want: np.ndarray) -> None:
+    """Same shape, object dtype and the same ``bytes`` objects (no decoding on either side)."""
+    assert isinstance(got, np.ndarray) and got.dtype == want.dtype == object
+    assert got.shape == want.shape
+    assert all(type(v) is bytes for v in got.reshape(-1)), got
+    assert got.tolist() == want.tolist()
+
+
+INVERT_CASES = [dict(vocabulary=["a", "b", "c"]),
+                dict(vocabulary=["a", "é", "日本", ""], mask_token="m"),
+                dict(vocabulary=["x", "y"], mask_token="", oov_token="?", num_oov_indices=2)]
+
+
+@pytest.mark.parametrize("kw", INVERT_CASES, ids=range(len(INVERT_CASES)))
+def test_invert_returns_bytes_eagerly_as_keras(K: Any, kw: dict) -> None:
+    theirs, ours = K.layers.StringLookup(invert=True, **kw), \
+        rnnlens.layers.StringLookup(invert=True, **kw)
+    for ids in (np.array([[0, 1, 2, 3], [4, 5, 9, -1]]), np.array([1, 0, 7]), np.array(2)):
+        assert_same_strings(ours(ids), keras_np(K, theirs(ids)))
+    assert ours.get_vocabulary() == theirs.get_vocabulary()          # str, not bytes
+
+
+def _invert_model(lib: Any, kw: dict) -> Any:
+    ids = lib.Input((3,), dtype="int64", name="ids")
+    return lib.Model(ids, lib.layers.StringLookup(invert=True, **kw)(ids))
+
+
+@pytest.mark.parametrize("kw", INVERT_CASES, ids=range(len(INVERT_CASES)))
+def test_invert_predict_returns_bytes_as_keras(K: Any, kw: dict) -> None:
+    ids = np.array([[1, 2, 3], [0, 4, 5], [6, 1, 0], [2, 2, 2], [3, 0, 1]], np.int64)
+    want = _invert_model(K, kw).predict(ids, batch_size=2, verbose=0)
+    model = _invert_model(rnnlens, kw)
+    assert_same_strings(model.predict(ids, batch_size=2, verbose=0), want)
+    assert_same_strings(model.predict_on_batch(ids), want)
+    assert_same_strings(np.asarray(model(ids)), want)
+
+
+def _round_trip_model(lib: Any, vocab: list) -> Any:
+    """ids -> tokens (invert) -> ids again, and a Hashing of the tokens: the layers after
+    the inverting lookup take its bytes."""
+    ids = lib.Input((4,), dtype="int64")
+    tokens = lib.layers.StringLookup(vocabulary=vocab, invert=True)(ids)
+    again = lib.layers.StringLookup(vocabulary=vocab)(tokens)
+    hashed = lib.layers.Hashing(num_bins=7)(tokens)
+    return lib.Model(ids, [again, hashed])
+
+
+def test_inverted_bytes_feed_later_layers_as_keras(K: Any) -> None:
+    vocab = ["a", "bb", "é"]
+    ids = np.array([[1, 2, 3, 0], [3, 3, 9, 1]], np.int64)
+    want = _round_trip_model(K, vocab).predict(ids, verbose=0)
+    got = _round_trip_model(rnnlens, vocab).predict(ids, verbose=0)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype == np.int64
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(got[0], np.where((ids >= 1) & (ids <= 3), ids, 0))
+
+
+def test_text_vectorization_round_trip_as_keras(K: Any) -> None:
+    """TextVectorization's ids mapped back by StringLookup(invert=True) on its vocabulary."""
+    texts = np.array(["the cat sat", "the dog", "a cat ran home"])
+
+    def run(lib: Any) -> tuple:
+        tv = lib.layers.TextVectorization(output_sequence_length=4)
+        tv.adapt(texts)
+        back = lib.layers.StringLookup(vocabulary=tv.get_vocabulary(include_special_tokens=False),
+                                       mask_token="", invert=True)
+        ids = keras_np(K, tv(texts)) if lib is K else tv(texts)
+        return tv.get_vocabulary(), ids, keras_np(K, back(ids)) if lib is K else back(ids)
+
+    (k_vocab, k_ids, want), (r_vocab, r_ids, got) = run(K), run(rnnlens)
+    assert r_vocab == k_vocab
+    np.testing.assert_array_equal(r_ids, k_ids)
+    assert_same_strings(got, want)
+    assert [b" ".join(t for t in row if t) for row in got] == [t.encode() for t in texts]
+
+
+def test_invert_without_oov_token_is_refused_as_keras(K: Any) -> None:
+    for kw in (dict(vocabulary=["a", "b"]), {}):
+        with pytest.raises(ValueError):
+            K.layers.StringLookup(invert=True, oov_token=None, **kw)
+        with pytest.raises(ValueError, match="oov_token"):
+            rnnlens.layers.StringLookup(invert=True, oov_token=None, **kw)
+
+
+@FUZZ
+@given(vocab=st.lists(st.text(min_size=1, max_size=3), min_size=1, max_size=5, unique=True),
+       ids=st.lists(st.integers(-3, 9), min_size=1, max_size=8),
+       mask=st.sampled_from([None, "", "<m>"]))
+def test_invert_is_the_encoded_vocabulary(vocab: list, ids: list, mask: Any) -> None:
+    """Property: id ``k`` of the full vocabulary comes back as its UTF-8 bytes, anything
+    out of range as the OOV token's; or the layer refuses with a ValueError."""
+    try:
+        layer = rnnlens.layers.StringLookup(vocabulary=vocab, mask_token=mask, invert=True)
+    except ValueError:
+        assert mask in vocab or "[UNK]" in vocab
+        return
+    out = layer(np.array(ids))
+    full = layer.get_vocabulary()
+    assert out.dtype == object and out.shape == (len(ids),)
+    assert out.tolist() == [full[i].encode() if 0 <= i < len(full) else b"[UNK]"
+                            for i in ids]

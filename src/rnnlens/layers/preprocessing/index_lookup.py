@@ -19,6 +19,10 @@ the token, descending (UTF-8 byte order for strings), as Keras's
 documents and ``df`` the documents containing the token; the special indices get the
 mean weight.
 
+``invert=True`` maps ids back: ``token_start + k`` -> the k-th token, 0 -> the mask token
+(when set), any other id -> ``oov_token``. Strings come back as UTF-8 ``bytes`` in an
+object array, what ``.numpy()`` of Keras's ``tf.string`` output holds (integers: int64).
+
 Files: a vocabulary that did not come from the constructor's list is written as
 ``assets/<layer path>/vocabulary.txt`` (one token a line, joined by ``\\n``) and read
 back with Python's ``splitlines`` (what Keras does, lossy for tokens holding line
@@ -141,6 +145,11 @@ class _IndexLookup(Layer):
         if self.invert and self.output_mode != "int":
             raise ValueError("`output_mode` must be `'int'` when `invert` is true. "
                              f"Received: output_mode={self.output_mode}")
+        if self.invert and self.oov_token is None:
+            raise ValueError(f"Layer '{self.name}' has invert=True and oov_token=None: an "
+                             "inverting lookup returns `oov_token` for unknown ids, so it "
+                             "needs one (Keras refuses None: \"Attempt to convert a value "
+                             "(None) ... to a Tensor\"). Pass oov_token='[UNK]' (or -1).")
         if self.idf_weights is not None and self.output_mode != "tf_idf":
             raise ValueError("`idf_weights` should only be set if `output_mode` is "
                              f"`'tf_idf'`. Received: output_mode={self.output_mode}")
@@ -461,6 +470,8 @@ class _IndexLookup(Layer):
         out = [tokens[i - start] if start <= i < size else oov for i in flat]
         if mask is not None:
             out = [mask if i == 0 else t for i, t in zip(flat, out)]
+        if not self.integers:                 # a tf.string tensor: its numpy() is bytes
+            out = [t.encode("utf-8") for t in out]
         arr = np.empty(len(out), np.int64 if self.integers else object)
         arr[:] = out
         return arr.reshape(ids.shape)

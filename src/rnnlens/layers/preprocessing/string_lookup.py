@@ -8,8 +8,8 @@ order and the files. Shape legend: B batch, T tokens per sample, V vocabulary si
 * ``output_mode="int"``: ids (B, T) int64 -> (B, T) int64.
 * ``"one_hot"``: (B,) or (B, 1) -> (B, V); (B, T) -> (B, T, V).
 * ``"multi_hot"`` / ``"count"``: (B, T) -> (B, V) int64; ``"tf_idf"``: float32.
-* ``invert=True``: ids -> tokens (strings as an object array of ``str``; TensorFlow
-  would return bytes).
+* ``invert=True``: ids -> tokens, an object array of UTF-8 ``bytes`` as Keras's
+  ``tf.string`` output converts to NumPy (``get_vocabulary()`` stays ``str``, as in Keras).
 """
 
 from __future__ import annotations
