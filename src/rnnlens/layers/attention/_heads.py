@@ -107,21 +107,18 @@ def masked_softmax_backward(p: np.ndarray, keep: np.ndarray | None, d_p: np.ndar
 
 def attention_backward(dense: tuple, attend_backward: Any, cache: dict, d_out: Any,
                        fold: Any = None) -> tuple[list, dict, list]:
-    """MultiHeadAttention's / GroupQueryAttention's backward, with ``dense`` their (query,
-    key, gate or None, value, output) projections and ``fold`` (GroupQueryAttention) the
-    sum of the repeated key / value heads' gradients::
+    """MultiHeadAttention's / GroupQueryAttention's backward; ``dense`` is their (query,
+    key, gate or None, value, output) projections, ``fold`` GroupQueryAttention's sum of
+    the repeated key / value heads' gradients::
 
         dO = dy Wo^T;  with a gate g: d(gate input) = dO * O,  dO = dO * g
         dQ, dK, dV = the attention core's backward of dO (and of d scores when returned)
         d query = dQ Wq^T (+ the gate's),  d key = fold(dK) Wk^T,  d value = fold(dV) Wv^T
 
-    Returns ``[d query, d value(, d key)]`` (without a key its gradient adds to the
-    value's), ``{}``, and the weight gradients in Keras's order.
-    """
+    Returns ``[d query, d value(, d key)]`` (no key: its gradient adds to the value's),
+    ``{}`` and the weight gradients in Keras's order."""
     query, key, gate_dense, value, output = dense
-    d_scores = None
-    if cache["scores_out"]:
-        d_out, d_scores = d_out
+    d_out, d_scores = d_out if cache["scores_out"] else (d_out, None)
     q_cache, k_cache, v_cache, o_cache = cache["caches"]
     y = o_cache[2]
     d_y = np.zeros_like(y) if d_out is None else np.asarray(d_out, y.dtype)   # (B, T, E)

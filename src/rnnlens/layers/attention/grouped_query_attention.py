@@ -263,11 +263,9 @@ class GroupedQueryAttention(Layer):
         return ((y, scores) if return_attention_scores else y), cache
 
     def backward(self, cache: dict, d_out: Any) -> tuple[list, dict, list]:
-        """``d[query, value(, key)]`` and the projections' weight gradients
-        (``_heads.attention_backward``; the repeated heads' gradients summed back)."""
-        dense = tuple(getattr(self, attr) for attr in _DENSE)
-        return _heads.attention_backward(dense, self._attend_backward, cache, d_out,
-                                         fold=self._unrepeat)
+        """``d[query, value(, key)]``, weight gradients (``_heads.attention_backward``)."""
+        return _heads.attention_backward(tuple(getattr(self, a) for a in _DENSE),
+                                         self._attend_backward, cache, d_out, self._unrepeat)
 
     def _unrepeat(self, d: np.ndarray) -> np.ndarray:
         """The gradient of ``np.repeat(x, R, axis=2)``: the R copies summed."""

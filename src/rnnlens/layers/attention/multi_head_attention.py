@@ -386,8 +386,7 @@ class MultiHeadAttention(Layer):
                 "v_shape": vp.shape, "k_shape": kp.shape}
 
     def backward(self, cache: dict, d_out: Any) -> tuple[list, dict, list]:
-        """``d[query, value(, key)]`` and the projections' weight gradients
-        (``_heads.attention_backward``)."""
+        """``d[query, value(, key)]``, weight gradients (``_heads.attention_backward``)."""
         dense = (self.query_dense, self.key_dense, self._gate_dense, self.value_dense,
                  self.output_dense)
         return _heads.attention_backward(dense, self._attend_backward, cache, d_out)
