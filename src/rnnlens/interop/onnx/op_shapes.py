@@ -27,6 +27,7 @@ import numpy as np
 
 from rnnlens.interop.onnx.export import INT64_MAX, Call
 from rnnlens.interop.onnx.op_nodes import ENTRIES_A, _is_tensor, axes_of, cfg, fl, refuse
+from rnnlens.interop.onnx.op_order import ENTRIES_C
 
 _F, _B, _I64 = 1, 9, 7
 _INT64_MIN = -(2 ** 63)
@@ -352,7 +353,7 @@ def _tile(ex: Any, call: Call, a: list) -> tuple:
 
 
 def _ENTRIES() -> dict[str, Callable]:
-    return {**ENTRIES_A, **ENTRIES_B, "Cast": _cast, "SaturateCast": _cast,
+    return {**ENTRIES_A, **ENTRIES_B, **ENTRIES_C, "Cast": _cast, "SaturateCast": _cast,
             "OneHot": _one_hot, "Take": _take, "Tile": _tile}
 
 
@@ -365,14 +366,23 @@ def exported_ops() -> list[str]:
 
 
 def _finish(ex: Any, call: Call, entry: Callable) -> list[str]:
-    """The entry's result cast to the dtype rnnlens gives the node's output."""
-    name, elem = entry(ex, call, list(call.args))
-    want = np.dtype(call.out_dtypes[0] if call.out_dtypes else "float32")
-    target = _F if np.issubdtype(want, np.floating) else \
-        ex.helper.np_dtype_to_tensor_dtype(want)
-    if target != elem:
-        name = ex.one("Cast", [name], call.hint, to=target)
-    return [ex.mark(name, target)]
+    """The entry's results (one, or a list for ``split``, ``top_k``, ...) each cast to the
+    dtype rnnlens gives that output of the node."""
+    made = entry(ex, call, list(call.args))
+    made = made if isinstance(made, list) else [made]
+    if len(made) != len(call.out_shapes):
+        raise refuse(call, f"gives {len(call.out_shapes)} outputs in rnnlens, and ONNX export "
+                     f"wrote {len(made)}.")                  # pragma: no cover - internal
+    dtypes = call.out_dtypes or ["float32"] * len(made)
+    names = []
+    for (name, elem), dtype in zip(made, dtypes):
+        want = np.dtype(dtype)
+        target = _F if np.issubdtype(want, np.floating) else \
+            ex.helper.np_dtype_to_tensor_dtype(want)
+        if target != elem:
+            name = ex.one("Cast", [name], call.hint, to=target)
+        names.append(ex.mark(name, target))
+    return names
 
 
 @functools.lru_cache(maxsize=1)
@@ -388,8 +398,6 @@ def emitters_table() -> dict[type, Callable]:
 
 
 def _run(ex: Any, call: Call, entry: Callable) -> list[str]:
-    if len(call.out_shapes) != 1:                       # pragma: no cover - single outputs
-        raise refuse(call, "has several outputs, which ONNX export does not write.")
     return _finish(ex, call, entry)
 
 
@@ -421,13 +429,17 @@ def op_export_markdown() -> str:
         "slices with",
         "any step, `None`, `...`); an array, list or tensor index is refused. Any op "
         "marked no",
-        "below is a ValueError naming the node and the op (e.g. `Op node 'sort' "
-        "(ops.sort, Keras's",
-        "Sort) is not supported by ONNX export`). Multi-output ops (`split`, `top_k`, "
-        "...) and",
-        "settings the formulas do not cover (`round(decimals != 0)`, `max(initial=...)`, "
-        "softmax",
-        "over several axes) are refused too.",
+        "below is a ValueError naming the node and the op (e.g. `Op node 'median' "
+        "(ops.median,",
+        "Keras's Median) is not supported by ONNX export`), as are settings the formulas "
+        "do not",
+        "cover (`round(decimals != 0)`, `max(initial=...)`, `cumprod(dtype=...)`, `pad` with "
+        "a tensor",
+        "`constant_values`, softmax over several axes). Multi-output ops (`split`, "
+        "`array_split`,",
+        "`unstack`, `top_k`) write one output per piece. `sort` / `argsort` / `top_k` order "
+        "ties as a",
+        "stable sort (the lower index first); where NaN goes in a sort is not covered.",
         "",
         f"{len(onnx_ops)} of {len(rows)} op classes export to ONNX, {len(torch_ops)} "
         f"convert to PyTorch ({both} both).",

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnlens.interop.torch.ops import OPS_A, _axes, _dtype, fl
+from rnnlens.interop.torch.ops_order import OPS_C, unsupported
 
 
 def _x(torch: Any, a: list) -> Any:
@@ -230,7 +231,7 @@ def converted_ops() -> list[str]:
     from rnnlens.layers._op_table import OPS
 
     known = {entry[0] for entry in OPS.values()} | {"ReLU"}
-    return sorted((set(OPS_A) | set(OPS_B) | set(_MASK_OPS) | {"ReLU"}) & known)
+    return sorted((set(OPS_A) | set(OPS_B) | set(OPS_C) | set(_MASK_OPS) | {"ReLU"}) & known)
 
 
 @functools.lru_cache(maxsize=1)
@@ -239,7 +240,7 @@ def op_converters() -> dict[type, Callable]:
     from rnnlens.layers.op_nodes import OP_REGISTRY, ReLUOp
 
     table = {ReLUOp: functools.partial(_make, fn=_relu_op)}
-    for name, fn in {**OPS_A, **OPS_B}.items():
+    for name, fn in {**OPS_A, **OPS_B, **OPS_C}.items():
         # concatenate here rather than as a mask op: NumPy constants among the parts
         if name in OP_REGISTRY and (name not in _MASK_OPS or name == "Concatenate"):
             table[OP_REGISTRY[name]] = functools.partial(_make, fn=fn)
@@ -247,20 +248,20 @@ def op_converters() -> dict[type, Callable]:
 
 
 def _make(layer: Any, node: Any, fn: Callable) -> Any:
-    if len(node.outputs) != 1:                          # pragma: no cover - single outputs
-        raise ValueError(f"Cannot convert op node '{layer.name}' to PyTorch: it has "
-                         f"{len(node.outputs)} outputs.")
     args = node.args
     if type(layer).__name__ == "GetItem" and (len(args) < 2 or hasattr(args[1], "shape")
                                               or _fancy(args[1])):
         raise ValueError(f"Cannot convert op node '{layer.name}' (ops.get_item, Keras's "
                          "GetItem) to PyTorch: it indexes with a tensor, an array or a list; "
                          "basic keys only (ints, slices, None, ...).")
-    reason = _unsupported_setting(type(layer).__name__, layer.op_config, args)
+    cls = type(layer).__name__
+    reason = _unsupported_setting(cls, layer.op_config, args) or \
+        (unsupported(cls, layer.op_config, node) if cls in OPS_C else "")
     if reason:
         raise ValueError(f"Cannot convert op node '{layer.name}' (ops.{layer.op_name}, "
-                         f"Keras's {type(layer).__name__}) to PyTorch: {reason}")
-    return op_module()(layer, fn, str(node.outputs[0].dtype))
+                         f"Keras's {cls}) to PyTorch: {reason}")
+    extra = {"constant_values": node.kwargs.get("constant_values")} if cls == "Pad" else {}
+    return op_module()(layer, fn, [str(t.dtype) for t in node.outputs], extra)
 
 
 def _unsupported_setting(cls: str, c: dict, args: tuple) -> str:
@@ -287,22 +288,33 @@ def _fancy(key: Any) -> bool:
 @functools.lru_cache(maxsize=1)
 def op_module() -> type:
     """``OpModule``: one op node; ``call(args, mask)`` runs its function on the arguments
-    and casts the result to the node's dtype."""
+    and casts each result (one, or a list for ``split``, ``top_k``, ...) to the dtype of
+    that output of the node."""
     from rnnlens.interop.torch.layers import base, publish
     from rnnlens.interop.torch.weights import _import_torch
 
     torch = _import_torch()
 
     class OpModule(base()):
-        def __init__(self, layer: Any, fn: Callable, dtype: str):
+        def __init__(self, layer: Any, fn: Callable, dtypes: list[str],
+                     extra: dict | None = None):
             super().__init__(layer.name, bool(layer.supports_masking))
-            self.fn, self.config, self.out_dtype = fn, dict(layer.op_config), dtype
+            self.fn, self.config = fn, {**layer.op_config, **(extra or {})}
+            self.out_dtypes = list(dtypes)
+
+        def forward(self, x: Any, mask: Any = None, initial_state: Any = None) -> tuple:
+            y = self.fn(torch, self.config, list(x))
+            outs = list(y) if isinstance(y, (list, tuple)) else [y]
+            made = [self._cast(v, d, list(x)) for v, d in zip(outs, self.out_dtypes)]
+            return made, [self.compute_mask(x, mask)] * len(made)
 
         def call(self, x: Any, mask: Any) -> Any:
-            y = self.fn(torch, self.config, list(x))
-            if np.issubdtype(np.dtype(self.out_dtype), np.floating):
-                return y if y.is_floating_point() else y.to(_dtype(torch, list(x)))
-            return y.to(getattr(torch, self.out_dtype))
+            return self.forward(x, mask)[0][0]
+
+        def _cast(self, y: Any, dtype: str, args: list) -> Any:
+            if np.issubdtype(np.dtype(dtype), np.floating):
+                return y if y.is_floating_point() else y.to(_dtype(torch, args))
+            return y.to(getattr(torch, dtype))
 
         def extra_repr(self) -> str:
             return f"name={self.keras_name!r}, op={getattr(self.fn, 'func', self.fn)!r}"
