@@ -7,11 +7,16 @@
   ``tf.string`` output gives in NumPy), eagerly, from ``predict`` and inside models whose
   later layers (StringLookup, Hashing) take those bytes; TextVectorization ids map back;
   ``oov_token=None`` is refused as in Keras.
+* ``x[[0, 2]]`` on a symbolic tensor: Keras 3.15.1's ``GetItem`` turns a list key into a
+  tuple (``x[0, 2]``, not NumPy's gather), and its config writes both keys as ``[0, 2]``;
+  rnnlens records and reads the same node (predictions, shapes, configs and ``.keras``
+  files both ways). Eager ``ops.get_item`` on arrays is NumPy's fancy indexing in both.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 import numpy as np
@@ -196,3 +201,48 @@ def test_invert_is_the_encoded_vocabulary(vocab: list, ids: list, mask: Any) -> 
     assert out.dtype == object and out.shape == (len(ids),)
     assert out.tolist() == [full[i].encode() if 0 <= i < len(full) else b"[UNK]"
                             for i in ids]
+
+
+# ---------------------------------------------------------------------------- x[list]
+def _getitem_model(lib: Any) -> Any:
+    x = lib.Input((3, 4), name="x")
+    return lib.Model(x, [x[[0, 2]], x[0, 2], x[[1]], x[:, 1], x[[0, 2]] * 2.0],
+                     name="getitem")
+
+
+def _node_keys(config: dict) -> list:
+    """The keys as a file holds them (JSON: Keras's in-memory config keeps ``x[0, 2]``'s
+    tuple, which its file writes as the list ``[0, 2]``, as ``x[[0, 2]]``'s)."""
+    return [json.loads(json.dumps(layer["inbound_nodes"][0]["args"][1]))
+            for layer in config["layers"] if layer["class_name"] == "GetItem"]
+
+
+def test_list_key_on_symbolic_tensor_as_keras(K: Any, parity: Any, tmp_path: Any) -> None:
+    theirs, ours = _getitem_model(K), _getitem_model(rnnlens)
+    assert [tuple(t.shape) for t in ours.outputs] == [tuple(t.shape) for t in theirs.outputs]
+    assert tuple(ours.outputs[0].shape) == (4,)              # x[0, 2], as Keras
+    assert _node_keys(ours.get_config()) == _node_keys(theirs.get_config())
+    x = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4)
+    want = theirs.predict(x, verbose=0)
+    got = ours.predict(x, verbose=0)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        parity(g, w, name="x[key]")
+    np.testing.assert_array_equal(got[0], x[0, 2])
+    parity(rnnlens.Model.from_config(ours.get_config()).predict(x, verbose=0), want,
+           name="from_config")
+    theirs.save(tmp_path / "k.keras")
+    ours.save(tmp_path / "r.keras")
+    parity(rnnlens.models.load_model(tmp_path / "k.keras").predict(x, verbose=0), want,
+           name="Keras file in rnnlens")
+    parity(K.models.load_model(tmp_path / "r.keras").predict(x, verbose=0), want,
+           name="rnnlens file in Keras")
+
+
+def test_list_key_on_arrays_is_fancy_indexing_as_keras(K: Any) -> None:
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for key in ([0, 1], [1], (0, 2), [1, 0, 1]):
+        want = K.ops.convert_to_numpy(K.ops.get_item(x, key))
+        got = rnnlens.ops.get_item(x, key)
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
