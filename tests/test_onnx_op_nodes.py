@@ -15,6 +15,7 @@ onnx at module level).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -552,6 +553,92 @@ def test_basic_keys(ort: Any, tmp_path: Path, key: Any) -> None:
         assert "Op node 'get_item" in str(err) and "unknown size" in str(err), str(err)
         return
     compare(got, [model.predict(xv, verbose=0)], f"key {key}")
+
+
+_AXIS_OPS: dict[str, Callable] = {
+    "sort": lambda h, axis: ops.sort(h, axis=axis),
+    "argsort": lambda h, axis: ops.argsort(ops.round(h * 2.0), axis=axis),
+    "cumprod": lambda h, axis: ops.cumprod(h + 1.0, axis=axis),
+    "roll": lambda h, axis: ops.roll(h, -3, axis=axis),
+    "repeat": lambda h, axis: ops.repeat(h, 2, axis=axis),
+    "split": lambda h, axis: ops.split(h, [1, 3], axis=axis),
+    "array_split": lambda h, axis: ops.array_split(h, 3, axis=axis),
+    "unstack": lambda h, axis: ops.unstack(h, axis=axis),
+    "ptp": lambda h, axis: ops.ptp(h, axis=axis),
+    "nanmax": lambda h, axis: ops.nanmax(ops.where(h > 0.3, float("nan"), h), axis=axis,
+                                         keepdims=True),
+    "nanmin": lambda h, axis: ops.nanmin(h, axis=axis),
+    "diagonal": lambda h, axis: ops.diagonal(h, -1, axis, 2),
+    "trace": lambda h, axis: ops.trace(h, 1, 1, axis),
+}
+
+
+def axis_model(op: str, axis: Any) -> Model:
+    rnnlens.utils.set_random_seed(5)
+    x = Input((T, F), name="x")
+    h = LSTM(U, return_sequences=True)(x)
+    y = _AXIS_OPS[op](h, axis)
+    return Model(x, list(y) if isinstance(y, (list, tuple)) else y)
+
+
+def _widths() -> Any:
+    pair = st.tuples(st.integers(0, 4), st.integers(0, 4))
+    return st.tuples(st.tuples(st.integers(0, 1), st.integers(0, 1)), pair, pair)
+
+
+def shape_model(mode: str, widths: Any, k: int, value: float) -> Model:
+    """pad (any mode, per-axis widths), tril / triu / diag with offset k, in one model."""
+    rnnlens.utils.set_random_seed(6)
+    x = Input((T, F), name="x")
+    h = LSTM(U, return_sequences=True)(x)
+    padded = ops.pad(h, widths, mode=mode, **({"constant_values": value}
+                                              if mode == "constant" else {}))
+    return Model(x, [padded, ops.tril(h, k), ops.triu(h, -k), ops.diag(h[0], k % 3)])
+
+
+def _flat(out: Any) -> list:
+    return list(out) if isinstance(out, list) else [out]
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(op=st.sampled_from(sorted(_AXIS_OPS)), axis=st.one_of(st.none(), st.integers(-3, 2)))
+def test_axis_ops_any_axis(ort: Any, tmp_path: Path, op: str, axis: Any) -> None:
+    """Negative axes, None (the flat tensor) and the batch axis, as rnnlens takes them."""
+    model = build_or_none(lambda: axis_model(op, axis))
+    if model is None:
+        return
+    xv = data(8, 6)
+    compare(run_onnx(ort, model, {"x": xv}, tmp_path), _flat(model.predict(xv, verbose=0)),
+            f"{op} axis={axis}")
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mode=st.sampled_from(["constant", "reflect", "symmetric"]), widths=_widths(),
+       k=st.integers(-7, 4), value=st.floats(-3.0, 3.0, width=32))
+def test_pad_and_triangles(ort: Any, tmp_path: Path, mode: str, widths: Any, k: int,
+                           value: float) -> None:
+    model = build_or_none(lambda: shape_model(mode, widths, k, value))
+    if model is None:
+        return
+    xv = data(9, 6)
+    compare(run_onnx(ort, model, {"x": xv}, tmp_path), model.predict(xv, verbose=0),
+            f"pad {mode} {widths} k={k}")
+
+
+def test_refused_settings_name_the_setting(ort: Any, tmp_path: Path) -> None:
+    """A setting with no ONNX form is refused when exporting, saying which."""
+    from rnnlens.interop.onnx import to_onnx
+
+    x = Input((T, F), name="x")
+    h = LSTM(U, return_sequences=True)(x)
+    for make, words in ((lambda: ops.cumprod(h, axis=1, dtype="int32"), "dtype"),
+                        (lambda: ops.ptp(h, axis=()), "axis=()"),
+                        (lambda: ops.pad(h, ((0, 0), (1, 1), (0, 0)),
+                                         constant_values=h[0, 0, 0]), "constant_values")):
+        with pytest.raises(ValueError, match="Op node '.*" + re.escape(words)):
+            to_onnx(Model(x, make()), tmp_path / "m.onnx")
 
 
 def test_worst_diff_report() -> None:

@@ -12,6 +12,7 @@ slices). Ops without a torch form are refused naming the node and the op.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,11 @@ torch = pytest.importorskip("torch")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from test_onnx_op_nodes import (_BINARY_OPS, _OPERANDS, _REDUCE, ATOL, CASES,  # noqa: E402
-                                REFUSED, T, U, WORST, _axis, _key, binary_model,
-                                build_or_none, case_model, compare, data,
-                                add_model, index_model, masked_model, padded_ids,
-                                reduction_model)
+from test_onnx_op_nodes import (_AXIS_OPS, _BINARY_OPS, _OPERANDS, _REDUCE,  # noqa: E402
+                                ATOL, CASES, REFUSED, T, U, WORST, _axis, _flat, _key,
+                                _widths, add_model, axis_model, binary_model,
+                                build_or_none, case_model, compare, data, index_model,
+                                masked_model, padded_ids, reduction_model, shape_model)
 from test_onnx_op_nodes import keras_file  # noqa: E402,F401  (the shared fixture)
 
 import rnnlens  # noqa: E402
@@ -166,6 +167,44 @@ def test_basic_keys(key: Any) -> None:
         return
     xv = data(6)
     compare(run_torch(model, xv), [model.predict(xv, verbose=0)], f"torch key {key}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(op=st.sampled_from(sorted(_AXIS_OPS)), axis=st.one_of(st.none(), st.integers(-3, 2)))
+def test_axis_ops_any_axis(op: str, axis: Any) -> None:
+    model = build_or_none(lambda: axis_model(op, axis))
+    if model is None:
+        return
+    xv = data(8, 6)
+    want = _flat(model.predict(xv, verbose=0))
+    got = run_torch(model, xv)
+    compare(got, want, f"torch {op} axis={axis}")
+    check_dtypes(got, want)
+
+
+@settings(max_examples=20, deadline=None)
+@given(mode=st.sampled_from(["constant", "reflect", "symmetric"]), widths=_widths(),
+       k=st.integers(-7, 4), value=st.floats(-3.0, 3.0, width=32))
+def test_pad_and_triangles(mode: str, widths: Any, k: int, value: float) -> None:
+    model = build_or_none(lambda: shape_model(mode, widths, k, value))
+    if model is None:
+        return
+    xv = data(9, 6)
+    compare(run_torch(model, xv), model.predict(xv, verbose=0), f"torch pad {mode} {widths}")
+
+
+def test_refused_settings_name_the_setting() -> None:
+    """Checked when converting, not when the module runs."""
+    from rnnlens import ops
+
+    x = Input((T, 3), name="x")
+    h = LSTM(U, return_sequences=True)(x)
+    for make, words in ((lambda: ops.cumprod(h, axis=1, dtype="int32"), "dtype="),
+                        (lambda: ops.ptp(h, axis=()), "no axes"),
+                        (lambda: ops.pad(h, ((0, 0), (1, 1), (0, 0)),
+                                         constant_values=h[0, 0, 0]), "constant_values")):
+        with pytest.raises(ValueError, match="op node '.*" + re.escape(words)):
+            to_torch(Model(x, make()))
 
 
 def test_worst_diff_report() -> None:

@@ -55,7 +55,13 @@ def _size(ex: Any, x: str, axis: int, h: str) -> str:
 
 
 def _i64(ex: Any, value: int, h: str) -> str:
-    return ex.const(np.asarray(value, np.int64), f"{h}/i64")
+    """An int64 scalar (0-d: ``ex.const`` writes 0-d arrays as shape [1])."""
+    return ex.one("Squeeze", [ex.ints([value]), ex.ints([0])], h)
+
+
+def _f32(ex: Any, value: float, h: str) -> str:
+    """A float32 scalar (0-d, so that a 0-d result stays 0-d)."""
+    return ex.one("Squeeze", [ex.scalar(value), ex.ints([0])], h)
 
 
 def _range(ex: Any, n: str, h: str) -> str:
@@ -144,7 +150,7 @@ def _pad(ex: Any, call: Call, a: list) -> tuple:
         if _is_tensor(value) or np.ndim(value) != 0:
             raise refuse(call, "pads with a tensor or an array as constant_values; ONNX "
                          "export takes a number.")
-        fill = ex.scalar(float(np.asarray(0.0 if value is None else value, np.float32)))
+        fill = _f32(ex, float(np.asarray(0.0 if value is None else value, np.float32)), h)
         pads = ex.ints([int(b) for b in pw[:, 0]] + [int(e) for e in pw[:, 1]])
         return ex.one("Pad", [x, pads, fill], h, mode="constant"), _F
     if mode not in ("reflect", "symmetric"):
@@ -322,7 +328,7 @@ def _diag(ex: Any, call: Call, a: list) -> tuple:
         return _diagonal_of(ex, x, shape(a[0]), (0, 1), k, h), _F
     if rank != 1:
         raise refuse(call, f"takes diag of a rank-{rank} tensor (needs rank 1 or 2).")
-    padded = ex.one("Pad", [x, ex.ints([0, abs(k)]), ex.scalar(0.0)], h, mode="constant")
+    padded = ex.one("Pad", [x, ex.ints([0, abs(k)]), _f32(ex, 0.0, h)], h, mode="constant")
     n = shape(a[0])[0]
     rows, cols = _grid(ex, padded, (None if n is None else n + abs(k),), 0, 0, h)  # (m,1) (1,m)
     values = ex.one("Gather", [padded, ex.one("Min", [rows, cols], h)], h, axis=0)
@@ -352,11 +358,11 @@ def _nan_extreme(big: bool) -> Callable:
         x, h = fl(ex, call, a[0]), call.hint
         axes, keep = _reduce_axes(call, _rank(a[0])), bool(cfg(call, "keepdims"))
         nan = ex.one("IsNaN", [x], h)
-        clean = ex.one("Where", [nan, ex.scalar(-np.inf if big else np.inf), x], h)
+        clean = ex.one("Where", [nan, _f32(ex, -np.inf if big else np.inf, h), x], h)
         y = ex.reduce("ReduceMax" if big else "ReduceMin", clean, axes, h, keepdims=keep)
         all_nan = ex.reduce("ReduceMin", ex.one("Cast", [nan], h, to=_F), axes, h,
                             keepdims=keep)
-        none = ex.const(np.asarray(np.nan, np.float32), f"{h}/nan")
+        none = _f32(ex, float("nan"), h)
         return ex.one("Where", [ex.one("Cast", [all_nan], h, to=_B), none, y], h), _F
     return entry
 
