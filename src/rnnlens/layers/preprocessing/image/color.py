@@ -31,17 +31,12 @@ import numpy as np
 from rnnlens import params as P
 from rnnlens.layers.preprocessing.image._base import (DataFormat, ImageLayer, Range,
                                                       ValueRange, box_format, lazy)
+from rnnlens.layers.preprocessing.image._mixins import ColorFactor, RandomDraw
+from rnnlens.layers.preprocessing.image._mixins import batch_size as _batch
 
 IMG = lazy("rnnlens.ops.image")
 
 F32 = np.float32
-
-
-def _batch(images: np.ndarray) -> int:
-    if images.ndim not in (3, 4):
-        raise ValueError("Expected the input image to be rank 3 or 4. Received "
-                         f"inputs.shape={images.shape}")
-    return images.shape[0] if images.ndim == 4 else 1
 
 
 def to_range(images: np.ndarray, source: Any, target: Any) -> np.ndarray:
@@ -135,7 +130,7 @@ class RandomContrast(_Color):
         return np.clip(out, self.value_range[0], self.value_range[1]).astype(F32)
 
 
-class RandomHue(_Color):
+class RandomHue(ColorFactor, _Color):
     """Shifts the hue by a random amount (see the module docstring).
 
     Args:
@@ -147,18 +142,9 @@ class RandomHue(_Color):
 
     factor = Range(bounds=(0, 1))
     value_range = ValueRange(sort=False)
-    data_format = DataFormat()
-    seed = P.Seed()
-    bounding_box_format = box_format()
     channels = 3
 
-    config_order = ("factor", "value_range", "seed")
-
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        images = data["images"] if isinstance(data, dict) else data
-        b = _batch(images)
-        rng = self._generator(seed)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
         invert = np.where(self.uniform(rng, (b,)) > 0.5, F32(-1), F32(1))
         factor = self.uniform(rng, (b,), *self.factor)
         return {"factor": (invert * factor * F32(0.5)).astype(F32)}
@@ -179,7 +165,7 @@ class RandomHue(_Color):
         return to_range(rgb, (0, 1), self.value_range).astype(F32)
 
 
-class RandomSaturation(_Color):
+class RandomSaturation(ColorFactor, _Color):
     """Scales the saturation by a random factor (see the module docstring).
 
     Args:
@@ -188,19 +174,10 @@ class RandomSaturation(_Color):
         data_format, seed: as ``RandomHue``.
     """
 
-    factor = Range(bounds=(-1, 1))
-    value_range = ValueRange()
-    data_format = DataFormat()
-    seed = P.Seed()
-    bounding_box_format = box_format()
     channels = 3
 
-    config_order = ("factor", "value_range", "seed")
-
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        images = data["images"] if isinstance(data, dict) else data
-        f = self.uniform(self._generator(seed), (_batch(images),), *self.factor)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        f = self.uniform(rng, (b,), *self.factor)
         return {"factor": (f / (F32(1) - f + F32(1e-7))).astype(F32)}
 
     def transform_images(self, images: np.ndarray, transformation: Any = None,
@@ -216,7 +193,7 @@ class RandomSaturation(_Color):
         return IMG.hsv_to_rgb(hsv, data_format=self.data_format)
 
 
-class RandomSharpness(_Color):
+class RandomSharpness(ColorFactor, _Color):
     """Sharpens or blurs by a random amount (see the module docstring).
 
     Args:
@@ -226,18 +203,9 @@ class RandomSharpness(_Color):
     """
 
     factor = Range(bounds=(0, 1))
-    value_range = ValueRange()
-    data_format = DataFormat()
-    seed = P.Seed()
-    bounding_box_format = box_format()
 
-    config_order = ("factor", "value_range", "seed")
-
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        images = data["images"] if isinstance(data, dict) else data
-        return {"factor": self.uniform(self._generator(seed), (_batch(images),),
-                                       *self.factor)}
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        return {"factor": self.uniform(rng, (b,), *self.factor)}
 
     def transform_images(self, images: np.ndarray, transformation: Any = None,
                          training: bool = True) -> np.ndarray:
@@ -269,7 +237,7 @@ class _Probability(P.Float):
         return value
 
 
-class RandomGrayscale(_Color):
+class RandomGrayscale(RandomDraw, _Color):
     """Turns each image gray (on every channel) with probability ``factor``.
 
     Args:
@@ -284,12 +252,10 @@ class RandomGrayscale(_Color):
     bounding_box_format = box_format()
 
     config_order = ("factor",)
+    draws_in_inference = check_rank = True
 
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        images = data["images"] if isinstance(data, dict) else data
-        u = self.uniform(self._generator(seed), (_batch(images),))
-        return (u < F32(self.factor))[:, None, None, None]
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        return (self.uniform(rng, (b,)) < F32(self.factor))[:, None, None, None]
 
     def transform_images(self, images: np.ndarray, transformation: Any,
                          training: bool = True) -> np.ndarray:
@@ -301,7 +267,7 @@ class RandomGrayscale(_Color):
         return np.where(np.asarray(transformation), gray, images).astype(images.dtype)
 
 
-class RandomInvert(_Color):
+class RandomInvert(RandomDraw, _Color):
     """Inverts images (``b - x``) with a random probability.
 
     Args:
@@ -317,14 +283,9 @@ class RandomInvert(_Color):
     bounding_box_format = box_format()
 
     config_order = ("factor", "value_range", "seed")
+    check_rank = True
 
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        if not training:
-            return None
-        images = data["images"] if isinstance(data, dict) else data
-        b = _batch(images)
-        rng = self._generator(seed)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
         probability = self.uniform(rng, (b,), *self.factor)
         return {"apply_inversion": self.uniform(rng, (b,)) < probability}
 
@@ -337,7 +298,7 @@ class RandomInvert(_Color):
         return np.where(apply, F32(self.value_range[1]) - x, x).astype(F32)
 
 
-class RandomColorDegeneration(_Color):
+class RandomColorDegeneration(ColorFactor, _Color):
     """Blends images toward their grayscale version by a random amount.
 
     Args:
@@ -346,20 +307,10 @@ class RandomColorDegeneration(_Color):
         data_format, seed: as ``RandomHue``.
     """
 
-    factor = Range(bounds=(-1, 1))
-    value_range = ValueRange()
-    data_format = DataFormat()
-    seed = P.Seed()
-    bounding_box_format = box_format()
     channels = 3
 
-    config_order = ("factor", "value_range", "seed")
-
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        images = data["images"] if isinstance(data, dict) else data
-        return {"factor": self.uniform(self._generator(seed), (_batch(images), 1, 1, 1),
-                                       *self.factor)}
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        return {"factor": self.uniform(rng, (b, 1, 1, 1), *self.factor)}
 
     def transform_images(self, images: np.ndarray, transformation: Any = None,
                          training: bool = True) -> np.ndarray:

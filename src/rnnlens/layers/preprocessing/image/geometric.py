@@ -36,6 +36,8 @@ from rnnlens.layers.preprocessing.image._base import (DataFormat, ImageLayer, Nu
                                                       ValueRange, box_format,
                                                       fill_mode_param, interpolation_param,
                                                       lazy)
+from rnnlens.layers.preprocessing.image._mixins import (FactorPair, HeightWidthFactors,
+                                                        RandomDraw)
 
 IMG = lazy("rnnlens.ops.image")
 _more = lazy("rnnlens.ops._image_more")
@@ -71,7 +73,7 @@ def affine_matrix(angle: np.ndarray, tx: np.ndarray, ty: np.ndarray, scale: np.n
     return np.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1).astype(F32)
 
 
-class _Affine(ImageLayer):
+class _Affine(RandomDraw, ImageLayer):
     """Layers that warp by ``affine_transform`` with a (B, 8) matrix."""
 
     def _warp(self, images: np.ndarray, matrix: np.ndarray, interpolation: str
@@ -80,7 +82,7 @@ class _Affine(ImageLayer):
                                   self.fill_value, self.data_format)
 
 
-class RandomFlip(ImageLayer):
+class RandomFlip(RandomDraw, ImageLayer):
     """Flips images at random (see the module docstring).
 
     Args:
@@ -97,14 +99,9 @@ class RandomFlip(ImageLayer):
 
     config_order = ("seed", "mode", "data_format")
 
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        if not training:
-            return None
-        images = _images_of(data)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
         shape = (1, 1, 1) if images.ndim == 3 else (images.shape[0], 1, 1, 1)
-        flips = self.uniform(self._generator(seed), shape) <= F32(0.5)
-        return {"flips": flips, "input_shape": images.shape}
+        return {"flips": self.uniform(rng, shape) <= F32(0.5), "input_shape": images.shape}
 
     def transform_images(self, images: np.ndarray, transformation: Any,
                          training: bool = True) -> np.ndarray:
@@ -155,14 +152,9 @@ class RandomRotation(_Affine):
     config_order = ("factor", "data_format", "fill_mode", "fill_value", "interpolation",
                     "seed")
 
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        if not training:
-            return None
-        images = _images_of(data)
-        h, w, b = _hw_batch(self, images)
-        angle = self.uniform(self._generator(seed), (b,), self.factor[0] * 360.0,
-                             self.factor[1] * 360.0)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        h, w, _ = _hw_batch(self, images)
+        angle = self.uniform(rng, (b,), self.factor[0] * 360.0, self.factor[1] * 360.0)
         zeros, ones = np.zeros(b, F32), np.ones(b, F32)
         matrix = affine_matrix(angle, zeros, zeros, ones, zeros, zeros, h, w)
         if images.ndim == 3:
@@ -177,41 +169,7 @@ class RandomRotation(_Affine):
         return self._warp(images, np.asarray(transformation["rotation_matrix"]), interpolation)
 
 
-class _FactorPair(P.Param):
-    """``height_factor`` / ``width_factor`` of ``RandomZoom`` / ``RandomTranslation``: a
-    number or a pair in ``(lo, 1]`` (kept as given; the range is derived)."""
-
-    def __init__(self, default: Any = P.REQUIRED, *, lo: float = -1.0, open_lo: bool = False,
-                 none: bool = False):
-        super().__init__(default, none=none)
-        self.lo, self.open_lo = lo, open_lo
-
-    @property
-    def expected(self) -> str:
-        left = "(" if self.open_lo else "["
-        return f"a number (or a list of two numbers) in the range {left}{self.lo}, 1.0]"
-
-    def _ok(self, v: Any) -> bool:
-        from rnnlens.layers.preprocessing.image._base import _num
-
-        return _num(v) and v <= 1.0 and (v > self.lo if self.open_lo else v >= self.lo)
-
-    def validate(self, value: Any, owner: Any) -> Any:
-        pair = isinstance(value, (list, tuple))
-        if (pair and (len(value) != 2 or not all(self._ok(v) for v in value))) or \
-                (not pair and not self._ok(value)):
-            raise self.fail(value, owner)
-        return value
-
-    @staticmethod
-    def bounds(value: Any) -> tuple[float, float]:
-        if isinstance(value, (list, tuple)):
-            a, b = sorted(value)
-            return a, b
-        return -abs(value), abs(value)
-
-
-class RandomZoom(_Affine):
+class RandomZoom(HeightWidthFactors, _Affine):
     """Zooms images in or out at random (see the module docstring).
 
     Args:
@@ -220,30 +178,15 @@ class RandomZoom(_Affine):
         fill_mode, interpolation, seed, fill_value, data_format: as ``RandomRotation``.
     """
 
-    height_factor = _FactorPair(open_lo=True)
-    width_factor = _FactorPair(None, open_lo=True, none=True)
-    fill_mode = fill_mode_param()
-    interpolation = interpolation_param()
-    seed = P.Seed()
-    fill_value = Number(0.0)
-    data_format = DataFormat()
-    bounding_box_format = box_format()
+    height_factor = FactorPair(open_lo=True)
+    width_factor = FactorPair(None, open_lo=True, none=True)
 
-    config_order = ("height_factor", "width_factor", "fill_mode", "interpolation", "seed",
-                    "fill_value", "data_format")
-
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        if not training:
-            return None
-        images = _images_of(data)
-        shape = (images.shape[0], 1) if images.ndim == 4 else (1, 1)
-        rng = self._generator(seed)
-        lo, hi = _FactorPair.bounds(self.height_factor)
-        height = self.uniform(rng, shape, 1.0 + lo, 1.0 + hi)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        lo, hi = FactorPair.bounds(self.height_factor)
+        height = self.uniform(rng, (b, 1), 1.0 + lo, 1.0 + hi)
         if self.width_factor is not None:
-            wlo, whi = _FactorPair.bounds(self.width_factor)
-            width = self.uniform(rng, shape, 1.0 + wlo, 1.0 + whi)
+            wlo, whi = FactorPair.bounds(self.width_factor)
+            width = self.uniform(rng, (b, 1), 1.0 + wlo, 1.0 + whi)
         else:
             width = height
         return {"height_zoom": height, "width_zoom": width, "input_shape": images.shape}
@@ -262,7 +205,7 @@ class RandomZoom(_Affine):
         return self._warp(images, matrix, interpolation)
 
 
-class RandomTranslation(_Affine):
+class RandomTranslation(HeightWidthFactors, _Affine):
     """Translates images at random (see the module docstring).
 
     Args:
@@ -270,27 +213,10 @@ class RandomTranslation(_Affine):
         fill_mode, interpolation, seed, fill_value, data_format: as ``RandomRotation``.
     """
 
-    height_factor = _FactorPair()
-    width_factor = _FactorPair()
-    fill_mode = fill_mode_param()
-    interpolation = interpolation_param()
-    seed = P.Seed()
-    fill_value = Number(0.0)
-    data_format = DataFormat()
-    bounding_box_format = box_format()
-
-    config_order = ("height_factor", "width_factor", "fill_mode", "interpolation", "seed",
-                    "fill_value", "data_format")
-
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        if not training:
-            return None
-        images = _images_of(data)
-        h, w, b = _hw_batch(self, images)
-        rng = self._generator(seed)
-        hy = self.uniform(rng, (b, 1), *_FactorPair.bounds(self.height_factor)) * F32(h)
-        wx = self.uniform(rng, (b, 1), *_FactorPair.bounds(self.width_factor)) * F32(w)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        h, w, _ = _hw_batch(self, images)
+        hy = self.uniform(rng, (b, 1), *FactorPair.bounds(self.height_factor)) * F32(h)
+        wx = self.uniform(rng, (b, 1), *FactorPair.bounds(self.width_factor)) * F32(w)
         return {"translations": np.concatenate([wx, hy], axis=1).astype(F32),
                 "input_shape": images.shape}
 
@@ -324,13 +250,7 @@ class RandomShear(_Affine):
     config_order = ("x_factor", "y_factor", "fill_mode", "interpolation", "seed",
                     "fill_value", "data_format")
 
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        if not training:
-            return None
-        images = _images_of(data)
-        b = images.shape[0] if images.ndim == 4 else 1
-        rng = self._generator(seed)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
         invert = np.where(self.uniform(rng, (b, 1)) > 0.5, F32(-1), F32(1))
         shear_y = self.uniform(rng, (b, 1), *self.y_factor)
         shear_x = self.uniform(rng, (b, 1), *self.x_factor)
@@ -347,7 +267,7 @@ class RandomShear(_Affine):
         return self._warp(images, matrix, interpolation)
 
 
-class RandomPerspective(ImageLayer):
+class RandomPerspective(RandomDraw, ImageLayer):
     """Applies a random perspective warp to each image with a random probability.
 
     Args:
@@ -368,13 +288,8 @@ class RandomPerspective(ImageLayer):
 
     config_order = ("factor", "scale", "interpolation", "fill_value", "seed")
 
-    def get_random_transformation(self, data: Any, training: bool = True,
-                                  seed: Any = None) -> Any:
-        if not training:
-            return None
-        images = _images_of(data)
-        h, w, b = _hw_batch(self, images)
-        rng = self._generator(seed)
+    def _draw(self, images: np.ndarray, b: int, rng: np.random.Generator) -> Any:
+        h, w, _ = _hw_batch(self, images)
         probability = self.uniform(rng, (b,), *self.factor)
         apply = self.uniform(rng, (b,)) < probability
         d = self.uniform(rng, (b, 4, 2), -0.5 * self.scale, 0.5 * self.scale)
