@@ -449,6 +449,54 @@ def test_keras_saved_op_model_exports_with_kerass_numbers(ort: Any, keras_file: 
     compare(got, ours.predict(ids, verbose=0), "keras file vs rnnlens")
 
 
+def keras_order_model(keras: Any) -> Any:
+    """Keras's own nodes of the ordering / piece / padding / diagonal ops (several outputs,
+    ``constant_values`` as a call keyword), as Keras writes them to a file."""
+    kops = keras.ops
+    ids = keras.Input((T,), dtype="int32", name="ids")
+    h = keras.layers.LSTM(U, return_sequences=True)(keras.layers.Embedding(VOCAB, 5)(ids))
+    a, b = kops.split(h, 2, axis=-1)
+    v, i = kops.top_k(h, 2)
+    outs = [a, b * 2.0, v, i, kops.sort(h, axis=1), kops.argsort(h, axis=-1),
+            kops.pad(h, ((0, 0), (1, 2), (0, 1)), constant_values=1.5),
+            kops.pad(h, ((0, 0), (2, 1), (1, 1)), mode="symmetric"),
+            kops.repeat(h, 2, axis=1), kops.roll(h, -1, axis=1),
+            kops.cumprod(h + 1.0, axis=1), kops.tril(h, -1), kops.triu(h),
+            kops.diagonal(h, 0, 1, 2), kops.trace(h, 1, 1, 2), *kops.unstack(h[:, :2], axis=1),
+            kops.ptp(h, axis=1), kops.nanmax(h, axis=-1), kops.array_split(h, 4, axis=1)[2],
+            kops.fliplr(h), kops.diag(h[0])]
+    return keras.Model(ids, outs)
+
+
+@pytest.fixture(scope="module")
+def keras_order_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from oracle import keras_available
+
+    if not keras_available():
+        pytest.skip("Keras 3.15.1 on the TensorFlow backend is not importable")
+    import keras
+
+    model = keras_order_model(keras)
+    rng = np.random.default_rng(8)
+    model.set_weights([rng.uniform(-0.7, 0.7, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    path = tmp_path_factory.mktemp("keras_order_ops") / "order.keras"
+    model.save(path)
+    return path
+
+
+def test_keras_saved_order_ops_export_with_kerass_numbers(ort: Any, keras_order_file: Path,
+                                                          tmp_path: Path) -> None:
+    import keras
+
+    theirs = keras.saving.load_model(keras_order_file)
+    ours = rnnlens.saving.load_model(keras_order_file)
+    ids = padded_ids(4)
+    got = run_onnx(ort, ours, {"ids": ids}, tmp_path)
+    compare(got, theirs.predict(ids, verbose=0), "order ops file vs Keras")
+    compare(got, ours.predict(ids, verbose=0), "order ops file vs rnnlens")
+
+
 # -- hypothesis: axes, keepdims and keys ----------------------------------------------------
 
 _REDUCE = ["sum", "mean", "max", "min", "prod", "var", "std", "logsumexp", "amax", "amin"]

@@ -27,7 +27,7 @@ from test_onnx_op_nodes import (_AXIS_OPS, _BINARY_OPS, _OPERANDS, _REDUCE,  # n
                                 _widths, add_model, axis_model, binary_model,
                                 build_or_none, case_model, compare, data, index_model,
                                 masked_model, padded_ids, reduction_model, shape_model)
-from test_onnx_op_nodes import keras_file  # noqa: E402,F401  (the shared fixture)
+from test_onnx_op_nodes import keras_file, keras_order_file  # noqa: E402,F401  (fixtures)
 
 import rnnlens  # noqa: E402
 
@@ -95,6 +95,20 @@ def test_keras_saved_op_model_converts_with_kerass_numbers(keras_file: Any  # no
     got = run_torch(ours, ids)
     compare(got, theirs.predict(ids, verbose=0), "torch keras file vs Keras")
     compare(got, ours.predict(ids, verbose=0), "torch keras file vs rnnlens")
+
+
+def test_keras_saved_order_ops_convert_with_kerass_numbers(keras_order_file: Any  # noqa: F811
+                                                           ) -> None:
+    """split / top_k / unstack (several outputs), pad's constant_values keyword, ..."""
+    import keras
+
+    theirs = keras.saving.load_model(keras_order_file)
+    ours = rnnlens.saving.load_model(keras_order_file)
+    ids = padded_ids(4)
+    got = run_torch(ours, ids)
+    want = theirs.predict(ids, verbose=0)
+    compare(got, want, "torch order ops file vs Keras")
+    check_dtypes(got, want)
 
 
 def test_module_is_differentiable_through_ops() -> None:

@@ -59,12 +59,17 @@ def _cuts(n: int, ios: Any) -> list[int]:
     return [int(i) for i in ios]
 
 
-def _split(torch: Any, c: dict, a: list) -> list:
-    x = _x(torch, a)
-    dim = int(c.get("axis", 0)) % x.dim()
-    cuts = _cuts(x.shape[dim], c["indices_or_sections"])
-    bounds = zip([0] + cuts, cuts + [None])
-    return [x[(slice(None),) * dim + (slice(lo, hi),)] for lo, hi in bounds]
+def _split(even: bool) -> Callable:
+    def entry(torch: Any, c: dict, a: list) -> list:
+        x, ios = _x(torch, a), c["indices_or_sections"]
+        dim = int(c.get("axis", 0)) % x.dim()
+        if even and isinstance(ios, int) and x.shape[dim] % ios:
+            raise ValueError(f"ops.split: cannot split an axis of size {x.shape[dim]} into "
+                             f"{ios} equal sections.")
+        cuts = _cuts(x.shape[dim], ios)
+        bounds = zip([0] + cuts, cuts + [None])
+        return [x[(slice(None),) * dim + (slice(lo, hi),)] for lo, hi in bounds]
+    return entry
 
 
 def _pad(torch: Any, c: dict, a: list) -> Any:
@@ -143,7 +148,7 @@ def _ptp(torch: Any, c: dict, a: list) -> Any:
 
 OPS_C: dict[str, Callable] = {
     "Sort": _sort(True), "Argsort": _sort(False), "TopK": _top_k,
-    "Split": _split, "ArraySplit": _split,
+    "Split": _split(True), "ArraySplit": _split(False),
     "Unstack": lambda t, c, a: list(t.unbind(_x(t, a), int(c.get("axis", 0)))),
     "Pad": _pad, "Repeat": _repeat, "Roll": _roll, "Cumprod": _cumprod,
     "Tril": lambda t, c, a: t.tril(_x(t, a), int(c.get("k", 0))),
