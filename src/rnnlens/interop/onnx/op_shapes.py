@@ -16,6 +16,11 @@ Shapes: ``reshape`` (``newshape`` holds the batch axis, as Keras's op), ``transp
 
     x[k_1, ..., k_n]  ->  Slice(starts, ends, axes, steps)   (ints: [i, i + 1))
                           Squeeze(the int axes), Unsqueeze(the None positions)
+
+The ordering, piece, padding and diagonal ops (``sort``, ``top_k``, ``split``, ``pad``,
+``roll``, ``cumprod``, ``tril``, ``diagonal``, ...) are in :mod:`.op_order`; an entry of
+a multi-output op returns one ``(name, element type)`` per output, each cast to the
+dtype rnnlens gives that output.
 """
 
 from __future__ import annotations

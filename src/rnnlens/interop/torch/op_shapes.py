@@ -4,6 +4,8 @@ Reductions take ``axis`` (None / int / tuple) and ``keepdims`` as rnnlens; ``x[k
 applies the key item by item (ints ``select``, slices with a positive step narrow,
 negative steps ``index_select`` the indices Python's ``range(n)[slice]`` gives, None
 ``unsqueeze``), so ``x[:, ::-1]`` works although torch has no negative-step slices.
+The ordering, piece, padding and diagonal ops are in :mod:`.ops_order` (a multi-output
+op's function returns a list; ``OpModule`` casts each to its output's dtype).
 :func:`converted_ops` lists the op classes converted (``docs/op_export.md``).
 """
 
