@@ -11,13 +11,17 @@
   tuple (``x[0, 2]``, not NumPy's gather), and its config writes both keys as ``[0, 2]``;
   rnnlens records and reads the same node (predictions, shapes, configs and ``.keras``
   files both ways). Eager ``ops.get_item`` on arrays is NumPy's fancy indexing in both.
+* ``fit`` on a dataset warns that ``shuffle=True`` (its default) is ignored, exactly when
+  Keras warns for a ``tf.data.Dataset`` (default / True: warns; False, evaluate, predict,
+  validation data: silent); generators likewise.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-from typing import Any
+import warnings
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -246,3 +250,47 @@ def test_list_key_on_arrays_is_fancy_indexing_as_keras(K: Any) -> None:
         got = rnnlens.ops.get_item(x, key)
         assert got.shape == want.shape
         np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------------------- shuffle warning
+def _shuffle_warnings(lib: Any, make_data: Callable[[], Any], kw: dict) -> list[str]:
+    model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        model.fit(make_data(), epochs=1, verbose=0, **kw)
+        model.evaluate(make_data(), verbose=0)
+        model.predict(make_data(), verbose=0)
+    return [str(w.message) for w in seen if "shuffle" in str(w.message)]
+
+
+X3 = np.ones((8, 3), np.float32)
+Y1 = np.ones((8, 1), np.float32)
+FIT_KW = [{}, dict(shuffle=True), dict(shuffle=False), dict(shuffle="batch")]
+
+
+@pytest.mark.parametrize("kw", FIT_KW, ids=lambda d: str(d.get("shuffle", "default")))
+def test_dataset_shuffle_warning_as_keras(K: Any, kw: dict) -> None:
+    import tensorflow as tf  # noqa: PLC0415
+
+    from rnnlens.utils import ArrayDataset
+
+    theirs = _shuffle_warnings(
+        K, lambda: tf.data.Dataset.from_tensor_slices((X3, Y1)).batch(4), kw)
+    ours = _shuffle_warnings(rnnlens, lambda: ArrayDataset((X3, Y1)).batch(4), dict(
+        kw, validation_data=ArrayDataset((X3, Y1)).batch(4)))
+    assert len(ours) == len(theirs) == (0 if kw.get("shuffle") is False else 1)
+    for text in ours:
+        assert text.startswith("`shuffle=True` was passed, but will be ignored")
+        assert "already be shuffled (via `.shuffle(buffer_size)`)" in text
+
+
+@pytest.mark.parametrize("kw", FIT_KW[:3], ids=lambda d: str(d.get("shuffle", "default")))
+def test_generator_shuffle_warning_as_keras(K: Any, kw: dict) -> None:
+    def make() -> Any:
+        return ((X3[:4], Y1[:4]) for _ in range(2))
+
+    theirs = _shuffle_warnings(K, make, dict(kw, steps_per_epoch=2))
+    ours = _shuffle_warnings(rnnlens, make, dict(kw, steps_per_epoch=2))
+    assert len(ours) == len(theirs) == (0 if kw.get("shuffle") is False else 1)
+    assert all("generator" in text for text in ours + theirs)

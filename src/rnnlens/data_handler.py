@@ -204,13 +204,24 @@ def make_adapter(model: Any, x: Any, y: Any, sample_weight: Any, batch_size: Any
                           "to already be shuffled.", stacklevel=4)
         return adapter
     if shuffle:
-        warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` was "
-                      f"provided as {'a generator' if kind == 'generator' else 'an iterable'}. "
-                      f"The {kind} is expected to yield already-shuffled data.", stacklevel=4)
+        warnings.warn(_ignored_shuffle(x, kind), stacklevel=4)
     if class_weight is not None:
         raise ValueError("Argument `class_weight` is not supported for Python generator "
                          f"inputs. Received: class_weight={class_weight}")
     return da.GeneratorAdapter(x)
+
+
+def _ignored_shuffle(x: Any, kind: str) -> str:
+    """Keras's warning for ``shuffle=True`` (``fit``'s default) with data that yields its
+    own batches: a generator, or a dataset (worded as Keras's for a ``tf.data.Dataset``)."""
+    from rnnlens.utils.dataset import ArrayDataset  # noqa: PLC0415
+
+    start = "`shuffle=True` was passed, but will be ignored since the data `x` was provided as"
+    if isinstance(x, ArrayDataset):
+        return (f"{start} an ArrayDataset (rnnlens's tf.data.Dataset). The dataset is "
+                "expected to already be shuffled (via `.shuffle(buffer_size)`).")
+    what = "a generator" if kind == "generator" else "an iterable"
+    return f"{start} {what}. The {kind} is expected to yield already-shuffled data."
 
 
 def _array_adapter(model: Any, x: Any, y: Any, sample_weight: Any, batch_size: Any,
