@@ -179,6 +179,10 @@ CASES: dict[str, Callable] = {
     "cumprod": lambda h, x: ops.cumprod(h + 1.0, axis=1),
     "cumprod_flat": lambda h, x: ops.cumprod(h[:, :2] + 1.0),
     "cumprod_last": lambda h, x: ops.cumprod(2.0 * h, axis=-1),
+    "cum_int_dtype": lambda h, x: [ops.cumsum(h * 10.0, axis=1, dtype="int32"),
+                                   ops.cumprod(h * 3.0, axis=-1, dtype="int32")],
+    "scalar_results": lambda h, x: [ops.min(h) + 1.0, 2.0 * ops.nanmax(h),
+                                    ops.trace(h[0]) - 1.0, ops.log1p(ops.ptp(h))],
     "tril": lambda h, x: ops.tril(h, -1),
     "tril_default": lambda h, x: ops.tril(h),
     "triu": lambda h, x: ops.triu(h, k=2),
@@ -202,7 +206,7 @@ CASES: dict[str, Callable] = {
 REFUSED: dict[str, Callable] = {
     "median": lambda h: ops.median(h, axis=1),
     "argpartition": lambda h: ops.argpartition(h, 1),
-    "cumprod_dtype": lambda h: ops.cumprod(h, axis=1, dtype="int32"),
+    "cumprod_float16": lambda h: ops.cumprod(h, axis=1, dtype="float16"),
     "pad_tensor_value": lambda h: ops.pad(h, ((0, 0), (1, 1), (0, 0)),
                                           constant_values=h[0, 0, 0]),
     "ptp_no_axes": lambda h: ops.ptp(h, axis=()),
@@ -681,7 +685,7 @@ def test_refused_settings_name_the_setting(ort: Any, tmp_path: Path) -> None:
 
     x = Input((T, F), name="x")
     h = LSTM(U, return_sequences=True)(x)
-    for make, words in ((lambda: ops.cumprod(h, axis=1, dtype="int32"), "dtype"),
+    for make, words in ((lambda: ops.cumprod(h, axis=1, dtype="float16"), "dtype"),
                         (lambda: ops.ptp(h, axis=()), "axis=()"),
                         (lambda: ops.pad(h, ((0, 0), (1, 1), (0, 0)),
                                          constant_values=h[0, 0, 0]), "constant_values")):

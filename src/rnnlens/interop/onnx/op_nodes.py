@@ -58,6 +58,17 @@ def refuse(call: Call, reason: str) -> ValueError:
 # -- operands ----------------------------------------------------------------------------
 
 
+def scalar(ex: Any, value: float, dtype: Any = np.float32) -> str:
+    """A 0-d constant (one initializer per value), so that a 0-d result (``ops.min(x) + 1``)
+    stays 0-d; ``ex.scalar`` writes shape [1], which broadcasts a 0-d tensor to rank 1."""
+    key = ("0-d", np.dtype(dtype).name, repr(np.asarray(value, dtype).item()))  # NaN too
+    if key not in ex.cache:
+        name = ex.fresh(f"const_{np.dtype(dtype).name}_0d")
+        ex.initializers.append(ex.onnx.numpy_helper.from_array(np.asarray(value, dtype), name))
+        ex.cache[key] = name
+    return ex.cache[key]
+
+
 def _is_tensor(value: Any) -> bool:
     return hasattr(value, "shape") and not isinstance(value, (np.ndarray, np.generic))
 
@@ -69,7 +80,7 @@ def fl(ex: Any, call: Call, value: Any) -> str:
     if value is None or isinstance(value, (str, slice)):
         raise refuse(call, f"takes an operand {value!r} that ONNX export cannot write.")
     array = np.asarray(value, np.float32)
-    return ex.scalar(float(array)) if array.ndim == 0 else ex.const(array, f"{call.hint}/c")
+    return scalar(ex, float(array)) if array.ndim == 0 else ex.const(array, f"{call.hint}/c")
 
 
 def shape(value: Any) -> tuple:
@@ -108,8 +119,8 @@ def _chain(*steps: Any) -> Callable:
     def entry(ex: Any, call: Call, a: list) -> tuple:
         y = fl(ex, call, a[0])
         for op_type, const, first in steps:
-            ins = [y] if const is None else [ex.scalar(const), y] if first else \
-                [y, ex.scalar(const)]
+            ins = [y] if const is None else [scalar(ex, const), y] if first else \
+                [y, scalar(ex, const)]
             y = ex.one(op_type, ins, call.hint)
         return y, _F
     return entry
@@ -124,11 +135,11 @@ def _gelu(ex: Any, call: Call, a: list) -> tuple:
     x, h = fl(ex, call, a[0]), call.hint
     if not cfg(call, "approximate"):
         return act.emit(ex, "gelu", x, h), _F
-    cube = ex.one("Mul", [ex.scalar(0.044715), ex.one("Mul", [x, ex.one("Mul", [x, x], h)], h)],
+    cube = ex.one("Mul", [scalar(ex, 0.044715), ex.one("Mul", [x, ex.one("Mul", [x, x], h)], h)],
                   h)
-    inner = ex.one("Mul", [ex.scalar(math.sqrt(2.0 / math.pi)), ex.one("Add", [x, cube], h)], h)
-    one_plus = ex.one("Add", [ex.scalar(1.0), ex.one("Tanh", [inner], h)], h)
-    return ex.one("Mul", [ex.one("Mul", [ex.scalar(0.5), x], h), one_plus], h), _F
+    inner = ex.one("Mul", [scalar(ex, math.sqrt(2.0 / math.pi)), ex.one("Add", [x, cube], h)], h)
+    one_plus = ex.one("Add", [scalar(ex, 1.0), ex.one("Tanh", [inner], h)], h)
+    return ex.one("Mul", [ex.one("Mul", [scalar(ex, 0.5), x], h), one_plus], h), _F
 
 
 def _with_config(make: Callable[[Call], tuple]) -> Callable:
@@ -143,14 +154,14 @@ def _with_config(make: Callable[[Call], tuple]) -> Callable:
 def _squareplus(ex: Any, call: Call, a: list) -> tuple:
     x, h = fl(ex, call, a[0]), call.hint
     root = ex.one("Sqrt", [ex.one("Add", [ex.one("Mul", [x, x], h),
-                                          ex.scalar(float(cfg(call, "b")))], h)], h)
-    return ex.one("Mul", [ex.one("Add", [x, root], h), ex.scalar(0.5)], h), _F
+                                          scalar(ex, float(cfg(call, "b")))], h)], h)
+    return ex.one("Mul", [ex.one("Add", [x, root], h), scalar(ex, 0.5)], h), _F
 
 
 def _threshold(ex: Any, call: Call, a: list) -> tuple:
     x, h = fl(ex, call, a[0]), call.hint
-    above = ex.one("Greater", [x, ex.scalar(float(cfg(call, "threshold")))], h)
-    return ex.one("Where", [above, x, ex.scalar(float(cfg(call, "default_value")))], h), _F
+    above = ex.one("Greater", [x, scalar(ex, float(cfg(call, "threshold")))], h)
+    return ex.one("Where", [above, x, scalar(ex, float(cfg(call, "default_value")))], h), _F
 
 
 def _trunc(ex: Any, call: Call, a: list) -> tuple:
@@ -161,7 +172,7 @@ def _trunc(ex: Any, call: Call, a: list) -> tuple:
 
 def _cbrt(ex: Any, call: Call, a: list) -> tuple:
     x, h = fl(ex, call, a[0]), call.hint
-    root = ex.one("Pow", [ex.one("Abs", [x], h), ex.scalar(1.0 / 3.0)], h)
+    root = ex.one("Pow", [ex.one("Abs", [x], h), scalar(ex, 1.0 / 3.0)], h)
     return ex.one("Mul", [ex.one("Sign", [x], h), root], h), _F
 
 
@@ -276,7 +287,7 @@ def _mod(ex: Any, call: Call, a: list) -> tuple:
 def _logaddexp(ex: Any, call: Call, a: list) -> tuple:
     x, y, h = fl(ex, call, a[0]), fl(ex, call, a[1]), call.hint
     gap = ex.one("Neg", [ex.one("Abs", [ex.one("Sub", [x, y], h)], h)], h)
-    soft = ex.one("Log", [ex.one("Add", [ex.scalar(1.0), ex.one("Exp", [gap], h)], h)], h)
+    soft = ex.one("Log", [ex.one("Add", [scalar(ex, 1.0), ex.one("Exp", [gap], h)], h)], h)
     return ex.one("Add", [ex.one("Max", [x, y], h), soft], h), _F
 
 
@@ -367,4 +378,4 @@ ENTRIES_A: dict[str, Callable] = {
     "Clip": _clip,
 }
 
-__all__ = ["ENTRIES_A", "refuse", "fl", "shape", "cfg", "axes_of"]
+__all__ = ["ENTRIES_A", "refuse", "fl", "shape", "cfg", "axes_of", "scalar"]

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnlens.interop.onnx.export import INT64_MAX, Call
-from rnnlens.interop.onnx.op_nodes import _is_tensor, axes_of, cfg, fl, refuse, shape
+from rnnlens.interop.onnx.op_nodes import _is_tensor, axes_of, cfg, fl, refuse, scalar, shape
 
 _F, _B, _I64 = 1, 9, 7
 
@@ -55,13 +55,13 @@ def _size(ex: Any, x: str, axis: int, h: str) -> str:
 
 
 def _i64(ex: Any, value: int, h: str) -> str:
-    """An int64 scalar (0-d: ``ex.const`` writes 0-d arrays as shape [1])."""
-    return ex.one("Squeeze", [ex.ints([value]), ex.ints([0])], h)
+    """An int64 scalar (0-d)."""
+    return scalar(ex, value, np.int64)
 
 
-def _f32(ex: Any, value: float, h: str) -> str:
+def _f32(ex: Any, value: float, h: str = "") -> str:
     """A float32 scalar (0-d, so that a 0-d result stays 0-d)."""
-    return ex.one("Squeeze", [ex.scalar(value), ex.ints([0])], h)
+    return scalar(ex, value)
 
 
 def _range(ex: Any, n: str, h: str) -> str:
@@ -220,12 +220,24 @@ def _roll(ex: Any, call: Call, a: list) -> tuple:
 # -- cumprod, triangles, diagonals ----------------------------------------------------------
 
 
+def cum_input(ex: Any, call: Call, x: str) -> str:
+    """``cumsum`` / ``cumprod``'s input as rnnlens casts it to ``dtype`` first (an integer
+    type truncates; float64 is carried as float32); float16 / bfloat16 are refused."""
+    dtype = cfg(call, "dtype")
+    if dtype is None or np.dtype(dtype) in (np.float32, np.float64):
+        return x
+    want = np.dtype(dtype)
+    if want.kind not in "iu":
+        raise refuse(call, f"uses dtype={dtype!r}; ONNX export accumulates in float32 (dtype "
+                     "None, an integer type, float32 or float64).")
+    exact = ex.one("Cast", [x], call.hint, to=ex.helper.np_dtype_to_tensor_dtype(want))
+    return ex.one("Cast", [exact], call.hint, to=_F)
+
+
 def _cumprod(ex: Any, call: Call, a: list) -> tuple:
     """A Scan along the axis carrying the running product (NumPy's order of products)."""
-    if cfg(call, "dtype") not in (None, "float32"):
-        raise refuse(call, f"uses dtype={cfg(call, 'dtype')!r}; ONNX export accumulates in "
-                     "float32 (dtype=None).")
     x, h, rank, axis = fl(ex, call, a[0]), call.hint, _rank(a[0]), cfg(call, "axis")
+    x = cum_input(ex, call, x)
     if axis is None:
         x, axis, rank = ex.one("Reshape", [x, ex.ints([-1])], h), 0, 1
     else:
@@ -273,7 +285,7 @@ def _tri(upper: bool) -> Callable:
         gap = ex.one("Sub", [cols, rows], h)                        # j - i, (n0, n1)
         keep = ex.one("GreaterOrEqual" if upper else "LessOrEqual",
                       [gap, _i64(ex, int(cfg(call, "k")), h)], h)
-        return ex.one("Where", [keep, x, ex.scalar(0.0)], h), _F
+        return ex.one("Where", [keep, x, _f32(ex, 0.0)], h), _F
     return entry
 
 
@@ -333,7 +345,7 @@ def _diag(ex: Any, call: Call, a: list) -> tuple:
     rows, cols = _grid(ex, padded, (None if n is None else n + abs(k),), 0, 0, h)  # (m,1) (1,m)
     values = ex.one("Gather", [padded, ex.one("Min", [rows, cols], h)], h, axis=0)
     on = ex.one("Equal", [ex.one("Sub", [cols, rows], h), _i64(ex, k, h)], h)
-    return ex.one("Where", [on, values, ex.scalar(0.0)], h), _F
+    return ex.one("Where", [on, values, _f32(ex, 0.0)], h), _F
 
 
 # -- reductions -----------------------------------------------------------------------------
@@ -384,4 +396,4 @@ ENTRIES_C: dict[str, Callable] = {
     "Nanmin": _nan_extreme(False), "Fliplr": _flip_axis(1), "Flipud": _flip_axis(0),
 }
 
-__all__ = ["ENTRIES_C"]
+__all__ = ["ENTRIES_C", "cum_input"]

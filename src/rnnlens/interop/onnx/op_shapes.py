@@ -31,8 +31,9 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnlens.interop.onnx.export import INT64_MAX, Call
-from rnnlens.interop.onnx.op_nodes import ENTRIES_A, _is_tensor, axes_of, cfg, fl, refuse
-from rnnlens.interop.onnx.op_order import ENTRIES_C
+from rnnlens.interop.onnx.op_nodes import (ENTRIES_A, _is_tensor, axes_of, cfg, fl, refuse,
+                                          scalar)
+from rnnlens.interop.onnx.op_order import ENTRIES_C, cum_input
 
 _F, _B, _I64 = 1, 9, 7
 _INT64_MIN = -(2 ** 63)
@@ -70,7 +71,7 @@ def _logsumexp(ex: Any, call: Call, a: list) -> tuple:
     x, h = fl(ex, call, a[0]), call.hint
     axes = axes_of(call, cfg(call, "axis"), _rank(a[0]))
     m = ex.reduce("ReduceMax", x, axes, h)
-    finite = ex.one("Where", [ex.one("IsInf", [m], h), ex.scalar(0.0), m], h)
+    finite = ex.one("Where", [ex.one("IsInf", [m], h), scalar(ex, 0.0), m], h)
     s = ex.reduce("ReduceSum", ex.one("Exp", [ex.one("Sub", [x, finite], h)], h), axes, h)
     y = ex.one("Add", [ex.one("Log", [s], h), finite], h)
     return (y if cfg(call, "keepdims") else ex.one("Squeeze", [y, ex.ints(axes)], h)), _F
@@ -95,6 +96,7 @@ def _one_axis(op_type: str) -> Callable:
     def entry(ex: Any, call: Call, a: list) -> tuple:
         x, h, axis = fl(ex, call, a[0]), call.hint, cfg(call, "axis")
         if op_type == "CumSum":
+            x = cum_input(ex, call, x)
             if axis is None:
                 x, axis = ex.one("Reshape", [x, ex.ints([-1])], h), 0
             return ex.one("CumSum", [x, ex.ints([int(axis)])], h), _F
@@ -310,12 +312,12 @@ def _relu_op(ex: Any, call: Call, a: list) -> tuple:
     x, h = fl(ex, call, a[0]), call.hint
     slope, top, t = (cfg(call, k) for k in ("negative_slope", "max_value", "threshold"))
     y = ex.one("Relu", [x], h) if not t else \
-        ex.one("Where", [ex.one("Greater", [x, ex.scalar(float(t))], h), x, ex.scalar(0.0)], h)
+        ex.one("Where", [ex.one("Greater", [x, scalar(ex, float(t))], h), x, scalar(ex, 0.0)], h)
     if top is not None:
-        y = ex.one("Clip", [y, ex.scalar(0.0), ex.scalar(float(top))], h)
+        y = ex.one("Clip", [y, scalar(ex, 0.0), scalar(ex, float(top))], h)
     if slope:
-        below = ex.one("Relu", [ex.one("Sub", [ex.scalar(float(t or 0.0)), x], h)], h)
-        y = ex.one("Sub", [y, ex.one("Mul", [ex.scalar(float(slope)), below], h)], h)
+        below = ex.one("Relu", [ex.one("Sub", [scalar(ex, float(t or 0.0)), x], h)], h)
+        y = ex.one("Sub", [y, ex.one("Mul", [scalar(ex, float(slope)), below], h)], h)
     return y, _F
 
 
@@ -438,9 +440,9 @@ def op_export_markdown() -> str:
         "(ops.median,",
         "Keras's Median) is not supported by ONNX export`), as are settings the formulas "
         "do not",
-        "cover (`round(decimals != 0)`, `max(initial=...)`, `cumprod(dtype=...)`, `pad` with "
-        "a tensor",
-        "`constant_values`, softmax over several axes). Multi-output ops (`split`, "
+        "cover (`round(decimals != 0)`, `max(initial=...)`, `cumsum(dtype='float16')`, "
+        "`pad` with",
+        "a tensor `constant_values`, softmax over several axes). Multi-output ops (`split`, "
         "`array_split`,",
         "`unstack`, `top_k`) write one output per piece. `sort` / `argsort` / `top_k` order "
         "ties as a",

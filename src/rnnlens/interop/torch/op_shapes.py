@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnlens.interop.torch.ops import OPS_A, _axes, _dtype, fl
-from rnnlens.interop.torch.ops_order import OPS_C, unsupported
+from rnnlens.interop.torch.ops_order import OPS_C, cum_input, unsupported
 
 
 def _x(torch: Any, a: list) -> Any:
@@ -83,7 +83,7 @@ def _softmax(log: bool) -> Callable:
 
 
 def _cumsum(torch: Any, c: dict, a: list) -> Any:
-    x, axis = _x(torch, a), c.get("axis")
+    x, axis = cum_input(torch, c, _x(torch, a)), c.get("axis")
     return torch.cumsum(x.reshape(-1), 0) if axis is None else torch.cumsum(x, int(axis))
 
 
@@ -258,7 +258,7 @@ def _make(layer: Any, node: Any, fn: Callable) -> Any:
                          "basic keys only (ints, slices, None, ...).")
     cls = type(layer).__name__
     reason = _unsupported_setting(cls, layer.op_config, args) or \
-        (unsupported(cls, layer.op_config, node) if cls in OPS_C else "")
+        (unsupported(cls, layer.op_config, node) if cls in OPS_C or cls == "Cumsum" else "")
     if reason:
         raise ValueError(f"Cannot convert op node '{layer.name}' (ops.{layer.op_name}, "
                          f"Keras's {cls}) to PyTorch: {reason}")

@@ -119,8 +119,16 @@ def _roll(torch: Any, c: dict, a: list) -> Any:
     return torch.roll(x, shifts * len(dims) if len(shifts) == 1 else shifts, dims)
 
 
+def cum_input(torch: Any, c: dict, x: Any) -> Any:
+    """``x`` as rnnlens casts it to ``dtype`` before a cumsum / cumprod (integers truncate)."""
+    dtype = c.get("dtype")
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        return x.to(getattr(torch, np.dtype(dtype).name)).to(x.dtype)
+    return x
+
+
 def _cumprod(torch: Any, c: dict, a: list) -> Any:
-    x, dim = _flat_axis(_x(torch, a), c.get("axis"))
+    x, dim = _flat_axis(cum_input(torch, c, _x(torch, a)), c.get("axis"))
     return torch.cumprod(x, dim)
 
 
@@ -166,8 +174,10 @@ def unsupported(cls: str, c: dict, node: Any) -> str:
     rank = len(node.args[0].shape) if node.args and hasattr(node.args[0], "shape") else None
     if cls in ("Sort", "Argsort") and rank == 0:
         return "ordering a 0-d tensor is not converted."
-    if cls == "Cumprod" and c.get("dtype") not in (None, "float32"):
-        return f"dtype={c.get('dtype')!r} is not converted (the product runs in float32)."
+    dtype = c.get("dtype")
+    if cls in ("Cumsum", "Cumprod") and dtype is not None and \
+            np.dtype(dtype) not in (np.float32, np.float64) and np.dtype(dtype).kind not in "iu":
+        return f"dtype={dtype!r} is not converted (it accumulates in float32)."
     if cls == "Pad":
         value = node.kwargs.get("constant_values")
         if hasattr(value, "shape") and not isinstance(value, np.ndarray) \
@@ -185,4 +195,4 @@ def unsupported(cls: str, c: dict, node: Any) -> str:
     return ""
 
 
-__all__ = ["OPS_C", "unsupported", "pad_widths"]
+__all__ = ["OPS_C", "unsupported", "pad_widths", "cum_input"]
