@@ -1,5 +1,6 @@
-"""Models and comparison helpers shared by the 2-D / 3-D convolution, pooling, padding,
-cropping and upsampling tests (no tests here).
+"""Models and data shared by the 2-D / 3-D convolution, pooling, padding, cropping and
+upsampling tests (no tests here; the layer comparisons ``pair`` / ``compare`` are in
+conv_pool_parity.py, shared with the 1-D tests).
 
 Each model is ``build(lib)`` over the Keras-style API, so one function builds the Keras 3
 model (``lib=keras``), its rnnlens twin (``lib=rnnlens``) and, for the Keras 2 file tests,
@@ -11,58 +12,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-import pytest
 
-from merge_reshape_parity import assert_raised_by_rnnlens, check_rel, floats
-from rnnlens import layers as RL
-
-
-def keras_bias_bug(layer: Any, out_shape: tuple) -> bool:
-    """Keras 3.15.1 on TensorFlow adds a channels_first convolution's bias along the last
-    axis when the last spatial size equals the filter count (``ops.add`` becomes
-    ``tf.nn.bias_add`` "NHWC"); rnnlens adds it along the channels (see
-    ``rnnlens.layers.convolutional``)."""
-    return bool(getattr(layer, "use_bias", False)) and getattr(
-        layer, "data_format", "") == "channels_first" and out_shape[1] == out_shape[-1]
-
-
-def pair(K: Any, cls: str, kwargs: dict, x: np.ndarray, seed: int = 0) -> tuple[Any, Any]:
-    """The Keras and rnnlens layers, built for x, with the same random weights."""
-    kl, rl = getattr(K.layers, cls)(**kwargs), getattr(RL, cls)(**kwargs)
-    kl.build(x.shape)
-    rl.build(x.shape)
-    if kl.weights:
-        rng = np.random.default_rng(seed)
-        weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in kl.weights]
-        kl.set_weights(weights)
-        rl.set_weights(weights)
-    return kl, rl
-
-
-def compare(K: Any, parity: Any, cls: str, kwargs: dict, x: np.ndarray, seed: int = 0
-            ) -> None:
-    """Equal values, or both refuse (rnnlens with a ValueError / TypeError of its own; the
-    same type where Keras's own argument checks refuse)."""
-    try:
-        kl = getattr(K.layers, cls)(**kwargs)
-        kl.build(x.shape)
-        kl.compute_output_shape(x.shape)
-        expected = np.asarray(kl(x))
-    except Exception as err:  # noqa: BLE001  (TensorFlow's own errors too)
-        same = type(err) if isinstance(err, (ValueError, TypeError)) else (ValueError,
-                                                                          TypeError)
-        with pytest.raises(same) as ours:
-            getattr(RL, cls)(**kwargs)(x)
-        assert_raised_by_rnnlens(ours.value)
-        return
-    kl, rl = pair(K, cls, kwargs, x, seed)
-    if keras_bias_bug(kl, expected.shape):
-        for layer in (kl, rl):                       # compare without the bias
-            layer.set_weights([w if k < len(layer.weights) - 1 else np.zeros_like(w)
-                               for k, w in enumerate(layer.get_weights())])
-    out = rl(x)
-    check_rel(parity, out, np.asarray(kl(x)), f"{cls}{kwargs} {x.shape}", rtol=1e-5)
-    assert out.dtype == np.float32 and out.shape == expected.shape
+from conv_pool_parity import CF
+from merge_reshape_parity import floats
 
 
 def image(shape: tuple, seed: int, channels_first: bool = False) -> np.ndarray:
@@ -217,7 +169,6 @@ KERAS2_MODELS = ["ocr", "conv_zoo_2d", "volumes", "sequential_cnn", "video_cnn_l
 
 
 # ---------------------------------------------------------------------------- arguments
-CF = {"data_format": "channels_first"}
 #: (class, kwargs, channels-last input shape): every layer and alias over its arguments.
 EAGER: list[tuple[str, dict, tuple]] = [
     ("Conv2D", dict(filters=3, kernel_size=3), (2, 7, 8, 4)),

@@ -1,4 +1,5 @@
-"""Models and data shared by the convolution / pooling layer tests (no tests here).
+"""Models, data and comparison helpers shared by the convolution / pooling layer tests, 1-D
+(test_layers_conv_pool.py) and 2-D / 3-D (test_layers_conv2d3d*.py; no tests here).
 
 Each model is ``build(lib)`` over the Keras-style API, so one function builds the Keras
 model (``lib=keras``), its rnnlens twin (``lib=rnnlens``) and, for the Keras 2 file tests,
@@ -8,9 +9,79 @@ arguments.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
-from merge_reshape_parity import floats, ids, padded
+import numpy as np
+import pytest
+
+from merge_reshape_parity import assert_raised_by_rnnlens, check_rel, floats, ids, padded
+from rnnlens import layers as RL
+
+CF = {"data_format": "channels_first"}
+
+
+# ---------------------------------------------------------------------------- comparisons
+def keras_bias_bug(layer: Any, out_shape: tuple) -> bool:
+    """Keras 3.15.1's TensorFlow ``ops.add`` turns ``outputs + bias.reshape(1, F, 1...)``
+    into ``tf.nn.bias_add`` along the *last* axis when the last spatial size equals F, so
+    a channels_first convolution with a bias is wrong there; rnnlens adds the bias along
+    the channels (see ``rnnlens.layers.convolutional`` and the tests
+    ``test_channels_first_bias_where_keras_is_wrong``)."""
+    return bool(getattr(layer, "use_bias", False)) and getattr(
+        layer, "data_format", "") == "channels_first" and out_shape[1] == out_shape[-1]
+
+
+def pair(K: Any, cls: str, kwargs: dict, x: np.ndarray, seed: int = 0) -> tuple[Any, Any]:
+    """The Keras and rnnlens layers, built for x, with the same random weights."""
+    kl, rl = getattr(K.layers, cls)(**kwargs), getattr(RL, cls)(**kwargs)
+    kl.build(x.shape)
+    rl.build(x.shape)
+    if kl.weights:
+        rng = np.random.default_rng(seed)
+        weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in kl.weights]
+        kl.set_weights(weights)
+        rl.set_weights(weights)
+    return kl, rl
+
+
+def compare(K: Any, parity: Any, cls: str, kwargs: dict, x: np.ndarray, seed: int = 0
+            ) -> None:
+    """Equal values, or both refuse (rnnlens with a ValueError / TypeError of its own; the
+    same type where Keras's own argument checks refuse)."""
+    try:
+        kl = getattr(K.layers, cls)(**kwargs)
+        kl.build(x.shape)
+        kl.compute_output_shape(x.shape)
+        expected = np.asarray(kl(x))
+    except Exception as err:  # noqa: BLE001  (TensorFlow's own errors too)
+        same = type(err) if isinstance(err, (ValueError, TypeError)) else (ValueError,
+                                                                          TypeError)
+        with pytest.raises(same) as ours:
+            getattr(RL, cls)(**kwargs)(x)
+        assert_raised_by_rnnlens(ours.value)
+        return
+    kl, rl = pair(K, cls, kwargs, x, seed)
+    if keras_bias_bug(kl, expected.shape):
+        for layer in (kl, rl):                       # compare without the bias
+            layer.set_weights([w if k < len(layer.weights) - 1 else np.zeros_like(w)
+                               for k, w in enumerate(layer.get_weights())])
+    out = rl(x)
+    check_rel(parity, out, np.asarray(kl(x)), f"{cls}{kwargs} {x.shape}", rtol=1e-5)
+    assert out.dtype == np.float32 and out.shape == expected.shape
+
+
+def keras2_h5(tfk: Any, build: Callable[[Any], Any], path: Path, seed: int) -> Any:
+    """``build(tf_keras)`` with random normal weights, saved to the ``.h5`` file ``path``."""
+    model = build(tfk)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    model.save(str(path))
+    return model
+
+
+# ---------------------------------------------------------------------------- models
 
 
 def conv_stack(lib: Any) -> Any:

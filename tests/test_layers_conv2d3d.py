@@ -30,7 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnlens
-from conv2d3d_parity import CF, EAGER, MODELS, compare, image, pair
+from conv2d3d_parity import EAGER, MODELS, image
+from conv_pool_parity import CF, compare, pair
 from merge_reshape_parity import (build_pair, check_rel, check_weight_grads, floats, leaves,
                                   load_keras, np_mask, our_input_grads, tape_input_grads)
 from oracle import assert_close

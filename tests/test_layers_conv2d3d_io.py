@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import rnnlens
 from conv2d3d_parity import EAGER, KERAS2_MODELS, MODELS
+from conv_pool_parity import keras2_h5
 from merge_reshape_parity import (assert_raised_by_rnnlens, build_pair, check_rel,
                                   files_both_ways, leaves, load_keras, plain_config,
                                   summary_text)
@@ -103,11 +104,7 @@ def test_tf_keras_h5_files_load(tfk: Any, parity: Any, tmp_path: Path, case: str
     dilation_rate for Conv3DTranspose) load and predict as tf_keras."""
     build, make = MODELS[case]
     x, path = make(), tmp_path / "k2.h5"
-    model = build(tfk)
-    rng = np.random.default_rng(6)
-    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
-                       for w in model.get_weights()])
-    model.save(str(path))
+    model = keras2_h5(tfk, build, path, seed=6)
     loaded = rnnlens.models.load_model(path)
     for ours, theirs in zip(leaves(loaded.predict(x)), leaves(model.predict(x, verbose=0))):
         check_rel(parity, ours, theirs, f"tf_keras {case}", rtol=1e-5)

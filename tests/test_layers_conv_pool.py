@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnlens
-from conv_pool_parity import KERAS2_MODELS, MODELS
+from conv_pool_parity import CF, KERAS2_MODELS, MODELS, compare, keras2_h5, pair
 from merge_reshape_parity import (assert_raised_by_rnnlens, build_pair, check_rel,
                                   check_weight_grads, files_both_ways, floats, ids, leaves,
                                   load_keras, np_mask, our_input_grads, padded, plain_config,
@@ -49,55 +49,7 @@ def K() -> Any:
     return load_keras()
 
 
-def _pair(K: Any, cls: str, kwargs: dict, x: np.ndarray, seed: int = 0) -> tuple[Any, Any]:
-    """The Keras and rnnlens layers, built for x, with the same random weights."""
-    kl, rl = getattr(K.layers, cls)(**kwargs), getattr(RL, cls)(**kwargs)
-    kl.build(x.shape)
-    if kl.weights:
-        rng = np.random.default_rng(seed)
-        weights = [rng.normal(scale=0.5, size=w.shape).astype(np.float32) for w in kl.weights]
-        kl.set_weights(weights)
-        rl.build(x.shape)
-        rl.set_weights(weights)
-    return kl, rl
-
-
-def _compare(K: Any, parity: Any, cls: str, kwargs: dict, x: np.ndarray, seed: int = 0
-             ) -> None:
-    """Equal values, or both refuse with the same exception type."""
-    try:
-        kl = getattr(K.layers, cls)(**kwargs)
-        kl.build(x.shape)
-        kl.compute_output_shape(x.shape)
-        expected = np.asarray(kl(x))
-    except Exception as err:  # noqa: BLE001  (TensorFlow's own errors too)
-        same = type(err) if isinstance(err, (ValueError, TypeError)) else (ValueError,
-                                                                          TypeError)
-        with pytest.raises(same) as ours:
-            getattr(RL, cls)(**kwargs)(x)
-        assert_raised_by_rnnlens(ours.value)
-        return
-    kl, rl = _pair(K, cls, kwargs, x, seed)
-    if _keras_bias_bug(kl, expected.shape):
-        for layer in (kl, rl):                       # compare without the bias (see below)
-            layer.set_weights([w if k < len(layer.weights) - 1 else np.zeros_like(w)
-                               for k, w in enumerate(layer.get_weights())])
-    out = rl(x)
-    check_rel(parity, out, np.asarray(kl(x)), f"{cls}{kwargs} {x.shape}", rtol=1e-5)
-    assert out.dtype == np.float32 and out.shape == expected.shape
-
-
-def _keras_bias_bug(layer: Any, out_shape: tuple) -> bool:
-    """Keras 3.15.1's TensorFlow ``ops.add`` turns ``outputs + bias.reshape(1, F, 1)``
-    into ``tf.nn.bias_add`` along the *last* axis when the last spatial size equals F, so
-    a channels_first convolution with a bias is wrong there; rnnlens adds the bias along
-    the channels (``test_channels_first_bias_where_keras_is_wrong``)."""
-    return getattr(layer, "use_bias", False) and getattr(
-        layer, "data_format", "") == "channels_first" and out_shape[1] == out_shape[-1]
-
-
 # ---------------------------------------------------------------------------- eager values
-CF = {"data_format": "channels_first"}
 EAGER = [
     ("Conv1D", dict(filters=3, kernel_size=1)), ("Conv1D", dict(filters=3, kernel_size=4)),
     ("Conv1D", dict(filters=4, kernel_size=3, strides=2, padding="same", activation="relu")),
@@ -143,7 +95,7 @@ EAGER = [
 @pytest.mark.parametrize("length", [9, 10])
 def test_eager_values(K: Any, parity: Any, cls: str, kwargs: dict, length: int) -> None:
     x = floats((3, length, 4), length)
-    _compare(K, parity, cls, kwargs, x, seed=len(cls))
+    compare(K, parity, cls, kwargs, x, seed=len(cls))
 
 
 _FORMATS = st.sampled_from(["channels_last", "channels_first"])
@@ -166,7 +118,7 @@ def test_hypothesis_convolutions(K: Any, parity: Any, cls: str, k: int, s: int, 
     if cls != "Conv1D":
         kwargs["depth_multiplier" if cls != "Conv1DTranspose" else "filters"] = groups
     shape = (2, length, channels) if df == "channels_last" else (2, channels, length)
-    _compare(K, parity, cls, kwargs, floats(shape, seed), seed)
+    compare(K, parity, cls, kwargs, floats(shape, seed), seed)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -182,8 +134,8 @@ def test_hypothesis_pooling(K: Any, parity: Any, cls: str, k: int, s: Any, pad: 
         with pytest.raises(ValueError, match="zero or negative"):
             getattr(RL, cls)(k, s, pad, df)(floats(shape, seed))
         return
-    _compare(K, parity, cls, dict(pool_size=k, strides=s, padding=pad, data_format=df),
-             floats(shape, seed))
+    compare(K, parity, cls, dict(pool_size=k, strides=s, padding=pad, data_format=df),
+            floats(shape, seed))
 
 
 def test_channels_first_bias_where_keras_is_wrong(K: Any) -> None:
@@ -191,7 +143,7 @@ def test_channels_first_bias_where_keras_is_wrong(K: Any) -> None:
     for cls, kwargs in [("Conv1D", dict(filters=3, kernel_size=2)),
                         ("SeparableConv1D", dict(filters=2, kernel_size=3)),
                         ("Conv1DTranspose", dict(filters=5, kernel_size=2))]:
-        kl, rl = _pair(K, cls, dict(kwargs, data_format="channels_first"), x)
+        kl, rl = pair(K, cls, dict(kwargs, data_format="channels_first"), x)
         theirs, ours = np.asarray(kl(x)), rl(x)
         bias = rl.weights[-1]
         assert ours.shape[1] == ours.shape[-1] == bias.size
@@ -245,7 +197,7 @@ def test_eager_masks(K: Any, parity: Any, cls: str, kwargs: dict) -> None:
     fully masked row is NaN, as Keras's 0 / 0)."""
     x = padded((4, 6, 6 if kwargs.get("data_format") else 5), 3)
     km, rm = K.layers.Masking(), RL.Masking()
-    kl, rl = _pair(K, cls, kwargs, x, seed=1)
+    kl, rl = pair(K, cls, kwargs, x, seed=1)
     ko, ro = kl(km(x)), rl(rm(x))
     parity(ro, np.asarray(ko), name=f"{cls} after Masking")
     assert np_mask(ko) is None and np_mask(ro) is None
@@ -390,15 +342,6 @@ def tfk(K: Any) -> Any:
     return pytest.importorskip("tf_keras")
 
 
-def _keras2_h5(tfk: Any, build: Callable[[Any], Any], path: Path, seed: int) -> Any:
-    model = build(tfk)
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
-                       for w in model.get_weights()])
-    model.save(str(path))
-    return model
-
-
 def _masked_mean_keras2(lib: Any) -> Any:
     """Keras 2 also averages only the unmasked steps."""
     i = lib.Input((8,), dtype="int32")
@@ -412,7 +355,7 @@ def test_tf_keras_h5_files_load(tfk: Any, parity: Any, tmp_path: Path, case: str
     build, make = MODELS[case] if case in MODELS else (_masked_mean_keras2,
                                                        lambda: ids((6, 8), 9, 6))
     x = make()
-    model = _keras2_h5(tfk, build, tmp_path / "k2.h5", seed=6)
+    model = keras2_h5(tfk, build, tmp_path / "k2.h5", seed=6)
     loaded = rnnlens.models.load_model(tmp_path / "k2.h5")
     for ours, theirs in zip(leaves(loaded.predict(x)), leaves(model.predict(x, verbose=0))):
         check_rel(parity, ours, theirs, f"tf_keras {case}", rtol=1e-5)
@@ -434,7 +377,7 @@ def test_keras22_configs_without_data_format(tfk: Any, parity: Any, tmp_path: Pa
     channels-last, even when rnnlens's image_data_format is channels_first."""
     build, make = MODELS["pool_stack"]
     x, path = make(), tmp_path / "k22.h5"
-    model = _keras2_h5(tfk, build, path, seed=7)
+    model = keras2_h5(tfk, build, path, seed=7)
     removed = []
     _rewrite_config(path, lambda lyr: removed.append(lyr["config"].pop("data_format", None)))
     assert removed.count("channels_last") >= 5
@@ -462,7 +405,7 @@ def test_keras2_extra_keys(tfk: Any, tmp_path: Path) -> None:
     from rnnlens.interop.keras_config import UnsafeModelError  # noqa: PLC0415
 
     path = tmp_path / "k2.h5"
-    _keras2_h5(tfk, MODELS["conv_stack"][0], path, seed=8)
+    keras2_h5(tfk, MODELS["conv_stack"][0], path, seed=8)
     loaded = rnnlens.models.load_model(path)
     kinds = {type(lyr).__name__: lyr.get_config() for lyr in loaded.layers}
     for name in ("SeparableConv1D", "DepthwiseConv1D", "Conv1DTranspose"):
