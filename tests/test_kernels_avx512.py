@@ -1,0 +1,149 @@
+"""The C loops' AVX-512 kernels (``_fused.c``: panel_product, row4, lstm_gates16,
+tanh16) against the same loops on NumPy's BLAS and portable gate loops, and against
+the NumPy path; the switch (``set_avx512``, ``RNNLENS_AVX512``) and what it reports.
+
+Both C variants compute the same equations; they differ only in the order of the
+products' sums (BLAS's blocking vs the panels' p order), fused multiply-adds inside
+tanh16 and, for a batch of one, x_t @ W made for all steps at once. So they agree
+to float32 rounding: every result is compared relative to its largest value.
+
+On a CPU without AVX-512F the switch reports False and the comparisons run the
+portable path twice (they still pass; the report test checks that it is off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oracle import assert_close
+from rnnlens import backend
+from rnnlens.cells import _kernels
+from test_kernels import KINDS, c_kernel, forward_backward, fresh_loader, kernel, new_layer
+from test_kernels import random_weights
+
+__all__ = ["c_kernel"]           # the fixture, imported for the tests below
+
+
+def cpu_has_avx512f() -> bool:
+    with open("/proc/cpuinfo") as info:
+        return any(line.startswith("flags") and " avx512f" in line for line in info)
+
+
+@contextlib.contextmanager
+def avx512(on: bool) -> Iterator[None]:
+    before = _kernels._State.avx512
+    _kernels.set_avx512(on)
+    try:
+        yield
+    finally:
+        _kernels.set_avx512(before)
+
+
+def both_variants(layer: Any, x: np.ndarray, mask: np.ndarray | None, threads: int | None,
+                  seed: int = 3) -> tuple[list, list, list]:
+    """Forward + backward on the AVX-512 kernels, on BLAS + portable loops, in NumPy."""
+    out = []
+    for on in (True, False):
+        with kernel("c", threads=threads), avx512(on):
+            out.append(forward_backward(layer, x, None, mask, seed))
+    with kernel("numpy"):
+        out.append(forward_backward(layer, x, None, mask, seed))
+    return out[0], out[1], out[2]
+
+
+def assert_agree(got: list, ref: list, what: str, tol: float = 2e-6) -> None:
+    for k, (a, b) in enumerate(zip(got, ref)):
+        scale = 1.0 + float(np.max(np.abs(b), initial=0.0))
+        assert_close(a / scale, b / scale, atol=tol, name=f"{what} result {k}")
+
+
+# (batch, steps, features, units, threads): tails of 8 rows, 16 and 32 columns, one
+# row (row4: 4 panels = 128 columns at once, + a tail), rows split over threads,
+# small batches split over units (each thread packs its own slice of columns).
+SHAPES = [(2, 3, 5, 7, 1), (9, 4, 3, 33, 1), (17, 5, 40, 16, 1), (1, 6, 7, 100, 1),
+          (1, 5, 3, 40, 1), (40, 4, 6, 24, 2), (3, 5, 4, 70, 2), (8, 2, 1, 1, 1)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_avx512_kernels_equal_blas_and_numpy(c_kernel: None, kind: str,
+                                             shape: tuple) -> None:
+    batch, steps, features, units, threads = shape
+    rng = np.random.default_rng(batch * 1000 + units)
+    layer = new_layer(kind, units, return_sequences=True, return_state=True)
+    random_weights(layer, features, rng)
+    x = rng.uniform(-2, 2, (batch, steps, features)).astype(np.float32)
+    mask = rng.random((batch, steps)) > 0.3
+    own, blas, numpy = both_variants(layer, x, mask, threads)
+    assert_agree(own, blas, f"{kind} avx512 vs blas")
+    assert_agree(own, numpy, f"{kind} avx512 vs numpy", tol=5e-6)   # + tanh's own ulps
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(kind=st.sampled_from(KINDS), batch=st.integers(1, 20), steps=st.integers(2, 5),
+       features=st.integers(1, 40), units=st.integers(1, 80), masked=st.booleans(),
+       threads=st.sampled_from([1, 2]), seed=st.integers(0, 2**16))
+def test_avx512_kernels_property(c_kernel: None, kind: str, batch: int, steps: int,
+                                 features: int, units: int, masked: bool, threads: int,
+                                 seed: int) -> None:
+    """Any shape: the two C variants agree to rounding, forward and backward."""
+    rng = np.random.default_rng(seed)
+    layer = new_layer(kind, units, return_sequences=True, return_state=True)
+    random_weights(layer, features, rng)
+    x = rng.uniform(-2, 2, (batch, steps, features)).astype(np.float32)
+    mask = rng.random((batch, steps)) > 0.3 if masked else None
+    own, blas, _ = both_variants(layer, x, mask, threads, seed)
+    assert_agree(own, blas, f"{kind} avx512 vs blas")
+
+
+def test_lstm_gates_see_extreme_and_non_finite_values_alike(c_kernel: None) -> None:
+    """tanh16 on large, tiny, infinite and NaN pre-activations: as the portable tanh."""
+    rng = np.random.default_rng(8)
+    layer = new_layer("lstm", 40, return_sequences=True)
+    random_weights(layer, 3, rng)
+    x = rng.uniform(-1, 1, (5, 4, 3)).astype(np.float32)
+    x[0, 1] = [1e4, -1e4, 1e-30]
+    x[1, 2] = [np.inf, -np.inf, 0.0]
+    x[2, 3] = [np.nan, 1.0, 2.0]
+    results = []
+    for on in (True, False):
+        with kernel("c"), avx512(on):
+            results.append(layer(x))
+    own, portable = results
+    assert np.array_equal(np.isnan(own), np.isnan(portable))
+    finite = ~np.isnan(portable)
+    assert_close(own[finite], portable[finite], atol=1e-6)
+
+
+def test_switch_reports_what_runs(c_kernel: None) -> None:
+    has = cpu_has_avx512f()
+    with avx512(True):
+        assert backend.kernel_info()["avx512"] is has     # on wherever the CPU has it
+    with avx512(False):
+        assert backend.kernel_info()["avx512"] is False
+    with kernel("numpy"):
+        assert backend.kernel_info()["avx512"] is False
+    with pytest.raises(TypeError, match="True or False"):
+        _kernels.set_avx512(1)                           # type: ignore[arg-type]
+
+
+def test_environment_variable_turns_them_off(monkeypatch: pytest.MonkeyPatch,
+                                            c_kernel: None) -> None:
+    before = _kernels._State.avx512
+    try:
+        with fresh_loader(monkeypatch):
+            monkeypatch.setenv("RNNLENS_AVX512", "0")
+            assert backend.kernel_info()["avx512"] is False
+        with fresh_loader(monkeypatch):
+            monkeypatch.setenv("RNNLENS_AVX512", "yes")
+            with pytest.warns(RuntimeWarning, match="RNNLENS_AVX512"):
+                assert backend.kernel_info()["avx512"] is cpu_has_avx512f()
+    finally:
+        _kernels.set_avx512(before)
