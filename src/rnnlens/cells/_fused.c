@@ -162,31 +162,49 @@ static int avx512_on;                    /* 1: panel_product and lstm_gates16 ru
 #define NR 32                                        /* columns of a panel */
 #define R8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define ZERO(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
-#define FMA(i) if (MR > i) { __m512 ai = _mm512_set1_ps(a[i * (size_t)lda + p]);           \
+#define FMA(i) if (MR > i) { __m512 ai = _mm512_set1_ps(A_(i));                             \
     c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1); }
 #define STORE(i) if (MR > i) { float *ci = c + i * (size_t)ldc;                              \
     if (beta) { c##i##0 = _mm512_add_ps(c##i##0, _mm512_maskz_loadu_ps(m0, ci));             \
                 c##i##1 = _mm512_add_ps(c##i##1, _mm512_maskz_loadu_ps(m1, ci + 16)); }      \
     _mm512_mask_storeu_ps(ci, m0, c##i##0); _mm512_mask_storeu_ps(ci + 16, m1, c##i##1); }
-/* tileN: N rows of A (lda) times one panel (k rows of 32) into C (ldc), the columns
- * kept by the masks m0 (first 16) and m1 (next 16); beta 1 adds C. */
-#define TILE(N)                                                                             \
-static AVX512 void tile##N(int k, const float *a, int lda, const float *panel,             \
+/* NAME: N rows of A times 32 columns of B (row p at b + p ldb: a panel, ldb = NR, or
+ * B itself) into C (ldc), the columns kept by the masks m0 (first 16) and m1 (next
+ * 16); beta 1 adds C. A_(i) is element (i, p) of A: a[i lda + p], or of A^T for the
+ * weight gradients: a[p lda + i]. */
+#define TILE(NAME, N)                                                                       \
+static AVX512 void NAME##N(int k, const float *a, int lda, const float *b, int ldb,        \
                            __mmask16 m0, __mmask16 m1, int beta, float *c, int ldc)        \
 {                                                                                           \
     enum { MR = N };                                                                        \
     R8(ZERO)                                                                                \
     for (int p = 0; p < k; p++) {                                                           \
-        __m512 b0 = _mm512_load_ps(panel + (size_t)p * NR);                                 \
-        __m512 b1 = _mm512_load_ps(panel + (size_t)p * NR + 16);                            \
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (size_t)p * ldb);                         \
+        __m512 b1 = _mm512_maskz_loadu_ps(m1, b + (size_t)p * ldb + 16);                    \
         R8(FMA)                                                                             \
     }                                                                                       \
     R8(STORE)                                                                               \
 }
-TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8)
-typedef void (*tile_fn)(int, const float *, int, const float *, __mmask16, __mmask16, int,
-                        float *, int);
+#define TILES(NAME) TILE(NAME, 1) TILE(NAME, 2) TILE(NAME, 3) TILE(NAME, 4) TILE(NAME, 5)   \
+    TILE(NAME, 6) TILE(NAME, 7) TILE(NAME, 8)
+#define A_(i) a[i * (size_t)lda + p]
+TILES(tile)
+#undef A_
+#define A_(i) a[p * (size_t)lda + i]
+TILES(tile_t)
+#undef A_
+typedef void (*tile_fn)(int, const float *, int, const float *, int, __mmask16, __mmask16,
+                        int, float *, int);
 static const tile_fn tiles[9] = {NULL, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8};
+static const tile_fn tiles_t[9] = {NULL, tile_t1, tile_t2, tile_t3, tile_t4, tile_t5, tile_t6,
+                                   tile_t7, tile_t8};
+
+/* The masks of a block of w <= 32 columns. */
+static inline void column_masks(int w, __mmask16 *m0, __mmask16 *m1)
+{
+    *m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
+    *m1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
+}
 
 /* One row (batch 1): c[j : j + 128] (+)= a @ four panels at once, so that eight
  * independent sums hide the FMA latency (one panel gives only two). */
@@ -224,12 +242,11 @@ static AVX512 void panel_product(int m, int n, int k, const float *a, int lda,
         for (; j + 4 * NR <= n; j += 4 * NR)
             row4(k, a, P->p + (size_t)j * P->k, (size_t)NR * P->k, beta, c + j);
     for (; j < n; j += NR) {
-        int w = n - j < NR ? n - j : NR;
-        __mmask16 m0 = w >= 16 ? 0xFFFF : (__mmask16)((1u << w) - 1);
-        __mmask16 m1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : (__mmask16)((1u << (w - 16)) - 1);
+        __mmask16 m0, m1;
+        column_masks(n - j < NR ? n - j : NR, &m0, &m1);
         const float *panel = P->p + (size_t)j * P->k;                /* panel j / NR */
         for (int i = 0; i < m; i += 8)
-            tiles[m - i < 8 ? m - i : 8](k, a + (size_t)i * lda, lda, panel, m0, m1, beta,
+            tiles[m - i < 8 ? m - i : 8](k, a + (size_t)i * lda, lda, panel, NR, m0, m1, beta,
                                          c + (size_t)i * ldc + j, ldc);
     }
 }
@@ -279,6 +296,49 @@ int rnn_set_avx512(int on)
     avx512_on = on && HAVE_PANELS && cpu_has_avx512();
     return avx512_on;
 }
+
+#if HAVE_PANELS
+/* The weight gradients' products, C (m, n) = A^T @ B + beta C with A (k, m) and B
+ * (k, n) row-major and k = T B large: in blocks of KC rows. Each block of B is copied
+ * into panels row by row (B comes from memory once, read in order), then every row
+ * tile of C passes over the panels (in L2), reading A^T in place; the blocks' sums
+ * are added into C one after another, as a BLAS's k blocking does. Returns 0, or -1
+ * (nothing written) where the AVX-512 kernels are off or memory is short. */
+#define KC 256
+static AVX512 int tn_product(int m, int n, int k, const float *a, int lda, const float *b,
+                             int ldb, float beta, float *c, int ldc)
+{
+    int count = (n + NR - 1) / NR;
+    void *mem = NULL;
+    if (!avx512_on || k < 1
+        || posix_memalign(&mem, 64, (size_t)count * KC * NR * sizeof(float)) != 0)
+        return -1;
+    float *pan = (float *)mem;
+    for (int k0 = 0; k0 < k; k0 += KC) {
+        int kc = k - k0 < KC ? k - k0 : KC, add = k0 > 0 || beta != 0.0f;
+        for (int p = 0; p < kc; p++) {                       /* panels of B's block */
+            const float *row = b + (size_t)(k0 + p) * ldb;
+            for (int j = 0; j < count; j++) {
+                __mmask16 m0, m1;
+                column_masks(n - j * NR < NR ? n - j * NR : NR, &m0, &m1);
+                float *dst = pan + ((size_t)j * kc + p) * NR;
+                _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, row + j * NR));
+                _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, row + j * NR + 16));
+            }
+        }
+        const float *ak = a + (size_t)k0 * lda;
+        for (int j = 0; j < count; j++) {
+            __mmask16 m0, m1;
+            column_masks(n - j * NR < NR ? n - j * NR : NR, &m0, &m1);
+            for (int i = 0; i < m; i += 8)
+                tiles_t[m - i < 8 ? m - i : 8](kc, ak + i, lda, pan + (size_t)j * kc * NR, NR,
+                                               m0, m1, add, c + (size_t)i * ldc + j * NR, ldc);
+        }
+    }
+    free(pan);
+    return 0;
+}
+#endif
 
 /* -- tanh ---------------------------------------------------------------------
  * float32, branch-free (selects, no float-to-int conversion), so that the loops
@@ -1146,6 +1206,17 @@ static void SFX(column_sums)(const REAL *m, size_t n, int G, int c0, int c1, REA
     free(acc);
 }
 
+/* C (m, n) = A^T @ B + beta C (A (k, m), B (k, n)): tn_product, else BLAS. */
+static void SFX(times_first_transposed)(int m, int n, int k, const REAL *A, int lda,
+                                        const REAL *Bm, int ldb, REAL beta, REAL *c, int ldc)
+{
+#if PANELS
+    if (tn_product(m, n, k, A, lda, Bm, ldb, beta, c, ldc) == 0)
+        return;
+#endif
+    GEMM(1, 0, m, n, k, A, lda, Bm, ldb, beta, c, ldc);
+}
+
 /* The weight gradients for columns [c0, c1) of G, every step at once:
  *   dW = X^T @ dZ        dU = H_prev^T @ dZ_rec        db = sum of dZ (rows)
  * with X (T B, F) the inputs, H_prev = [h0, h_0 .. h_(T-2)] the states before each
@@ -1157,18 +1228,20 @@ static void SFX(weight_grads)(void *p, int c0, int c1)
     int T = a->T, B = a->B, u = a->u, G = a->G, w = c1 - c0;
     size_t TB = (size_t)T * B;
     const REAL *rec = a->drec ? a->drec : a->dxp;
-    GEMM(1, 0, a->F, w, (int)TB, a->x, a->F, a->dxp + c0, G, 0, a->dW + c0, G);
+    SFX(times_first_transposed)(a->F, w, (int)TB, a->x, a->F, a->dxp + c0, G, 0, a->dW + c0,
+                                G);
     int split = a->rh ? 2 * u : G;                   /* GRU without reset_after: r h_tm1 */
     if (c0 < split) {
         int e = c1 < split ? c1 : split;
-        GEMM(1, 0, u, e - c0, B, a->h0, u, rec + c0, G, 0, a->dU + c0, G);
+        SFX(times_first_transposed)(u, e - c0, B, a->h0, u, rec + c0, G, 0, a->dU + c0, G);
         if (T > 1)
-            GEMM(1, 0, u, e - c0, (int)(TB - B), a->hs, u, rec + B * (size_t)G + c0, G, 1,
-                 a->dU + c0, G);
+            SFX(times_first_transposed)(u, e - c0, (int)(TB - B), a->hs, u,
+                                        rec + B * (size_t)G + c0, G, 1, a->dU + c0, G);
     }
     if (c1 > split) {
         int s = c0 > split ? c0 : split;
-        GEMM(1, 0, u, c1 - s, (int)TB, a->rh, u, a->dxp + s, G, 0, a->dU + s, G);
+        SFX(times_first_transposed)(u, c1 - s, (int)TB, a->rh, u, a->dxp + s, G, 0, a->dU + s,
+                                    G);
     }
     if (a->db) {
         SFX(column_sums)(a->dxp, TB, G, c0, c1, a->db);
