@@ -147,3 +147,43 @@ def test_environment_variable_turns_them_off(monkeypatch: pytest.MonkeyPatch,
                 assert backend.kernel_info()["avx512"] is cpu_has_avx512f()
     finally:
         _kernels.set_avx512(before)
+
+
+def _activation(which: int, x: np.ndarray) -> np.ndarray | None:
+    out = np.empty_like(x)
+    rc = _kernels._State.lib.rnn_activation_f32(which, x.size, x.ctypes.data, out.ctypes.data)
+    return out if rc == 0 else None
+
+
+def _ulps(got: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    ref = exact.astype(np.float32)
+    return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(ref)).astype(np.float64)
+
+
+def test_activations_stay_within_their_error_bounds(c_kernel: None) -> None:
+    """tanh_f32 (portable), tanh16 and sigm16 (σ(2x)) against float64 over 2^20 random
+    float32 bit patterns, a dense grid over [-20, 20] and the special values."""
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 2**32, 2**20, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    x = np.concatenate([bits[np.isfinite(bits)], np.linspace(-20, 20, 400_001, dtype=np.float32),
+                        np.float32([0.0, -0.0, 1e-45, -1e-45, 0.625, -0.625, 9.0, 44.0, 3e38])])
+    exact_tanh = np.tanh(x.astype(np.float64))
+    with np.errstate(over="ignore"):
+        exact_sigm = 1.0 / (1.0 + np.exp(-2.0 * x.astype(np.float64)))
+    with avx512(True):
+        results = {which: _activation(which, x) for which in (0, 1, 2)}
+        specials = np.float32([np.inf, -np.inf, np.nan])
+        special_out = {which: _activation(which, specials) for which in (0, 1, 2)}
+    assert _ulps(results[0], exact_tanh).max() <= 3.0
+    if not cpu_has_avx512f():
+        assert results[1] is None and results[2] is None
+        return
+    assert _ulps(results[1], exact_tanh).max() <= 3.0
+    moderate = np.abs(x.astype(np.float64)) <= 43.5                  # |v| = |2x| <= 87
+    assert _ulps(results[2][moderate], exact_sigm[moderate]).max() <= 3.0
+    assert np.abs(results[2] - exact_sigm).max() <= 1e-7
+    for which in (0, 1):            # ±inf: ±tanh(9) = ±(1 - 1 ulp), the clamp's value
+        assert_close(special_out[which][:2], np.float32([1.0, -1.0]), atol=6e-8)
+        assert np.isnan(special_out[which][2])
+    assert_close(special_out[2][:2], np.float32([1.0, 0.0]), atol=1e-38)  # e^-88 clamp
+    assert np.isnan(special_out[2][2])

@@ -11,7 +11,12 @@
  * weight gradients stay in NumPy (a few whole-sequence matrix multiplies).
  *
  * Float order follows the NumPy path operation by operation; only tanh
- * differs (tanh_f32 below, within 2 ulp), so both paths agree to ~1e-7.
+ * differs (tanh_f32 below, within 2.4 ulp), so both paths agree to ~1e-7.
+ * Where the CPU has AVX-512F, float32 calls of more than one step multiply by
+ * their own kernel on weight panels instead of BLAS (panel_product, tn_product)
+ * and the LSTM's gates run 16 lanes at a time (lstm_gates16: sigm16, tanh16):
+ * the same equations, sums in another order and fused multiply-adds, so again
+ * within float32 rounding of the NumPy path (rnn_set_avx512 switches them).
  * Build: see the Makefile (`gcc -O3 -ffp-contract=off -shared -fPIC`); no
  * Python headers are needed, the library is loaded with ctypes
  * (rnnlens/cells/_kernels.py). Without it rnnlens runs the NumPy path.
@@ -348,7 +353,8 @@ static AVX512 int tn_product(int m, int n, int k, const float *a, int lda, const
  *   e^y = 2^n e^r: n = round(y log2 e) by adding 1.5 * 2^23, r = y - n ln 2 in two
  *   parts (Cody-Waite), e^r by Cephes expf's polynomial, 2^n from n's bits.
  * Within 2.4 ulp (1.5e-7 relative) of the exact tanh over all floats; NaN stays
- * NaN, +-inf gives +-1. float64 uses the C library's tanh. */
+ * NaN, +-inf gives +-(1 - 2^-24) (the value at the clamp, 1 ulp from +-1). float64
+ * uses the C library's tanh. */
 static inline float tanh_f32(float x)
 {
     float a = fabsf(x), z = x * x;
@@ -375,20 +381,12 @@ static inline float tanh_f32(float x)
 static inline double tanh_f64(double x) { return tanh(x); }
 
 #if HAVE_PANELS
-/* tanh_f32's equations on 16 lanes with fused multiply-adds (its polynomials
- * evaluated by FMA; 2^n by scalef): also within 2.4 ulp of the exact tanh over all
- * floats, 1.6x faster than the compiler's vectorization of tanh_f32. */
-static AVX512 inline __m512 tanh16(__m512 x)
-{
 #define K(v) _mm512_set1_ps(v)
-    const __m512 one = K(1.0f);
-    __m512 a = _mm512_abs_ps(x), z = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_fmadd_ps(K(-5.70498872745e-3f), z, K(2.06390887954e-2f));
-    p = _mm512_fmadd_ps(p, z, K(-5.37397155531e-2f));
-    p = _mm512_fmadd_ps(p, z, K(1.33314422036e-1f));
-    p = _mm512_fmadd_ps(p, z, K(-3.33332819422e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);                  /* |x| < 0.625 */
-    __m512 y = _mm512_mul_ps(_mm512_min_ps(a, K(9.0f)), K(2.0f));
+/* e^y on 16 lanes, y clamped to [-88, 88]: tanh_f32's e^y (Cody-Waite reduction,
+ * Cephes expf's polynomial, both by fused multiply-adds), 2^n by scalef. */
+static AVX512 inline __m512 exp16(__m512 y)
+{
+    y = _mm512_min_ps(_mm512_max_ps(y, K(-88.0f)), K(88.0f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(y, K(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, K(0.693359375f), y);
@@ -398,23 +396,58 @@ static AVX512 inline __m512 tanh16(__m512 x)
     e = _mm512_fmadd_ps(e, r, K(4.1665795894e-2f));
     e = _mm512_fmadd_ps(e, r, K(1.6666665459e-1f));
     e = _mm512_fmadd_ps(e, r, K(5.0000001201e-1f));
-    e = _mm512_add_ps(_mm512_fmadd_ps(e, _mm512_mul_ps(r, r), r), one);      /* e^r */
-    __m512 q = _mm512_sub_ps(one, _mm512_div_ps(K(2.0f),
-                                                _mm512_add_ps(_mm512_scalef_ps(e, n), one)));
+    e = _mm512_add_ps(_mm512_fmadd_ps(e, _mm512_mul_ps(r, r), r), K(1.0f));       /* e^r */
+    return _mm512_scalef_ps(e, n);
+}
+
+/* tanh_f32's equations on 16 lanes with fused multiply-adds: within 2.4 ulp of the
+ * exact tanh over all floats, 1.6x faster than the compiler's vectorization of
+ * tanh_f32; NaN stays NaN. */
+static AVX512 inline __m512 tanh16(__m512 x)
+{
+    const __m512 one = K(1.0f);
+    __m512 a = _mm512_abs_ps(x), z = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_fmadd_ps(K(-5.70498872745e-3f), z, K(2.06390887954e-2f));
+    p = _mm512_fmadd_ps(p, z, K(-5.37397155531e-2f));
+    p = _mm512_fmadd_ps(p, z, K(1.33314422036e-1f));
+    p = _mm512_fmadd_ps(p, z, K(-3.33332819422e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);                  /* |x| < 0.625 */
+    __m512 y = _mm512_mul_ps(_mm512_min_ps(a, K(9.0f)), K(2.0f));
+    __m512 q = _mm512_sub_ps(one, _mm512_div_ps(K(2.0f), _mm512_add_ps(exp16(y), one)));
     __m512i sign = _mm512_and_epi32(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN));
     q = _mm512_castsi512_ps(_mm512_or_epi32(_mm512_castps_si512(q), sign));
     __m512 t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, K(0.625f), _CMP_LT_OQ), q, p);
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), t, x);  /* NaN */
-#undef K
 }
 
-/* lstm_gates (below) for float32 on 16 units at a time, tanh16 for tanh_f32; the
- * other operations are the same, in the same order. */
+/* The LSTM's σ gates from their pre-halved pre-activations z = v / 2:
+ *   σ(v) = 1 / (1 + e^(-2 z))
+ * within 2.5 ulp of the exact σ for |v| <= 87 (and 9e-8 absolute everywhere; σ =
+ * tanh(v/2)/2 + 1/2 of the portable loop is within 5.4e-8 absolute but loses the
+ * relative accuracy of small σ), a third cheaper than through tanh16. */
+static AVX512 inline __m512 sigm16(__m512 z)
+{
+    __m512 s = _mm512_div_ps(K(1.0f), _mm512_add_ps(K(1.0f),
+                                                     exp16(_mm512_mul_ps(z, K(-2.0f)))));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, z, _CMP_UNORD_Q), s, z);  /* NaN */
+}
+#undef K
+
+static AVX512 void activation16(int which, int n, const float *x, float *out)
+{
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        _mm512_mask_storeu_ps(out + i, m, which == 1 ? tanh16(v) : sigm16(v));
+    }
+}
+
+/* lstm_gates (below) for float32 on 16 units at a time: sigm16 for the σ gates,
+ * tanh16 for tanh_f32; the other operations are the same, in the same order. */
 static AVX512 void lstm_gates16(float *restrict z, int ldz, int zs, const float *restrict xp,
                                 int ldx, int xs, const float *restrict c_tm1,
                                 float *restrict h, float *restrict c, int u, int rows, int w)
 {
-    const __m512 half = _mm512_set1_ps(0.5f);
     for (int r = 0; r < rows; r++) {
         float *zr = z + (size_t)r * ldz;
         const float *xr = xp + (size_t)r * ldx, *cp = c_tm1 + (size_t)r * u;
@@ -422,11 +455,11 @@ static AVX512 void lstm_gates16(float *restrict z, int ldz, int zs, const float 
         for (int j = 0; j < w; j += 16) {
             __mmask16 m = w - j >= 16 ? 0xFFFF : (__mmask16)((1u << (w - j)) - 1);
             __m512 g[4];
-            for (int k = 0; k < 4; k++) {                   /* i, f, o: z/2 + 1/2 (exact) */
+            for (int k = 0; k < 4; k++) {                             /* i, f, o, g */
                 float *zk = zr + (size_t)k * zs + j;
-                __m512 v = tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, zk),
-                                                _mm512_maskz_loadu_ps(m, xr + (size_t)k * xs + j)));
-                g[k] = k < 3 ? _mm512_fmadd_ps(v, half, half) : v;
+                __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, zk),
+                                         _mm512_maskz_loadu_ps(m, xr + (size_t)k * xs + j));
+                g[k] = k < 3 ? sigm16(v) : tanh16(v);
                 _mm512_mask_storeu_ps(zk, m, g[k]);
             }
             __m512 cj = _mm512_add_ps(_mm512_mul_ps(g[1], _mm512_maskz_loadu_ps(m, cp + j)),
@@ -568,6 +601,25 @@ static void over_units(chunk_fn fn, void *args, barrier_t *bar, int u, int nthre
 #define TANH tanh_f64
 #define PANELS 0
 #include "_fused.c"
+
+/* The activations of the loops on n values, for the accuracy tests: which 0 is
+ * tanh_f32, 1 tanh16, 2 sigm16 (σ(2 x)). Returns 0, or -1 when 1 / 2 are unavailable
+ * (no AVX-512F, or switched off). */
+int rnn_activation_f32(int which, int n, const float *x, float *out)
+{
+    if (which == 0) {
+        for (int i = 0; i < n; i++)
+            out[i] = tanh_f32(x[i]);
+        return 0;
+    }
+#if HAVE_PANELS
+    if (avx512_on) {
+        activation16(which, n, x, out);
+        return 0;
+    }
+#endif
+    return -1;
+}
 
 /* Plain matrix products through the same BLAS, for the loader's self-test:
  * c = a @ b, or a @ b^T (b (n, k)) when trans_b; one row of a goes through gemv. */

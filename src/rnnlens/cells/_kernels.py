@@ -111,6 +111,7 @@ def _declare(lib: Any) -> None:
         bwd.argtypes = [i] * 6 + [p] * 10 + [i] + [p] * 13 + [i]
         getattr(lib, f"rnn_matmul_{suffix}").argtypes = [i] * 4 + [p] * 3
     lib.rnn_set_avx512.argtypes = [i]
+    lib.rnn_activation_f32.argtypes = [i, i, p, p]
 
 
 def set_avx512(on: bool) -> bool:
