@@ -137,7 +137,11 @@ def header(title: str) -> None:
     print(f"  OpenBLAS environment: {blas_env_label()}")
     info = backend.kernel_info()
     print(f"  rnnlens kernel: {info['kernel']}" + (f" ({info['reason']})" if info["reason"]
-                                                  else f", threads {info['threads']}"))
+                                                  else f", threads {info['threads']}, "
+                                                  f"AVX-512 kernels {info['avx512']}"))
+    own, blas = product_gflops(256, 256, 1024)
+    print(f"  one core, float32 (256, 256) @ (256, 1024): numpy's sgemm {blas:.0f} GF/s"
+          + (f", rnnlens's AVX-512 product {own:.0f} GF/s" if own else ""))
     print("  numpy.show_runtime():")
     for line in show_runtime().splitlines():
         print("    " + line)
@@ -287,6 +291,30 @@ def sgemm_ms(m: int, k: int, n: int, budget: float = 0.15) -> float:
     b = rng.standard_normal((k, n)).astype(np.float32)
     c = np.empty((m, n), np.float32)
     return measure(lambda: np.matmul(a, b, out=c), budget)["median_ms"]
+
+
+def product_gflops(m: int, k: int, n: int) -> tuple[float | None, float]:
+    """GF/s of rnnlens's AVX-512 panel product (None when off) and of numpy's sgemm
+    (one BLAS thread) for one (m, k) @ (k, n) float32 product."""
+    from rnnlens.cells import _kernels
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    c = np.empty((m, n), np.float32)
+    flops = 2 * m * k * n
+    get = _openblas_fn("get_num_threads")
+    before = get() if get is not None else None
+    set_blas_threads(1)
+    blas = flops / measure(lambda: np.matmul(a, b, out=c), 0.3)["median_ms"] / 1e6
+    if before is not None:
+        set_blas_threads(before)
+    own = None
+    if _kernels.active() and _kernels._State.avx512:
+        lib = _kernels._State.lib
+        args = (m, n, k, a.ctypes.data, b.ctypes.data, c.ctypes.data)
+        own = flops / measure(lambda: lib.rnn_panel_matmul_f32(*args), 0.3)["median_ms"] / 1e6
+    return own, blas
 
 
 def recurrent_limit_ms(batch: int, steps: int, features: int, units: int, gates: int) -> dict:

@@ -187,3 +187,17 @@ def test_activations_stay_within_their_error_bounds(c_kernel: None) -> None:
         assert np.isnan(special_out[which][2])
     assert_close(special_out[2][:2], np.float32([1.0, 0.0]), atol=1e-38)  # e^-88 clamp
     assert np.isnan(special_out[2][2])
+
+
+def test_a_failing_self_test_keeps_them_off(monkeypatch: pytest.MonkeyPatch,
+                                            c_kernel: None) -> None:
+    before = _kernels._State.avx512
+    try:
+        monkeypatch.setattr(_kernels, "_panels_pass", lambda lib: False)
+        assert _kernels.set_avx512(True) is False
+        assert backend.kernel_info()["avx512"] is False
+        x = np.ones((1, 4), np.float32)                    # the C side is off too
+        assert _activation(1, x) is None
+    finally:
+        monkeypatch.undo()
+        _kernels.set_avx512(before)

@@ -328,6 +328,21 @@ int rnn_activation_f32(int which, int n, const float *x, float *out)
     return -1;
 }
 
+/* c (m, n) = a (m, k) @ b (k, n) through the panels (packed here), for the loader's
+ * self-test and the benchmarks' peak; -1 where the AVX-512 kernels are off. */
+int rnn_panel_matmul_f32(int m, int n, int k, const float *a, const float *b, float *c)
+{
+#if HAVE_PANELS
+    panels_t P = pack_panels(b, (size_t)n, 1, k, 1, n, 0);
+    if (P.p) {
+        panel_product(m, n, k, a, k, &P, 0, c, n);
+        free(P.p);
+        return 0;
+    }
+#endif
+    return -1;
+}
+
 /* Plain matrix products through the same BLAS, for the loader's self-test:
  * c = a @ b, or a @ b^T (b (n, k)) when trans_b; one row of a goes through gemv. */
 void rnn_matmul_f32(int trans_b, int m, int n, int k, const float *a, const float *b,

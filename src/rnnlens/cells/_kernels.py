@@ -112,6 +112,7 @@ def _declare(lib: Any) -> None:
         getattr(lib, f"rnn_matmul_{suffix}").argtypes = [i] * 4 + [p] * 3
     lib.rnn_set_avx512.argtypes = [i]
     lib.rnn_activation_f32.argtypes = [i, i, p, p]
+    lib.rnn_panel_matmul_f32.argtypes = [i] * 3 + [p] * 3
 
 
 def set_avx512(on: bool) -> bool:
@@ -122,8 +123,23 @@ def set_avx512(on: bool) -> bool:
         raise TypeError(f"Received on={on!r}, expected True or False.")
     if not available():
         return False
-    _State.avx512 = bool(_State.lib.rnn_set_avx512(int(on)))
+    _State.avx512 = bool(_State.lib.rnn_set_avx512(int(on))) and _panels_pass(_State.lib)
+    if not _State.avx512:
+        _State.lib.rnn_set_avx512(0)
     return _State.avx512
+
+
+def _panels_pass(lib: Any) -> bool:
+    """The AVX-512 products' self-test: tails of rows and columns, one row."""
+    rng = np.random.default_rng(1)
+    for m, n, k in ((11, 37, 5), (1, 150, 9), (8, 32, 1)):
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        c = np.full((m, n), np.nan, np.float32)
+        if (lib.rnn_panel_matmul_f32(m, n, k, _c_ptr(a), _c_ptr(b), _c_ptr(c)) != 0
+                or not np.allclose(c, a @ b, rtol=1e-5, atol=1e-5)):
+            return False
+    return True
 
 
 def _find_blas() -> tuple | None:
