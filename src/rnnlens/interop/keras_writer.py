@@ -75,10 +75,22 @@ def custom_entry(layer: Any) -> dict:
                          f"returned a value that is not JSON data ({err}).") from None
     entry = {"module": None if cls.__module__ == "__main__" else cls.__module__,
              "class_name": cls.__name__, "config": config, "registered_name": registered}
+    shapes = layer.__dict__.get("_build_shapes_dict")     # build(self, a_shape, b_shape)
     shape = _build_shape(layer)
-    if shape is not None:
+    if shapes is not None and len(shapes) != 1:
+        entry["build_config"] = {"shapes_dict": {k: _listed(v) for k, v in shapes.items()}}
+    elif shape is not None:
         entry["build_config"] = {"input_shape": shape}
     return entry
+
+
+def _listed(shape: Any) -> Any:
+    """A shape (or a nest of shapes) with lists for tuples, as Keras's JSON has them."""
+    if isinstance(shape, dict):
+        return {k: _listed(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        return [_listed(v) for v in shape]
+    return shape
 
 
 def _refuse_legacy(layer: Any, config: Any, key: str = "") -> None:

@@ -70,6 +70,19 @@ def to_float_array(value: Any, what: str) -> np.ndarray:
     return arr.astype(FLOATX, copy=False)
 
 
+def _cast_floats(value: Any) -> Any:
+    """Float arrays (nested in lists / tuples / dicts too) as ``FLOATX``; others as given."""
+    if isinstance(value, np.ndarray):
+        if np.issubdtype(value.dtype, np.floating) and value.dtype != FLOATX:
+            return value.astype(FLOATX)
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_floats(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _cast_floats(v) for k, v in value.items()}
+    return value
+
+
 class ArrayWithMask(np.ndarray):
     """A NumPy array carrying a Keras mask as ``_keras_mask`` ((B, T) bool).
 
@@ -199,6 +212,8 @@ class Layer(WeightOwner):
     # -- calling -------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.built and not type(self).__module__.startswith("rnnlens."):
+            self._build_from_call(args, kwargs)
         if _TAPE.get() is not None:                 # inside a call being differentiated
             from rnnlens.autodiff.layers import traced_call
 
@@ -234,14 +249,44 @@ class Layer(WeightOwner):
         out = self.eager_call(plain, *rest, **kwargs)
         return attach_mask(out, self.compute_mask(plain, previous))
 
-    def eager_call(self, inputs: Any, **kwargs: Any) -> Any:
-        """Runs the layer on arrays: convert, build on first use, call."""
-        inputs = self.convert_inputs(inputs)
-        shape = ([tuple(x.shape) for x in inputs] if isinstance(inputs, list)
-                 else tuple(inputs.shape))
-        self.check_input_shape(shape)
+    def eager_call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Runs the layer on arrays: convert, build on first use, call. A user's layer
+        takes further tensor arguments (``layer(a, b)``, ``layer(a, b=b)``), cast to
+        float32 when they are floats as Keras converts them (other dtypes kept)."""
+        user = False
+        if args or kwargs or isinstance(inputs, (list, tuple, dict)):
+            from rnnlens.layers import _build_shapes
+
+            user = _build_shapes.own_call(type(self))
+        if args and not user:
+            raise TypeError(f"Layer '{self.name}' ({type(self).__name__}) takes one input "
+                            f"but received {1 + len(args)} positional arguments; pass a "
+                            "list of inputs, or the other values by keyword.")
+        if user and type(self).convert_inputs is Layer.convert_inputs and \
+                _build_shapes.is_nest_of_arrays(inputs, self.name):
+            inputs, shape = _build_shapes.convert_nest(inputs, self.name)  # [a, b]: as given
+            if not isinstance(shape, dict):
+                self.check_input_shape(list(shape))
+        else:
+            inputs = self.convert_inputs(inputs)
+            shape = ([tuple(x.shape) for x in inputs] if isinstance(inputs, list)
+                     else tuple(inputs.shape))
+            self.check_input_shape(shape)
         self.maybe_build(shape)
-        return self.call(inputs, **kwargs)
+        if user and (args or kwargs):
+            args = tuple(_cast_floats(a) for a in args)
+            kwargs = {k: (v if k == "mask" else _cast_floats(v)) for k, v in kwargs.items()}
+        return self.call(inputs, *args, **kwargs)
+
+    def _build_from_call(self, args: tuple, kwargs: dict) -> None:
+        """A user's own ``build`` gets its call's tensor shapes as Keras gives them:
+        ``build(self, input_shape)`` the first one's, ``build(self, a_shape, b_shape)``
+        each by name for ``call(self, a, b)`` (``rnnlens.layers._build_shapes``)."""
+        from rnnlens.layers import _build_shapes
+
+        names = _build_shapes.build_names(self)
+        if names is not None:
+            _build_shapes.build_from_call(self, names, args, kwargs)
 
     def maybe_build(self, input_shape: Any) -> None:
         """``build`` on first use, then the ``weights=[...]`` given to the constructor."""

@@ -1,0 +1,226 @@
+"""Keras's match of a user layer's ``build`` parameters with its ``call`` tensors.
+
+Keras 3.15.1 (``Layer._maybe_build``) builds a layer on its first call with the
+shapes of the tensor arguments of ``call``, each named after its argument:
+
+    shapes = {f"{name}_shape": shape(value)
+              for name, value in call's bound arguments (signature order)
+              if value is a tensor, or a non-empty nest of tensors and None,
+              and name not in ("mask", "args", "kwargs")}
+
+A ``build`` with exactly one parameter gets the first of these, whatever the
+parameter is called (``build(self, input_shape)``; a list input ``layer([a, b])``
+gives it the list of shapes). A ``build`` with any other number of parameters
+gets them by name: each must be ``<call argument>_shape``
+(``build(self, a_shape, b_shape)`` for ``call(self, a, b)``), else Keras's
+``ValueError``. The arguments ``build`` received are what Keras saves as its
+``build_config``: ``{"input_shape": s}`` for one, ``{"shapes_dict": {...}}`` else.
+
+``Layer.__call__`` uses this for a user's class with its own ``build`` and
+``call`` (a nest keeps its lists and tuples: ``layer((a, b))`` builds with a tuple
+of shapes, in a graph too).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+#: class -> the names of its ``build`` parameters that Keras fills (None: Layer's own).
+_BUILD_NAMES: dict[type, list[str] | None] = {}
+
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY,
+          inspect.Parameter.KEYWORD_ONLY)
+
+
+def _own(cls: type, method: str) -> bool:
+    """Whether ``cls.<method>`` is defined by a user's class (not by rnnlens)."""
+    owner = next((k for k in cls.__mro__ if method in k.__dict__), None)
+    return owner is not None and not owner.__module__.startswith("rnnlens.")
+
+
+_OWN_CALL: dict[type, bool] = {}
+
+
+def own_call(cls: type) -> bool:
+    """Whether a user's class defines ``call`` (it then takes Keras's call arguments)."""
+    if cls not in _OWN_CALL:
+        _OWN_CALL[cls] = _own(cls, "call")
+    return _OWN_CALL[cls]
+
+
+def build_names(layer: Any) -> list[str] | None:
+    """The parameters of a user class's own ``build``, when its ``call`` is its own too
+    (None otherwise: rnnlens's layers, and subclasses keeping their ``build`` or
+    ``call``, build as rnnlens's class does)."""
+    cls = type(layer)
+    if cls not in _BUILD_NAMES:
+        names = None
+        if _own(cls, "build") and own_call(cls):
+            try:
+                params = inspect.signature(layer.build).parameters.values()
+                names = [p.name for p in params if p.kind in _NAMED]
+            except (TypeError, ValueError):
+                names = None
+        _BUILD_NAMES[cls] = names
+    return _BUILD_NAMES[cls]
+
+
+def is_tensor(value: Any) -> bool:
+    """An array, a symbolic tensor (``Input``'s) or another array-like with a shape."""
+    from rnnlens.functional import SymbolicTensor
+
+    return isinstance(value, (np.ndarray, SymbolicTensor)) or (
+        hasattr(value, "__array__") and hasattr(value, "shape"))
+
+
+def _shape_of(value: Any) -> Any:
+    """Keras's ``standardize_shape``: a tuple of ints and None (None stays None)."""
+    if value is None:
+        return None
+    return tuple(None if d is None else int(d) for d in value.shape)
+
+
+def _map(value: Any, fn: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _map(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map(v, fn) for v in value)
+    return fn(value)
+
+
+def _leaves(value: Any) -> list:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def is_nest_of_arrays(value: Any, name: str) -> bool:
+    """Whether a list / tuple / dict input holds arrays (Keras keeps its structure);
+    nested Python numbers are one array. Arrays mixed with other values: ValueError."""
+    if not isinstance(value, (list, tuple, dict)):
+        return False
+    leaves = _leaves(value)
+    if not any(is_tensor(v) for v in leaves):
+        return False
+    if not all(v is None or is_tensor(v) for v in leaves):
+        raise ValueError(
+            "In a nested call() argument, you cannot mix tensors and non-tensors. "
+            f"Received invalid mixed argument: {value!r} (layer '{name}'); pass arrays "
+            "only (or None), and other values as separate arguments.")
+    return isinstance(value, dict) or len(value) > 0
+
+
+def convert_nest(value: Any, name: str) -> tuple[Any, Any]:
+    """The nest with each array as float32 (None kept), and its nest of shapes."""
+    from rnnlens.layers.base import to_float_array
+
+    def convert(x: Any) -> Any:
+        return None if x is None else to_float_array(x, f"input to layer '{name}'")
+
+    converted = _map(value, convert)
+    return converted, _map(converted, _shape_of)
+
+
+def call_shapes(layer: Any, args: tuple, kwargs: dict) -> tuple[dict, list[str]]:
+    """Keras's ``get_shapes_dict``: ``{"<argument>_shape": shape}`` for the tensor
+    arguments of ``layer.call(*args, **kwargs)``, and the names ``call`` takes."""
+    try:
+        signature = inspect.signature(layer.call)
+    except (TypeError, ValueError):
+        return {}, []
+    kwargs = {k: v for k, v in kwargs.items()           # Keras drops call-context arguments
+              if k != "training" or k in signature.parameters}   # call() does not take
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"Layer '{layer.name}' ({type(layer).__name__}) was called with "
+                        f"arguments its call() does not take: {err}.") from None
+    shapes = {}
+    for name, value in bound.arguments.items():
+        if name in ("mask", "args", "kwargs"):
+            continue
+        if is_tensor(value):
+            shapes[f"{name}_shape"] = _shape_of(value)
+        elif isinstance(value, (list, tuple, dict)) and len(value) > 0:
+            leaves = _leaves(value)
+            if all(v is None or is_tensor(v) for v in leaves):
+                shapes[f"{name}_shape"] = _map(value, _shape_of)
+            elif any(is_tensor(v) for v in leaves):
+                raise ValueError(
+                    "In a nested call() argument, you cannot mix tensors and non-tensors. "
+                    f"Received invalid mixed argument: {name}={value!r} (layer "
+                    f"'{layer.name}'); pass the non-tensor values as separate arguments.")
+    return shapes, list(signature.parameters)
+
+
+def build_kwargs(layer: Any, names: list[str], shapes: dict, call_names: list[str]) -> dict:
+    """Keras's ``update_shapes_dict_for_target_fn`` for a ``build`` of several (or no)
+    parameters: each must be ``<call argument>_shape``; the shapes found are passed."""
+    cls = type(layer).__name__
+    preamble = ("For a `build()` method with more than one argument, all arguments should "
+                "have a `_shape` suffix and match an argument from `call()`. E.g. "
+                "`build(self, foo_shape, bar_shape)`.")
+    found = {}
+    for name in names:
+        if not name.endswith("_shape"):
+            raise ValueError(f"{preamble} For layer '{cls}', received `build()` argument "
+                             f"`{name}`, which does not end in `_shape`.")
+        if name[:-len("_shape")] not in call_names:
+            raise ValueError(f"{preamble} For layer '{cls}', received `build()` argument "
+                             f"`{name}`, but `call()` does not have argument "
+                             f"`{name[:-len('_shape')]}`.")
+        if name in shapes:
+            found[name] = shapes[name]
+    params = inspect.signature(layer.build).parameters
+    missing = [n for n in names if n not in found and params[n].default is params[n].empty]
+    if missing:
+        wanted = ", ".join(f"`{n}`" for n in missing)
+        absent = ", ".join(f"`{n[:-len('_shape')]}`" for n in missing)
+        raise TypeError(
+            f"Layer '{layer.name}' ({cls}): build() requires {wanted}, but the call gave "
+            f"no tensor for {absent}. Pass a tensor for it, or give the build() argument "
+            "a default (e.g. `=None`).")
+    return found
+
+
+def build_from_call(layer: Any, names: list[str], args: tuple, kwargs: dict) -> None:
+    """Builds ``layer`` from the shapes of its call's tensor arguments, as Keras does,
+    and records what ``build`` received (the ``build_config`` Keras would save). A
+    one-parameter ``build`` whose call's first argument is no array (nested numbers),
+    or whose call does not bind, is left to ``maybe_build`` (the call reports it)."""
+    single = len(names) == 1
+    try:
+        shapes, call_names = call_shapes(layer, args, kwargs)
+    except (TypeError, ValueError):
+        if single:
+            return
+        raise
+    first = next(iter(shapes.values()), None)
+    lead = shapes.get(f"{call_names[0]}_shape") if call_names else None   # call's 1st arg
+    if single and lead is None:
+        return
+    _check_spec(layer, lead)                          # Keras checks the input spec first
+    if single:
+        given = {names[0]: first}
+        layer.build(first)
+    else:
+        given = build_kwargs(layer, names, shapes, call_names)
+        layer.build(**given)
+    layer.built = True                               # Keras's build wrapper does this
+    layer._build_shapes_dict = given
+    layer._build_input_shape = next(iter(given.values())) if len(given) == 1 else first
+    _check_spec(layer, lead)                          # and again (build may set it)
+
+
+def _check_spec(layer: Any, shape: Any) -> None:
+    """``check_input_shape`` on the first argument's shape (a list for a nest)."""
+    if shape is None or isinstance(shape, dict):
+        return
+    if isinstance(shape, tuple) and not all(d is None or isinstance(d, int) for d in shape):
+        shape = list(shape)
+    layer.check_input_shape(shape)
