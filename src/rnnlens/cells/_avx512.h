@@ -20,6 +20,7 @@
 typedef struct { float *p; int k; } panels_t;       /* p NULL: no panels (BLAS runs) */
 typedef struct {                  /* one forward thread's weights for the per-step products */
     panels_t w, u;                /* panels of its columns of W and U, or empty             */
+    float *bias;                  /* its columns of b (nb w), or NULL                       */
     float *x_all;                 /* one row: (T, nb w) x_t @ W of every step, or NULL      */
 } products_t;
 static int avx512_on;                    /* 1: panel_product and lstm_gates16 run */
@@ -36,14 +37,16 @@ static int avx512_on;                    /* 1: panel_product and lstm_gates16 ru
 #define STORE(i) if (MR > i) { float *ci = c + i * (size_t)ldc;                              \
     if (beta) { c##i##0 = _mm512_add_ps(c##i##0, _mm512_maskz_loadu_ps(m0, ci));             \
                 c##i##1 = _mm512_add_ps(c##i##1, _mm512_maskz_loadu_ps(m1, ci + 16)); }      \
+    else if (row) { c##i##0 = _mm512_add_ps(c##i##0, r0); c##i##1 = _mm512_add_ps(c##i##1, r1); } \
     _mm512_mask_storeu_ps(ci, m0, c##i##0); _mm512_mask_storeu_ps(ci + 16, m1, c##i##1); }
 /* NAME: N rows of A times 32 columns of B (row p at b + p ldb: a panel, ldb = NR, or
  * B itself) into C (ldc), the columns kept by the masks m0 (first 16) and m1 (next
- * 16); beta 1 adds C. A_(i) is element (i, p) of A: a[i lda + p], or of A^T for the
+ * 16); beta 1 adds C, else a `row` (32 values, e.g. the bias) is added to each row. A_(i) is element (i, p) of A: a[i lda + p], or of A^T for the
  * weight gradients: a[p lda + i]. */
 #define TILE(NAME, N)                                                                       \
 static AVX512 void NAME##N(int k, const float *a, int lda, const float *b, int ldb,        \
-                           __mmask16 m0, __mmask16 m1, int beta, float *c, int ldc)        \
+                           __mmask16 m0, __mmask16 m1, int beta, const float *row,        \
+                           float *c, int ldc)                                              \
 {                                                                                           \
     enum { MR = N };                                                                        \
     R8(ZERO)                                                                                \
@@ -51,6 +54,11 @@ static AVX512 void NAME##N(int k, const float *a, int lda, const float *b, int l
         __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (size_t)p * ldb);                         \
         __m512 b1 = _mm512_maskz_loadu_ps(m1, b + (size_t)p * ldb + 16);                    \
         R8(FMA)                                                                             \
+    }                                                                                       \
+    __m512 r0 = _mm512_setzero_ps(), r1 = r0;                                               \
+    if (row) {                                                                              \
+        r0 = _mm512_maskz_loadu_ps(m0, row);                                                \
+        r1 = _mm512_maskz_loadu_ps(m1, row + 16);                                           \
     }                                                                                       \
     R8(STORE)                                                                               \
 }
@@ -63,7 +71,7 @@ TILES(tile)
 TILES(tile_t)
 #undef A_
 typedef void (*tile_fn)(int, const float *, int, const float *, int, __mmask16, __mmask16,
-                        int, float *, int);
+                        int, const float *, float *, int);
 static const tile_fn tiles[9] = {NULL, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8};
 static const tile_fn tiles_t[9] = {NULL, tile_t1, tile_t2, tile_t3, tile_t4, tile_t5, tile_t6,
                                    tile_t7, tile_t8};
@@ -78,7 +86,7 @@ static inline void column_masks(int w, __mmask16 *m0, __mmask16 *m1)
 /* One row (batch 1): c[j : j + 128] (+)= a @ four panels at once, so that eight
  * independent sums hide the FMA latency (one panel gives only two). */
 static AVX512 void row4(int k, const float *a, const float *panel, size_t stride, int beta,
-                        float *c)
+                        const float *row, float *c)
 {
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0;
     __m512 s7 = s0;
@@ -97,26 +105,30 @@ static AVX512 void row4(int k, const float *a, const float *panel, size_t stride
     }
     __m512 s[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
     for (int v = 0; v < 8; v++) {
-        __m512 r = beta ? _mm512_add_ps(s[v], _mm512_loadu_ps(c + 16 * v)) : s[v];
+        __m512 r = beta  ? _mm512_add_ps(s[v], _mm512_loadu_ps(c + 16 * v))
+                 : row ? _mm512_add_ps(s[v], _mm512_loadu_ps(row + 16 * v)) : s[v];
         _mm512_storeu_ps(c + 16 * v, r);
     }
 }
 
-/* C (m, n) = A (m, k) @ the panels' first k rows and n columns + beta C (beta 0 / 1). */
+/* C (m, n) = A (m, k) @ the panels' first k rows and n columns + beta C (beta 0 / 1);
+ * with beta 0 and a bias (n values), + bias on every row instead. */
 static AVX512 void panel_product(int m, int n, int k, const float *a, int lda,
-                                 const panels_t *P, int beta, float *c, int ldc)
+                                 const panels_t *P, int beta, const float *bias, float *c,
+                                 int ldc)
 {
     int j = 0;
     if (m == 1)                                  /* a matrix-vector product: 128 at once */
         for (; j + 4 * NR <= n; j += 4 * NR)
-            row4(k, a, P->p + (size_t)j * P->k, (size_t)NR * P->k, beta, c + j);
+            row4(k, a, P->p + (size_t)j * P->k, (size_t)NR * P->k, beta, bias ? bias + j : NULL,
+                 c + j);
     for (; j < n; j += NR) {
         __mmask16 m0, m1;
         column_masks(n - j < NR ? n - j : NR, &m0, &m1);
         const float *panel = P->p + (size_t)j * P->k;                /* panel j / NR */
         for (int i = 0; i < m; i += 8)
             tiles[m - i < 8 ? m - i : 8](k, a + (size_t)i * lda, lda, panel, NR, m0, m1, beta,
-                                         c + (size_t)i * ldc + j, ldc);
+                                         bias ? bias + j : NULL, c + (size_t)i * ldc + j, ldc);
     }
 }
 
@@ -201,7 +213,8 @@ static AVX512 int tn_product(int m, int n, int k, const float *a, int lda, const
             column_masks(n - j * NR < NR ? n - j * NR : NR, &m0, &m1);
             for (int i = 0; i < m; i += 8)
                 tiles_t[m - i < 8 ? m - i : 8](kc, ak + i, lda, pan + (size_t)j * kc * NR, NR,
-                                               m0, m1, add, c + (size_t)i * ldc + j * NR, ldc);
+                                               m0, m1, add, NULL, c + (size_t)i * ldc + j * NR,
+                                               ldc);
         }
     }
     free(pan);

@@ -335,7 +335,7 @@ int rnn_panel_matmul_f32(int m, int n, int k, const float *a, const float *b, fl
 #if HAVE_PANELS
     panels_t P = pack_panels(b, (size_t)n, 1, k, 1, n, 0);
     if (P.p) {
-        panel_product(m, n, k, a, k, &P, 0, c, n);
+        panel_product(m, n, k, a, k, &P, 0, NULL, c, n);
         free(P.p);
         return 0;
     }
@@ -496,7 +496,7 @@ static void SFX(block_product)(const SFX(fwd_args) *a, const REAL *A, int K, con
     (void)P;                                    /* (float32 only: panels) */
 #if PANELS
     if (P->p && zs == w) {
-        panel_product(rows, nb * w, K, A, K, P, beta != 0, z, ldz);
+        panel_product(rows, nb * w, K, A, K, P, beta != 0, NULL, z, ldz);
         return;
     }
 #endif
@@ -510,18 +510,21 @@ static void SFX(block_product)(const SFX(fwd_args) *a, const REAL *A, int K, con
 }
 
 /* The input half of a step, xw = b + x_t @ W, for rows x the units' blocks (row
- * stride ldx, block stride xs = w); the bias is written first and the product added
- * (for one row made for every step at once: b + x_all[t], the same sum). */
-static void SFX(input_product)(const SFX(fwd_args) *a, const products_t *pp, int t, int r0,
-                               int rows, int j0, int w, REAL *xw, int ldx, int xs)
+ * stride ldx, block stride xs = w). Returns where it is: xw, or for one row the
+ * step's row of x_all (made for every step at once). Through BLAS the bias is
+ * written first and the product added; the panels add the bias to the product
+ * (the same sum). */
+static const REAL *SFX(input_product)(const SFX(fwd_args) *a, const products_t *pp, int t,
+                                      int r0, int rows, int j0, int w, REAL *xw, int ldx,
+                                      int xs)
 {
+    const REAL *x_t = a->x + ((size_t)t * a->B + r0) * a->F;
 #if PANELS
-    if (pp->x_all) {
-        const float *xa = pp->x_all + (size_t)t * ldx;
-        for (int k = 0; k < a->nb; k++)
-            for (int j = 0; j < w; j++)
-                xw[k * xs + j] = (a->b ? a->b[k * a->u + j0 + j] : 0.0f) + xa[k * w + j];
-        return;
+    if (pp->x_all)
+        return pp->x_all + (size_t)t * ldx;
+    if (pp->w.p && xs == w) {
+        panel_product(rows, a->nb * w, a->F, x_t, a->F, &pp->w, 0, pp->bias, xw, ldx);
+        return xw;
     }
 #endif
     for (int r = 0; r < rows; r++)
@@ -532,8 +535,8 @@ static void SFX(input_product)(const SFX(fwd_args) *a, const products_t *pp, int
             else
                 memset(dst, 0, (size_t)w * sizeof(REAL));
         }
-    SFX(block_product)(a, a->x + ((size_t)t * a->B + r0) * a->F, a->F, a->W, &pp->w, rows,
-                       j0, w, a->nb, 1, xw, ldx, xs);
+    SFX(block_product)(a, x_t, a->F, a->W, &pp->w, rows, j0, w, a->nb, 1, xw, ldx, xs);
+    return xw;
 }
 
 /* One step of every kind for rows [r0, r0 + rows) x units [j0, j0 + w). `z` is the
@@ -547,15 +550,15 @@ static void SFX(forward_step)(const SFX(fwd_args) *a, const products_t *pp,
     int u = a->u, ldx = a->nb * w;
     const REAL *U = a->U;
     const panels_t *pu = &pp->u;
-    SFX(input_product)(a, pp, t, r0, rows, j0, w, xp, ldx, w);      /* x_t @ W + b */
+    const REAL *xw = SFX(input_product)(a, pp, t, r0, rows, j0, w, xp, ldx, w); /* x W + b */
     if (a->kind == 0) {                                                 /* LSTM */
         SFX(block_product)(a, h_tm1, u, U, pu, rows, j0, w, 4, 0, z, ldz, zs); /* h_tm1 @ U */
 #if PANELS
         if (avx512_on)
-            lstm_gates16(z, ldz, zs, xp, ldx, w, c_tm1 + j0, h + j0, c + j0, u, rows, w);
+            lstm_gates16(z, ldz, zs, xw, ldx, w, c_tm1 + j0, h + j0, c + j0, u, rows, w);
         else
 #endif
-        SFX(lstm_gates)(z, ldz, zs, xp, ldx, w, c_tm1 + j0, h + j0, c + j0, u, rows, w);
+        SFX(lstm_gates)(z, ldz, zs, xw, ldx, w, c_tm1 + j0, h + j0, c + j0, u, rows, w);
     } else if (a->kind == 1) {                                          /* GRU */
         int nb = a->reset_after ? 3 : 2, ldr = 3 * w;
         SFX(block_product)(a, h_tm1, u, U, pu, rows, j0, w, nb, 0, rec, ldr, w);
@@ -564,34 +567,48 @@ static void SFX(forward_step)(const SFX(fwd_args) *a, const products_t *pp,
                 for (int k = 0; k < nb; k++)
                     for (int j = 0; j < w; j++)
                         rec[(size_t)r * ldr + k * w + j] += a->b_h[k * u + j0 + j];
-        SFX(gru_zr)(z, ldz, zs, xp, ldx, w, rec, ldr, w, rows, w);
+        SFX(gru_zr)(z, ldz, zs, xw, ldx, w, rec, ldr, w, rows, w);
         if (!a->reset_after) {                           /* (r * h_tm1) @ U_h, all units */
             for (int r = 0; r < rows; r++)
                 for (int j = 0; j < u; j++)
                     rec[(size_t)r * ldr + j] = z[(size_t)r * ldz + zs + j] * h_tm1[(size_t)r * u + j];
             GEMM(0, 0, rows, u, u, rec, ldr, U + 2 * u, a->G, 0, rec + 2 * w, ldr);
         }
-        SFX(gru_h)(z, ldz, zs, xp, ldx, w, rec + 2 * w, ldr, h_tm1 + j0, h + j0, u, rows, w,
+        SFX(gru_h)(z, ldz, zs, xw, ldx, w, rec + 2 * w, ldr, h_tm1 + j0, h + j0, u, rows, w,
                    a->reset_after);
     } else {                                                            /* SimpleRNN */
         SFX(block_product)(a, h_tm1, u, U, pu, rows, j0, w, 1, 0, z, ldz, zs); /* h_tm1 @ U */
-        SFX(rnn_act)(z, ldz, xp, ldx, h + j0, u, rows, w);
+        SFX(rnn_act)(z, ldz, xw, ldx, h + j0, u, rows, w);
     }
 }
 
 #if PANELS
 /* A thread's products for a whole call: panels of its columns [j0, j0 + w) of each
- * block of W and U; for one row (a batch of one) also x_t @ W of all steps at once,
- * so that the steps read only U. Left empty (BLAS runs) where memory is short. */
+ * block of W and U, and those columns of b; for one row (a batch of one) also
+ * x_t @ W + b of all steps at once, so that the steps read only U. Left empty (BLAS
+ * runs) where memory is short. */
 static void SFX(thread_products)(const SFX(fwd_args) *a, products_t *pp, int r0, int rows,
                                  int j0, int w)
 {
     int T = a->T, F = a->F, nw = a->nb * w;
     pp->w = pack_panels(a->W + j0, (size_t)a->G, 1, F, a->nb, w, (size_t)a->u);
     pp->u = pack_panels(a->U + j0, (size_t)a->G, 1, a->u, a->nb, w, (size_t)a->u);
-    if (rows != 1 || !pp->w.p || !(pp->x_all = (float *)malloc((size_t)T * nw * sizeof(float))))
+    if (!pp->w.p)
         return;
-    panel_product(T, nw, F, a->x + (size_t)r0 * F, a->B * F, &pp->w, 0, pp->x_all, nw);
+    if (a->b) {
+        if (!(pp->bias = (float *)malloc((size_t)nw * sizeof(float)))) {
+            free(pp->w.p);                          /* the input product goes to BLAS */
+            pp->w.p = NULL;
+            return;
+        }
+        for (int k = 0; k < a->nb; k++)
+            memcpy(pp->bias + (size_t)k * w, a->b + (size_t)k * a->u + j0,
+                   (size_t)w * sizeof(float));
+    }
+    if (rows != 1 || !(pp->x_all = (float *)malloc((size_t)T * nw * sizeof(float))))
+        return;
+    panel_product(T, nw, F, a->x + (size_t)r0 * F, a->B * F, &pp->w, 0, pp->bias, pp->x_all,
+                  nw);
 }
 #endif
 
@@ -609,7 +626,7 @@ static void SFX(forward_loop)(SFX(fwd_args) *a, int r0, int r1, int j0, int j1)
         w = 0;
     }
     REAL *zbuf = work, *xp = work + (size_t)rows * zcols, *rec = xp + (size_t)rows * zcols;
-    products_t pp = {{NULL, a->F}, {NULL, u}, NULL};
+    products_t pp = {{NULL, a->F}, {NULL, u}, NULL, NULL};
 #if PANELS
     if (T > 1 && w > 0)
         SFX(thread_products)(a, &pp, r0, rows, j0, w);
@@ -659,6 +676,7 @@ static void SFX(forward_loop)(SFX(fwd_args) *a, int r0, int r1, int j0, int j1)
     free(pp.w.p);
     free(pp.u.p);
     free(pp.x_all);
+    free(pp.bias);
 }
 
 static void SFX(rows_chunk)(void *p, int r0, int r1)
@@ -742,7 +760,7 @@ static void SFX(times_transposed)(const panels_t *P, int rows, int n, int k, con
     (void)P;
 #if PANELS
     if (P->p) {
-        panel_product(rows, n, k, A, lda, P, beta != 0, c, ldc);
+        panel_product(rows, n, k, A, lda, P, beta != 0, NULL, c, ldc);
         return;
     }
 #endif
