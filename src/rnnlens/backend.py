@@ -229,7 +229,13 @@ def set_kernel(name: str, threads: int | None = None) -> None:
 
 
 def kernel_info() -> dict[str, Any]:
-    """The running kernel, the library and BLAS it uses, threads, and why C is off."""
+    """The running kernel, the library and BLAS it uses, threads, and why C is off.
+
+    ``"avx512"`` is True when the C loop's own AVX-512 kernels run its float32
+    products and LSTM gates (a CPU with AVX-512F; ``RNNLENS_AVX512=0`` turns them
+    off, and then NumPy's BLAS multiplies); the numbers agree either way to float32
+    rounding.
+    """
     from rnnlens.cells import _kernels  # noqa: PLC0415
 
     return _kernels.info()
