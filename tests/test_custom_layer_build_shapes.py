@@ -472,3 +472,159 @@ def test_any_build_signature_behaves_as_keras(K: Any, params: list, with_b: bool
     name Keras cannot match, TypeError for a required shape the call did not give)."""
     assert _outcome(rnnlens, params, with_b, with_mask) == \
         _outcome(K, params, with_b, with_mask)
+
+
+# ---------------------------------------------------------------------------- keyword calls
+#: Calls by keywords only (Keras binds them to call(); its first argument is the input).
+KEYWORD_CASES = {
+    "pair_keywords": ("Pair", {"a": A, "b": B}),
+    "pair_keywords_reversed": ("Pair", {"b": B, "a": A}),
+    "first_only_keywords": ("FirstOnly", {"b": B, "a": A}),
+    "optional_keywords": ("KwPair", {"y": B, "x": A}),
+    "optional_absent_keyword": ("KwPair", {"x": A}),
+    "nested_keywords": ("NestedPair", {"c": B, "pair": [A, B]}),
+}
+
+
+@pytest.mark.parametrize("mode", ["eager", "symbolic"])
+@pytest.mark.parametrize("case", list(KEYWORD_CASES))
+def test_keyword_only_calls_match_keras(K: Any, libs: dict, parity: Any, case: str,
+                                        mode: str) -> None:
+    name, kwargs = KEYWORD_CASES[case]
+    (kc, kseen), (rc, rseen) = libs["keras"], libs["rnnlens"]
+    kl, kout = _run(K, kc[name], (), kwargs, mode)
+    rl, rout = _run(rnnlens, rc[name], (), kwargs, mode, kl.get_weights())
+    assert rseen[rl.name] == kseen[kl.name]
+    parity(rout, kout, name=f"{case} {mode}")
+    if mode == "symbolic":                              # layer.input: Keras's flattening order
+        assert [t.shape for t in rl._inbound_nodes[0].input_tensors] == \
+            [tuple(t.shape) for t in kl._inbound_nodes[0].input_tensors]
+
+
+def keyword_model(lib: Any, classes: dict) -> Any:
+    inp = lib.Input((3,), name="x")
+    h = lib.layers.Dense(3, activation="tanh", name="h")(inp)
+    g = lib.layers.Dense(4, activation="tanh", name="g")(inp)
+    z = classes["Pair"](name="pair_keywords")(b=g, a=h)
+    z = classes["NestedPair"](name="nested_keywords")(c=g, pair=[h, z])
+    z = classes["KwPair"](name="kw_keywords")(x=z, y=g)
+    return lib.Model(inp, lib.layers.Dense(2, name="out")(z))
+
+
+def test_keyword_call_gradients_match_tensorflow(K: Any, tf: Any, libs: dict) -> None:
+    km, rm = keyword_model(K, libs["keras"][0]), keyword_model(rnnlens, libs["rnnlens"][0])
+    rm.set_weights(km.get_weights())
+    x = RNG.normal(size=(8, 3)).astype("float32")
+    y = RNG.normal(size=(8, 2)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = K.losses.MeanSquaredError()(y, km(x, training=True))
+    expected = tape.gradient(loss, km.trainable_weights)
+    got = rnnlens.training.gradients(rm, x, y, "mse", training=True)
+    assert len(got) == len(expected) == 11
+    for g, e in zip(got, expected):
+        e = e.numpy()
+        assert np.abs(g - e).max() <= 1e-5 * max(float(np.abs(e).max()), 1.0)
+
+
+KEYWORD_LAYERS = ("pair_keywords", "nested_keywords", "kw_keywords")
+
+
+def test_keyword_call_files_round_trip_both_ways(K: Any, libs: dict, parity: Any,
+                                                 tmp_path: Any) -> None:
+    """The node is Keras's ``{"args": [], "kwargs": {...}}`` (keywords in the order
+    given), build_config alike; each library loads the other's file."""
+    km = keyword_model(K, libs["keras"][0])
+    rm = keyword_model(rnnlens, libs["rnnlens"][0])
+    rm.set_weights(km.get_weights())
+    km.save(tmp_path / "k.keras")
+    rm.save(tmp_path / "r.keras")
+    theirs, mine = _entries(tmp_path / "k.keras"), _entries(tmp_path / "r.keras")
+    for name in KEYWORD_LAYERS:
+        assert theirs[name]["inbound_nodes"][0]["args"] == []
+        for key in ("inbound_nodes", "build_config"):
+            assert mine[name][key] == theirs[name][key], (name, key)
+    assert list(mine["pair_keywords"]["inbound_nodes"][0]["kwargs"]) == ["b", "a"]
+    x = RNG.normal(size=(5, 3)).astype("float32")
+    expected = km.predict(x, verbose=0)
+    in_rnnlens = rnnlens.saving.load_model(tmp_path / "k.keras")
+    parity(in_rnnlens.predict(x, verbose=0), expected, name="keras keyword file in rnnlens")
+    in_keras = K.models.load_model(tmp_path / "r.keras")
+    parity(np.asarray(in_keras.predict(x, verbose=0)), expected,
+           name="rnnlens keyword file in keras")
+    in_rnnlens.save(tmp_path / "again.keras")            # the node survives a round trip
+    again = _entries(tmp_path / "again.keras")
+    for name in KEYWORD_LAYERS:
+        assert again[name]["inbound_nodes"] == theirs[name]["inbound_nodes"], name
+
+
+def test_keyword_call_without_the_first_argument_is_a_type_error() -> None:
+    classes, _ = define(rnnlens)
+    with pytest.raises(TypeError, match="`a=`"):
+        classes["Pair"]()(b=B)
+    with pytest.raises(TypeError, match="must be a tensor"):
+        classes["Pair"]()(a="text", b=B)
+
+
+# ---------------------------------------------------------------------------- training
+def training_class(lib: Any) -> type:
+    class Train(lib.layers.Layer):
+        def build(self, input_shape: Any) -> None:
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, inputs: Any, training: Any = None) -> Any:
+            return inputs * self.w * (2.0 if training else 1.0)
+
+    return Train
+
+
+#: Values passed in the ``training`` slot by position.
+POSITIONAL_TRAINING = {"true": True, "false": False, "one": 1, "text": "yes",
+                       "array": np.array(True), "numpy_bool": np.True_, "none": None}
+
+
+@pytest.mark.parametrize("mode", ["eager", "symbolic"])
+@pytest.mark.parametrize("value", list(POSITIONAL_TRAINING))
+def test_positional_training_as_keras(K: Any, parity: Any, value: str, mode: str) -> None:
+    """``layer(x, True)``: Keras's ValueError (only tensors by position); a tensor in the
+    ``training`` slot: Keras's TypeError (multiple values); ``None``: the plain call."""
+    outcomes = []
+    for lib in (K, rnnlens):
+        layer = training_class(lib)()
+        given = POSITIONAL_TRAINING[value]
+        if mode == "symbolic" and given is not None and not isinstance(given, (bool, int, str)):
+            given = lib.Input((), dtype="bool")
+        x = A if mode == "eager" else lib.Input((3,))
+        try:
+            out = layer(x, given)
+        except (ValueError, TypeError) as err:
+            outcomes.append((type(err).__name__, "training" in str(err) or "keyword" in
+                             str(err)))
+            continue
+        outcomes.append(np.asarray(out) if mode == "eager" else tuple(out.shape))
+    if isinstance(outcomes[0], np.ndarray):
+        parity(outcomes[1], outcomes[0], name=f"training={value}")
+    else:
+        assert outcomes[1] == outcomes[0]
+        assert outcomes[1] == (("ValueError", True) if value in ("true", "false", "one", "text")
+                               else ("TypeError", True) if value != "none" else (None, 3))
+
+
+@settings(max_examples=20, deadline=None)
+@given(order=st.permutations(["a", "b"]), batch=st.integers(1, 4),
+       sizes=st.tuples(st.integers(1, 4), st.integers(1, 4)))
+def test_keyword_order_does_not_change_the_call_property(order: list, batch: int,
+                                                         sizes: tuple) -> None:
+    """``layer(**keywords)`` in any order is ``layer(a, b)``: the same build shapes and
+    the same float32 numbers; a graph node keeps the keywords in the order given."""
+    classes, seen = define(rnnlens)
+    rng = np.random.default_rng(batch * 10 + sizes[0])
+    values = {"a": rng.normal(size=(batch, sizes[0])), "b": rng.normal(size=(batch, sizes[1]))}
+    layer = classes["Pair"]()
+    out = layer(**{k: values[k] for k in order})
+    assert seen[layer.name] == {"a_shape": (batch, sizes[0]), "b_shape": (batch, sizes[1])}
+    np.testing.assert_array_equal(out, layer(values["a"], values["b"]))
+    inputs = {k: rnnlens.Input((values[k].shape[1],)) for k in order}
+    layer(**inputs)
+    node = layer._inbound_nodes[-1]
+    assert node.keras_call == ((), inputs) and list(node.keras_call[1]) == order
+    assert node.input_tensors == [inputs["a"], inputs["b"]]

@@ -218,6 +218,8 @@ def _node_entry(layer: Any, node: Any, refs: _Refs) -> dict:
     hook = getattr(layer, "keras_node", None)
     if hook is not None:
         args, kwargs = hook(node)
+    elif getattr(node, "keras_call", None) is not None:   # a user layer called by keywords
+        args, kwargs = node.keras_call
     else:
         args = list(node.args)
         custom = not type(layer).__module__.startswith("rnnlens.") or \

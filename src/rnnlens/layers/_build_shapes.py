@@ -224,3 +224,61 @@ def _check_spec(layer: Any, shape: Any) -> None:
     if isinstance(shape, tuple) and not all(d is None or isinstance(d, int) for d in shape):
         shape = list(shape)
     layer.check_input_shape(shape)
+
+
+def _call_params(layer: Any) -> list[inspect.Parameter] | None:
+    try:
+        return list(inspect.signature(layer.call).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
+def check_positional(layer: Any, args: tuple) -> None:
+    """Keras's rules for a user layer's positional arguments (``Layer.__call__``):
+
+    - only tensors (or None) go by position after the input: ``layer(x, True)`` is
+      Keras's ``ValueError`` ("Only input tensors may be passed as positional
+      arguments");
+    - a tensor in the ``training`` slot by position (``layer(x, t)`` for
+      ``call(self, inputs, training=None)``) is Keras's ``TypeError`` (Keras passes
+      ``training=`` by keyword as well: "got multiple values for argument").
+    """
+    if len(args) < 2:
+        return
+    for value in _leaves(list(args[1:])):
+        if value is not None and not is_tensor(value):
+            raise ValueError(
+                "Only input tensors may be passed as positional arguments. The following "
+                f"argument value should be passed as a keyword argument: {value} (of type "
+                f"{type(value)}) (layer '{layer.name}'; e.g. `layer(x, training=True)`).")
+    params = _call_params(layer) or []
+    slots = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if "training" in slots[1:len(args)] and args[slots.index("training")] is not None:
+        raise TypeError(
+            f"{type(layer).__name__}.call() got multiple values for argument 'training': "
+            f"layer '{layer.name}' received a tensor for `training` by position, and "
+            "Keras passes `training` by keyword too. Pass it as `training=...`.")
+
+
+def keyword_call(layer: Any, kwargs: dict) -> tuple[tuple, dict]:
+    """A user layer called with keywords only (``layer(a=x, b=y)`` for
+    ``call(self, a, b)``), as rnnlens runs it: ``call``'s first argument becomes the
+    input (``layer(x, b=y)``, the same call). Keras's node keeps the keywords as given
+    (``{"args": [], "kwargs": {"a": ..., "b": ...}}``); ``Layer.__call__`` records
+    them on the node for the ``.keras`` writer."""
+    params = _call_params(layer)
+    first = params[0] if params else None
+    if first is None or first.kind not in (first.POSITIONAL_ONLY,
+                                           first.POSITIONAL_OR_KEYWORD) \
+            or first.name not in kwargs:
+        raise TypeError(
+            f"Layer '{layer.name}' was called without an input: a call by keywords only "
+            "needs the first argument of call()"
+            + (f" (`{first.name}=`)" if first is not None else "") + " among them.")
+    value = kwargs[first.name]
+    if not (is_tensor(value) or (isinstance(value, (list, tuple, dict)) and value
+                                 and all(v is None or is_tensor(v) for v in _leaves(value)))):
+        raise TypeError(f"Layer '{layer.name}' received `{first.name}={value!r}`; the "
+                        "first argument of call() must be a tensor (or a list of them).")
+    rest = {k: v for k, v in kwargs.items() if k != first.name}
+    return (value,), rest

@@ -212,8 +212,13 @@ class Layer(WeightOwner):
     # -- calling -------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self.built and not type(self).__module__.startswith("rnnlens."):
-            self._build_from_call(args, kwargs)
+        keywords = None
+        if not type(self).__module__.startswith("rnnlens."):
+            args, kwargs, keywords = self._keras_call_rules(args, kwargs)
+            if not self.built:
+                self._build_from_call(args, kwargs)
+        if keywords is not None:
+            return self._keyword_call(args, kwargs, keywords)
         if _TAPE.get() is not None:                 # inside a call being differentiated
             from rnnlens.autodiff.layers import traced_call
 
@@ -228,6 +233,35 @@ class Layer(WeightOwner):
         if not args:
             raise TypeError(f"Layer '{self.name}' was called without an input.")
         return self._eager_with_masks(args[0], args[1:], kwargs)
+
+    def _keras_call_rules(self, args: tuple, kwargs: dict) -> tuple[tuple, dict, Any]:
+        """A user layer's call checked as Keras checks it (only tensors by position, no
+        tensor in the ``training`` slot); a call by keywords only runs with ``call``'s
+        first argument as the input, its keywords kept (as given) for the graph node."""
+        from rnnlens.layers import _build_shapes
+
+        if args:
+            _build_shapes.check_positional(self, args)
+            return args, kwargs, None
+        if not kwargs:
+            return args, kwargs, None
+        new_args, rest = _build_shapes.keyword_call(self, kwargs)
+        return new_args, rest, dict(kwargs)
+
+    def _keyword_call(self, args: tuple, kwargs: dict, keywords: dict) -> Any:
+        """``layer(a=x, b=y)``: run as ``layer(x, b=y)``; a graph node records the call
+        as Keras's does (``args`` empty, the keywords as given; ``input_tensors`` in
+        Keras's flattening order, keys sorted)."""
+        count = len(self._inbound_nodes)
+        out = self(*args, **kwargs)
+        if len(self._inbound_nodes) > count:
+            from rnnlens import functional
+
+            node = self._inbound_nodes[-1]
+            node.keras_call = ((), keywords)
+            node.input_tensors = [v for v in flatten([keywords[k] for k in sorted(keywords)])
+                                  if isinstance(v, functional.SymbolicTensor)]
+        return out
 
     def _eager_with_masks(self, inputs: Any, rest: tuple, kwargs: dict) -> Any:
         """Eager call that passes Keras masks along, as ``x._keras_mask`` does in Keras.
