@@ -31,7 +31,7 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 	  chromium fonts-dejavu-core graphviz; }
 	touch $@
 
-$(KERNEL): src/rnnlens/cells/_fused.c src/rnnlens/cells/_avx512.h
+$(KERNEL): src/rnnlens/cells/_fused.c $(wildcard src/rnnlens/cells/*.h)
 	$(CC) -O3 -ffp-contract=off -shared -fPIC -pthread -o $@.tmp $< -lm && mv $@.tmp $@ \
 	  || { rm -f $@.tmp; echo "rnnlens: could not compile $< with $(CC);" \
 	       "the recurrent layers will use the NumPy loop (same numbers, slower)"; }
