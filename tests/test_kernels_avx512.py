@@ -64,10 +64,12 @@ def assert_agree(got: list, ref: list, what: str, tol: float = 2e-6) -> None:
 
 
 # (batch, steps, features, units, threads): tails of 8 rows, 16 and 32 columns, one
-# row (row4: 4 panels = 128 columns at once, + a tail), rows split over threads,
-# small batches split over units (each thread packs its own slice of columns).
+# row (row4: 4 panels = 128 columns at once, + a tail), rows split over threads (one
+# packing shared by all), small batches split over units (each thread packs its own
+# slice of columns; GRU without reset_after splits rows instead: one row per thread).
 SHAPES = [(2, 3, 5, 7, 1), (9, 4, 3, 33, 1), (17, 5, 40, 16, 1), (1, 6, 7, 100, 1),
-          (1, 5, 3, 40, 1), (40, 4, 6, 24, 2), (3, 5, 4, 70, 2), (8, 2, 1, 1, 1)]
+          (1, 5, 3, 40, 1), (40, 4, 6, 24, 2), (3, 5, 4, 70, 2), (8, 2, 1, 1, 1),
+          (2, 4, 5, 40, 2)]
 
 
 @pytest.mark.parametrize("kind", KINDS)

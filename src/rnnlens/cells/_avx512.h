@@ -37,12 +37,14 @@ static int avx512_on;                    /* 1: panel_product and lstm_gates16 ru
 #define STORE(i) if (MR > i) { float *ci = c + i * (size_t)ldc;                              \
     if (beta) { c##i##0 = _mm512_add_ps(c##i##0, _mm512_maskz_loadu_ps(m0, ci));             \
                 c##i##1 = _mm512_add_ps(c##i##1, _mm512_maskz_loadu_ps(m1, ci + 16)); }      \
-    else if (row) { c##i##0 = _mm512_add_ps(c##i##0, r0); c##i##1 = _mm512_add_ps(c##i##1, r1); } \
+    else if (row) { c##i##0 = _mm512_add_ps(c##i##0, r0);                                  \
+                    c##i##1 = _mm512_add_ps(c##i##1, r1); }                                 \
     _mm512_mask_storeu_ps(ci, m0, c##i##0); _mm512_mask_storeu_ps(ci + 16, m1, c##i##1); }
 /* NAME: N rows of A times 32 columns of B (row p at b + p ldb: a panel, ldb = NR, or
  * B itself) into C (ldc), the columns kept by the masks m0 (first 16) and m1 (next
- * 16); beta 1 adds C, else a `row` (32 values, e.g. the bias) is added to each row. A_(i) is element (i, p) of A: a[i lda + p], or of A^T for the
- * weight gradients: a[p lda + i]. */
+ * 16); beta 1 adds C, else a `row` (32 values, e.g. the bias) is added to each row.
+ * A_(i) is element (i, p) of A: a[i lda + p], or of A^T for the weight gradients:
+ * a[p lda + i]. */
 #define TILE(NAME, N)                                                                       \
 static AVX512 void NAME##N(int k, const float *a, int lda, const float *b, int ldb,        \
                            __mmask16 m0, __mmask16 m1, int beta, const float *row,        \

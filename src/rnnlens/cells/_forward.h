@@ -44,6 +44,7 @@ typedef struct {
     REAL *hbuf, *cbuf, *y;     /* (2, B, u) states without a record; (B, u) outputs      */
     barrier_t *bar;            /* units split: all threads meet after each step          */
     int failed;                /* set by a chunk that could not allocate its buffers     */
+    const products_t *whole;   /* rows split: the panels of all columns, packed once     */
 } SFX(fwd_args);
 
 /* LSTM gates of one step, for rows of `w` units: z holds their blocks i, f, o, g
@@ -216,7 +217,8 @@ static void SFX(forward_step)(const SFX(fwd_args) *a, const products_t *pp,
         if (!a->reset_after) {                           /* (r * h_tm1) @ U_h, all units */
             for (int r = 0; r < rows; r++)
                 for (int j = 0; j < u; j++)
-                    rec[(size_t)r * ldr + j] = z[(size_t)r * ldz + zs + j] * h_tm1[(size_t)r * u + j];
+                    rec[(size_t)r * ldr + j] = z[(size_t)r * ldz + zs + j]
+                                               * h_tm1[(size_t)r * u + j];
             GEMM(0, 0, rows, u, u, rec, ldr, U + 2 * u, a->G, 0, rec + 2 * w, ldr);
         }
         SFX(gru_h)(z, ldz, zs, xw, ldx, w, rec + 2 * w, ldr, h_tm1 + j0, h + j0, u, rows, w,
@@ -228,32 +230,40 @@ static void SFX(forward_step)(const SFX(fwd_args) *a, const products_t *pp,
 }
 
 #if PANELS
-/* A thread's products for a whole call: panels of its columns [j0, j0 + w) of each
- * block of W and U, and those columns of b; for one row (a batch of one) also
- * x_t @ W + b of all steps at once, so that the steps read only U. Left empty (BLAS
- * runs) where memory is short. */
-static void SFX(thread_products)(const SFX(fwd_args) *a, products_t *pp, int r0, int rows,
-                                 int j0, int w)
+/* The panels of columns [j0, j0 + w) of each block of W and U, and those columns of b
+ * (empty where memory is short: then BLAS runs). */
+static void SFX(pack_products)(const SFX(fwd_args) *a, products_t *pp, int j0, int w)
 {
-    int T = a->T, F = a->F, nw = a->nb * w;
-    pp->w = pack_panels(a->W + j0, (size_t)a->G, 1, F, a->nb, w, (size_t)a->u);
+    int nw = a->nb * w;
+    pp->w = pack_panels(a->W + j0, (size_t)a->G, 1, a->F, a->nb, w, (size_t)a->u);
     pp->u = pack_panels(a->U + j0, (size_t)a->G, 1, a->u, a->nb, w, (size_t)a->u);
-    if (!pp->w.p)
+    if (!pp->w.p || !a->b)
         return;
-    if (a->b) {
-        if (!(pp->bias = (float *)malloc((size_t)nw * sizeof(float)))) {
-            free(pp->w.p);                          /* the input product goes to BLAS */
-            pp->w.p = NULL;
-            return;
-        }
-        for (int k = 0; k < a->nb; k++)
-            memcpy(pp->bias + (size_t)k * w, a->b + (size_t)k * a->u + j0,
-                   (size_t)w * sizeof(float));
+    if (!(pp->bias = (float *)malloc((size_t)nw * sizeof(float)))) {
+        free(pp->w.p);                              /* the input product goes to BLAS */
+        pp->w.p = NULL;
+        return;
     }
-    if (rows != 1 || !(pp->x_all = (float *)malloc((size_t)T * nw * sizeof(float))))
-        return;
-    panel_product(T, nw, F, a->x + (size_t)r0 * F, a->B * F, &pp->w, 0, pp->bias, pp->x_all,
-                  nw);
+    for (int k = 0; k < a->nb; k++)
+        memcpy(pp->bias + (size_t)k * w, a->b + (size_t)k * a->u + j0, (size_t)w * sizeof(float));
+}
+
+/* A thread's products for a whole call: the shared panels of a rows split, or its own
+ * for a slice of units; for one row (a batch of one) also x_t @ W + b of all steps at
+ * once, so that the steps read only U. Returns whether the panels are its own. */
+static int SFX(thread_products)(const SFX(fwd_args) *a, products_t *pp, int r0, int rows,
+                                int j0, int w)
+{
+    int own = !a->whole;
+    if (own)
+        SFX(pack_products)(a, pp, j0, w);
+    else
+        *pp = *a->whole;
+    int nw = a->nb * w;
+    if (rows == 1 && pp->w.p && (pp->x_all = (float *)malloc((size_t)a->T * nw * sizeof(float))))
+        panel_product(a->T, nw, a->F, a->x + (size_t)r0 * a->F, a->B * a->F, &pp->w, 0,
+                      pp->bias, pp->x_all, nw);
+    return own;
 }
 #endif
 
@@ -272,9 +282,10 @@ static void SFX(forward_loop)(SFX(fwd_args) *a, int r0, int r1, int j0, int j1)
     }
     REAL *zbuf = work, *xp = work + (size_t)rows * zcols, *rec = xp + (size_t)rows * zcols;
     products_t pp = {{NULL, a->F}, {NULL, u}, NULL, NULL};
+    int own_panels = 0;
 #if PANELS
     if (T > 1 && w > 0)
-        SFX(thread_products)(a, &pp, r0, rows, j0, w);
+        own_panels = SFX(thread_products)(a, &pp, r0, rows, j0, w);
 #endif
     const REAL *h_tm1 = a->h0 + (size_t)r0 * u, *c_tm1 = a->c0 ? a->c0 + (size_t)r0 * u : NULL;
     for (int t = 0; t < T && w > 0; t++) {
@@ -318,10 +329,12 @@ static void SFX(forward_loop)(SFX(fwd_args) *a, int r0, int r1, int j0, int j1)
         for (int t = 0; t < T; t++)
             barrier_wait(a->bar);
     free(work);
-    free(pp.w.p);
-    free(pp.u.p);
     free(pp.x_all);
-    free(pp.bias);
+    if (own_panels) {
+        free(pp.w.p);
+        free(pp.u.p);
+        free(pp.bias);
+    }
 }
 
 static void SFX(rows_chunk)(void *p, int r0, int r1)
@@ -361,12 +374,22 @@ int SFX(rnn_forward)(int kind, int T, int B, int F, int u, int reset_after, cons
     barrier_t bar;
     SFX(fwd_args) a = {T, B, F, u, nb * u, nb, zero_output, reset_after, kind, x, W, b, U,
                        b_h, h0, c0, keep, seq, gates, hs, cs, h_last, c_last, y_last, shared,
-                       shared + 2 * su, shared + 4 * su, NULL, 0};
+                       shared + 2 * su, shared + 4 * su, NULL, 0, NULL};
     if (split_units && (kind != 1 || reset_after)) {
-        a.bar = &bar;
+        a.bar = &bar;                               /* each thread packs its own slice */
         over_units(SFX(units_chunk), &a, &bar, u, nthreads);
     } else {
+        products_t whole = {{NULL, F}, {NULL, u}, NULL, NULL};
+#if PANELS
+        if (T > 1) {                                /* one packing for all row chunks */
+            SFX(pack_products)(&a, &whole, 0, u);
+            a.whole = &whole;
+        }
+#endif
         over_range(SFX(rows_chunk), &a, B, nthreads);
+        free(whole.w.p);
+        free(whole.u.p);
+        free(whole.bias);
     }
     free(shared);
     return a.failed ? -1 : 0;
