@@ -69,7 +69,7 @@ def assert_agree(got: list, ref: list, what: str, tol: float = 2e-6) -> None:
 # slice of columns; GRU without reset_after splits rows instead: one row per thread).
 SHAPES = [(2, 3, 5, 7, 1), (9, 4, 3, 33, 1), (17, 5, 40, 16, 1), (1, 6, 7, 100, 1),
           (1, 5, 3, 40, 1), (40, 4, 6, 24, 2), (3, 5, 4, 70, 2), (8, 2, 1, 1, 1),
-          (2, 4, 5, 40, 2)]
+          (2, 4, 5, 40, 2), (1, 600, 3, 40, 1), (1, 530, 2, 70, 2)]   # (x @ W in 256-step parts)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -80,6 +80,8 @@ def test_avx512_kernels_equal_blas_and_numpy(c_kernel: None, kind: str,
     rng = np.random.default_rng(batch * 1000 + units)
     layer = new_layer(kind, units, return_sequences=True, return_state=True)
     random_weights(layer, features, rng)
+    if steps > 100:       # contracting weights: rounding must not grow over 500 steps
+        layer.set_weights([w * np.float32(0.3) for w in layer.get_weights()])
     x = rng.uniform(-2, 2, (batch, steps, features)).astype(np.float32)
     mask = rng.random((batch, steps)) > 0.3
     own, blas, numpy = both_variants(layer, x, mask, threads)

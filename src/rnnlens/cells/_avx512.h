@@ -21,8 +21,9 @@ typedef struct { float *p; int k; } panels_t;       /* p NULL: no panels (BLAS r
 typedef struct {                  /* one forward thread's weights for the per-step products */
     panels_t w, u;                /* panels of its columns of W and U, or empty             */
     float *bias;                  /* its columns of b (nb w), or NULL                       */
-    float *x_all;                 /* one row: (T, nb w) x_t @ W of every step, or NULL      */
+    float *x_all;                 /* one row: (XCH, nb w) x_t @ W + b of XCH steps, or NULL */
 } products_t;
+#define XCH 256                   /* steps whose input products one row makes at once      */
 static int avx512_on;                    /* 1: panel_product and lstm_gates16 run */
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

@@ -157,7 +157,7 @@ static void SFX(block_product)(const SFX(fwd_args) *a, const REAL *A, int K, con
 
 /* The input half of a step, xw = b + x_t @ W, for rows x the units' blocks (row
  * stride ldx, block stride xs = w). Returns where it is: xw, or for one row the
- * step's row of x_all (made for every step at once). Through BLAS the bias is
+ * step's row of x_all (made for XCH steps at once). Through BLAS the bias is
  * written first and the product added; the panels add the bias to the product
  * (the same sum). */
 static const REAL *SFX(input_product)(const SFX(fwd_args) *a, const products_t *pp, int t,
@@ -166,8 +166,13 @@ static const REAL *SFX(input_product)(const SFX(fwd_args) *a, const products_t *
 {
     const REAL *x_t = a->x + ((size_t)t * a->B + r0) * a->F;
 #if PANELS
-    if (pp->x_all)
-        return pp->x_all + (size_t)t * ldx;
+    if (pp->x_all) {                         /* one row: XCH steps' products at a time */
+        int n = a->T - t < XCH ? a->T - t : XCH;
+        if (t % XCH == 0)
+            panel_product(n, ldx, a->F, x_t, a->B * a->F, &pp->w, 0, pp->bias, pp->x_all,
+                          ldx);
+        return pp->x_all + (size_t)(t % XCH) * ldx;
+    }
     if (pp->w.p && xs == w) {
         panel_product(rows, a->nb * w, a->F, x_t, a->F, &pp->w, 0, pp->bias, xw, ldx);
         return xw;
@@ -249,8 +254,9 @@ static void SFX(pack_products)(const SFX(fwd_args) *a, products_t *pp, int j0, i
 }
 
 /* A thread's products for a whole call: the shared panels of a rows split, or its own
- * for a slice of units; for one row (a batch of one) also x_t @ W + b of all steps at
- * once, so that the steps read only U. Returns whether the panels are its own. */
+ * for a slice of units; for one row (a batch of one) also room for x_t @ W + b of
+ * XCH steps at once, so that the steps read only U. Returns whether the panels are its
+ * own. */
 static int SFX(thread_products)(const SFX(fwd_args) *a, products_t *pp, int r0, int rows,
                                 int j0, int w)
 {
@@ -259,10 +265,9 @@ static int SFX(thread_products)(const SFX(fwd_args) *a, products_t *pp, int r0, 
         SFX(pack_products)(a, pp, j0, w);
     else
         *pp = *a->whole;
-    int nw = a->nb * w;
-    if (rows == 1 && pp->w.p && (pp->x_all = (float *)malloc((size_t)a->T * nw * sizeof(float))))
-        panel_product(a->T, nw, a->F, a->x + (size_t)r0 * a->F, a->B * a->F, &pp->w, 0,
-                      pp->bias, pp->x_all, nw);
+    size_t steps = (size_t)(a->T < XCH ? a->T : XCH);
+    if (rows == 1 && pp->w.p)                       /* (filled by input_product) */
+        pp->x_all = (float *)malloc(steps * (size_t)a->nb * w * sizeof(float));
     return own;
 }
 #endif
