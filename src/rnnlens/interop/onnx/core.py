@@ -56,7 +56,8 @@ def _dense(ex: Any, call: Call) -> list[str]:
 
 def _activation(ex: Any, call: Call) -> list[str]:
     name = acts.check(call.layer.activation, call.where)
-    return [acts.emit(ex, name, call.x.name, call.hint, last_dim=call.x.shape[-1])]
+    shape = call.x.shape                                    # () for a 0-d input
+    return [acts.emit(ex, name, call.x.name, call.hint, last_dim=shape[-1] if shape else None)]
 
 
 def _relu(ex: Any, call: Call) -> list[str]:

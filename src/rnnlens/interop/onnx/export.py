@@ -254,6 +254,8 @@ class Exporter:
         return name
 
     def const(self, array: np.ndarray, hint: str) -> str:
+        """An initializer; a 0-d array is written as shape [1] (``np.ascontiguousarray``),
+        which the existing callers index and compare as 1-element tensors."""
         name = self.fresh(hint)
         self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array),
                                                                    name))
@@ -266,9 +268,14 @@ class Exporter:
         return self.cache[key]
 
     def scalar(self, value: float) -> str:
-        key = ("float32", float(value))
+        """A 0-d float32 constant (shape [], not [1]): it broadcasts like [1] against
+        tensors of rank >= 1 and keeps a 0-d operand 0-d. One per value (-0.0, NaN too)."""
+        array = np.asarray(value, np.float32)                   # ()
+        key = ("float32", repr(array.item()))
         if key not in self.cache:
-            self.cache[key] = self.const(np.asarray(value, np.float32), "const_f32")
+            name = self.fresh("const_f32")
+            self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+            self.cache[key] = name
         return self.cache[key]
 
     def weight(self, layer: Any, what: str, make: Callable[[], np.ndarray]) -> str:

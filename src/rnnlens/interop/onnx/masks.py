@@ -212,8 +212,11 @@ def _constant_like(ex: Any, value: Any, name: str) -> str:
     """A scalar ``value`` with the element type of ``name``."""
     dtype = ex.helper.tensor_dtype_to_np_dtype(_elem_type(ex, name))
     key = ("scalar", str(dtype), repr(value))
-    if key not in ex.cache:
-        ex.cache[key] = ex.const(np.asarray(value, dtype), "const")
+    if key not in ex.cache:                 # 0-d stays 0-d (ex.const would write [1])
+        array = np.asarray(value, dtype)
+        name = ex.fresh("const")
+        ex.initializers.append(ex.onnx.numpy_helper.from_array(array, name))
+        ex.cache[key] = name
     return ex.cache[key]
 
 
@@ -249,8 +252,8 @@ def _masking(ex: Any, call: Call) -> list[str]:
 def _operand(ex: Any, call: Call, key: str, like: str) -> str:
     """The op's second operand: a graph tensor or a constant of ``like``'s type."""
     value = call.named.get(key)
-    if hasattr(value, "shape") and not isinstance(value, np.ndarray):
-        return ex.raw_of(value)
+    if hasattr(value, "shape") and not isinstance(value, (np.ndarray, np.generic)):
+        return ex.raw_of(value)                 # np.float32(0.5), np.bool_: constants
     return _constant_like(ex, np.asarray(value).item() if np.ndim(value) == 0 else value, like)
 
 

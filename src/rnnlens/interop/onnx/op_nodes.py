@@ -60,7 +60,7 @@ def refuse(call: Call, reason: str) -> ValueError:
 
 def scalar(ex: Any, value: float, dtype: Any = np.float32) -> str:
     """A 0-d constant (one initializer per value), so that a 0-d result (``ops.min(x) + 1``)
-    stays 0-d; ``ex.scalar`` writes shape [1], which broadcasts a 0-d tensor to rank 1."""
+    stays 0-d (``ex.scalar`` is 0-d too, float32 only; ``ex.const`` writes a 0-d array as [1])."""
     key = ("0-d", np.dtype(dtype).name, repr(np.asarray(value, dtype).item()))  # NaN too
     if key not in ex.cache:
         name = ex.fresh(f"const_{np.dtype(dtype).name}_0d")
@@ -81,6 +81,12 @@ def fl(ex: Any, call: Call, value: Any) -> str:
         raise refuse(call, f"takes an operand {value!r} that ONNX export cannot write.")
     array = np.asarray(value, np.float32)
     return scalar(ex, float(array)) if array.ndim == 0 else ex.const(array, f"{call.hint}/c")
+
+
+def _bool_const(ex: Any, call: Call, value: Any) -> str:
+    """A bool constant; 0-d (``np.bool_(True)``, ``True``) stays 0-d."""
+    array = np.asarray(value, bool)
+    return scalar(ex, array, bool) if array.ndim == 0 else ex.const(array, f"{call.hint}/c")
 
 
 def shape(value: Any) -> tuple:
@@ -110,7 +116,8 @@ def _unary(op_type: str, **attrs: Any) -> Callable:
 
 def _activation(name: str) -> Callable:
     def entry(ex: Any, call: Call, a: list) -> tuple:
-        return act.emit(ex, name, fl(ex, call, a[0]), call.hint, shape(a[0])[-1]), _F
+        last = shape(a[0])[-1] if shape(a[0]) else None          # 0-d: no last axis
+        return act.emit(ex, name, fl(ex, call, a[0]), call.hint, last), _F
     return entry
 
 
@@ -269,7 +276,7 @@ def _runtime_add(ex: Any, x1: str, x2: str, rank: int, hint: str) -> str:
 def _logical(op_type: str) -> Callable:
     def entry(ex: Any, call: Call, a: list) -> tuple:
         x, y = (ex.as_bool(ex.raw_of(v)) if _is_tensor(v) else
-                ex.const(np.asarray(v, bool), f"{call.hint}/c") for v in a[:2])
+                _bool_const(ex, call, v) for v in a[:2])
         return ex.one(op_type, [x, y], call.hint), _B
     return entry
 
@@ -306,8 +313,7 @@ def _where(ex: Any, call: Call, a: list) -> tuple:
     if len(a) < 3 or a[1] is None or a[2] is None:
         raise refuse(call, "is where(condition) without values; ONNX export needs both.")
     c = a[0]
-    cond = ex.as_bool(ex.raw_of(c)) if _is_tensor(c) else \
-        ex.const(np.asarray(c, bool), f"{call.hint}/c")
+    cond = ex.as_bool(ex.raw_of(c)) if _is_tensor(c) else _bool_const(ex, call, c)
     return ex.one("Where", [cond, fl(ex, call, a[1]), fl(ex, call, a[2])], call.hint), _F
 
 

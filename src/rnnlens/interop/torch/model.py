@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from rnnlens.interop.torch.layers import publish
+from rnnlens.interop.torch.ops import is_graph_tensor
 from rnnlens.interop.torch.weights import _import_torch
 
 
@@ -199,9 +200,11 @@ def _template(value: Any, slots: dict[int, int]) -> Any:
         return {k: _template(v, slots) for k, v in value.items()}
     if id(value) in slots:
         return ("slot", slots[id(value)])
-    if hasattr(value, "shape") and not isinstance(value, np.ndarray):
+    if is_graph_tensor(value):
         raise ValueError(f"Tensor {getattr(value, 'name', value)!r} is not computed before "
                          "it is used.")                         # pragma: no cover - graph order
+    # NumPy scalars and arrays (0-d too) are constants; the ops cast them to the float
+    # dtype and the node's output to rnnlens's dtype (its promotion, Keras's)
     return ("const", value.tolist() if isinstance(value, np.ndarray) else value)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rnnlens.interop.torch.ops import OPS_A, _axes, _dtype, fl
+from rnnlens.interop.torch.ops import OPS_A, _axes, _dtype, fl, is_graph_tensor
 from rnnlens.interop.torch.ops_order import OPS_C, cum_input, unsupported
 
 
@@ -251,7 +251,8 @@ def op_converters() -> dict[type, Callable]:
 
 def _make(layer: Any, node: Any, fn: Callable) -> Any:
     args = node.args
-    if type(layer).__name__ == "GetItem" and (len(args) < 2 or hasattr(args[1], "shape")
+    if type(layer).__name__ == "GetItem" and (len(args) < 2 or is_graph_tensor(args[1])
+                                              or isinstance(args[1], np.ndarray)
                                               or _fancy(args[1])):
         raise ValueError(f"Cannot convert op node '{layer.name}' (ops.get_item, Keras's "
                          "GetItem) to PyTorch: it indexes with a tensor, an array or a list; "

@@ -21,6 +21,12 @@ from typing import Any, Callable
 import numpy as np
 
 
+def is_graph_tensor(value: Any) -> bool:
+    """A symbolic graph tensor (not a constant: NumPy arrays, NumPy scalars such as
+    ``np.float32(0.5)`` and 0-d arrays are constants although they have a ``shape``)."""
+    return hasattr(value, "shape") and not isinstance(value, (np.ndarray, np.generic))
+
+
 def _dtype(torch: Any, a: list) -> Any:
     for v in _leaves(a):
         if torch.is_tensor(v) and v.is_floating_point():
@@ -219,4 +225,4 @@ OPS_A: dict[str, Callable] = {
     "Einsum": _einsum, "Where": _where, "Clip": _clip,
 }
 
-__all__ = ["OPS_A", "fl"]
+__all__ = ["OPS_A", "fl", "is_graph_tensor"]

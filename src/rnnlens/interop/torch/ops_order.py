@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rnnlens.interop.torch.ops import _axes, _dtype, fl
+from rnnlens.interop.torch.ops import _axes, _dtype, fl, is_graph_tensor
 
 
 def _x(torch: Any, a: list) -> Any:
@@ -180,8 +180,7 @@ def unsupported(cls: str, c: dict, node: Any) -> str:
         return f"dtype={dtype!r} is not converted (it accumulates in float32)."
     if cls == "Pad":
         value = node.kwargs.get("constant_values")
-        if hasattr(value, "shape") and not isinstance(value, np.ndarray) \
-                or np.ndim(value) != 0:
+        if is_graph_tensor(value) or np.ndim(value) != 0:
             return "constant_values must be a number, not a tensor or an array."
         if c.get("mode") not in ("constant", "reflect", "symmetric"):
             return f"mode={c.get('mode')!r} is not converted."
