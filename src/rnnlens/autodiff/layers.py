@@ -306,8 +306,11 @@ def infer_output_shape(layer: Any, input_shape: Any) -> Any:
 def _probe(layer: Any, input_shape: Any, fill: int) -> Any:
     """The output shapes of ``call`` on zeros whose unknown sizes are ``fill``."""
     from rnnlens.backend import FLOATX
+    from rnnlens.layers import _build_shapes
     from rnnlens.layers import _lambda_code as LC
 
+    batch = fill if fill in LC.FILL_SIZES and _unknown_batch(input_shape) else None
+    token = _build_shapes.PROBE_BATCH.set(batch)   # nested builds see batch None, as Keras's
     try:
         args, kwargs = _dummy_call(layer, input_shape, fill, FLOATX.dtype)
         with np.errstate(all="ignore"):
@@ -316,8 +319,16 @@ def _probe(layer: Any, input_shape: Any, fill: int) -> Any:
         raise ValueError(_no_shape(layer, f"running call() on a dummy batch raised "
                                           f"{type(err).__name__}: {err}")) from None
     finally:
+        _build_shapes.PROBE_BATCH.reset(token)
         _clear_losses(layer)
     return LC._shapes(out)
+
+
+def _unknown_batch(input_shape: Any) -> bool:
+    """Whether the (first) input's batch size is unknown (None)."""
+    while isinstance(input_shape, list) and input_shape:
+        input_shape = input_shape[0]
+    return isinstance(input_shape, tuple) and bool(input_shape) and input_shape[0] is None
 
 
 def _dummy_call(layer: Any, input_shape: Any, fill: int, dtype: Any) -> tuple[list, dict]:

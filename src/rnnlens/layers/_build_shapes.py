@@ -23,10 +23,33 @@ of shapes, in a graph too).
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 from typing import Any
 
 import numpy as np
+
+#: The dummy batch size while ``infer_output_shape`` runs a layer's ``call`` on zeros
+#: (None otherwise): a user layer built inside that call gets batch None in its shapes,
+#: as Keras's symbolic call gives it.
+PROBE_BATCH: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "rnnlens_probe_batch", default=None)
+
+
+def symbolic_batch(shapes: Any) -> Any:
+    """``shapes`` (a shape or a nest of them) with a leading dimension equal to the
+    probe's dummy batch size as None."""
+    batch = PROBE_BATCH.get()
+    if batch is None:
+        return shapes
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
+        return (None,) + shapes[1:] if shapes and shapes[0] == batch else shapes
+    if isinstance(shapes, dict):
+        return {k: symbolic_batch(v) for k, v in shapes.items()}
+    if isinstance(shapes, (list, tuple)):
+        return type(shapes)(symbolic_batch(v) for v in shapes)
+    return shapes
+
 
 #: class -> the names of its ``build`` parameters that Keras fills (None: Layer's own).
 _BUILD_NAMES: dict[type, list[str] | None] = {}
@@ -200,6 +223,7 @@ def build_from_call(layer: Any, names: list[str], args: tuple, kwargs: dict) -> 
         if single:
             return
         raise
+    shapes = symbolic_batch(shapes)
     first = next(iter(shapes.values()), None)
     lead = shapes.get(f"{call_names[0]}_shape") if call_names else None   # call's 1st arg
     if single and lead is None:
@@ -233,24 +257,43 @@ def _call_params(layer: Any) -> list[inspect.Parameter] | None:
         return None
 
 
-def check_positional(layer: Any, args: tuple) -> None:
-    """Keras's rules for a user layer's positional arguments (``Layer.__call__``):
+def keras_leaves(value: Any) -> list:
+    """Keras's ``tree.flatten``: leaves in order, a dict's by sorted key."""
+    if isinstance(value, dict):
+        return [leaf for k in sorted(value) for leaf in keras_leaves(value[k])]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in keras_leaves(v)]
+    return [value]
 
-    - only tensors (or None) go by position after the input: ``layer(x, True)`` is
-      Keras's ``ValueError`` ("Only input tensors may be passed as positional
-      arguments");
-    - a tensor in the ``training`` slot by position (``layer(x, t)`` for
-      ``call(self, inputs, training=None)``) is Keras's ``TypeError`` (Keras passes
-      ``training=`` by keyword as well: "got multiple values for argument").
-    """
-    if len(args) < 2:
-        return
-    for value in _leaves(list(args[1:])):
+
+def refuse_non_tensors(layer: Any, args: Any) -> None:
+    """Keras's step 2 of ``Layer.__call__``: every leaf of the positional arguments
+    must be a tensor (an array, a NumPy scalar, an ``Input``) or None."""
+    for value in keras_leaves(list(args)):
         if value is not None and not is_tensor(value):
             raise ValueError(
                 "Only input tensors may be passed as positional arguments. The following "
                 f"argument value should be passed as a keyword argument: {value} (of type "
-                f"{type(value)}) (layer '{layer.name}'; e.g. `layer(x, training=True)`).")
+                f"{type(value)}) (layer '{layer.name}'; e.g. `layer(x, training=True)`, "
+                "or `np.asarray(...)` for data).")
+
+
+def check_positional(layer: Any, args: tuple) -> None:
+    """Keras's rules for a user layer's positional arguments (``Layer.__call__``):
+
+    - only tensors (or None) go by position, the input included: ``layer(x, True)``,
+      ``layer([[1., 2.]])`` and ``layer(2.0)`` are Keras's ``ValueError`` ("Only input
+      tensors may be passed as positional arguments"); NumPy arrays and scalars and
+      lists of arrays are tensors;
+    - a tensor in the ``training`` slot by position (``layer(x, t)`` for
+      ``call(self, inputs, training=None)``) is Keras's ``TypeError`` (Keras passes
+      ``training=`` by keyword as well: "got multiple values for argument").
+    """
+    if not args:
+        return
+    refuse_non_tensors(layer, args if own_call(type(layer)) else args[1:])
+    if len(args) < 2:
+        return
     params = _call_params(layer) or []
     slots = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if "training" in slots[1:len(args)] and args[slots.index("training")] is not None:
@@ -258,6 +301,63 @@ def check_positional(layer: Any, args: tuple) -> None:
             f"{type(layer).__name__}.call() got multiple values for argument 'training': "
             f"layer '{layer.name}' received a tensor for `training` by position, and "
             "Keras passes `training` by keyword too. Pass it as `training=...`.")
+
+
+#: Keras 3.15.1's positional ``call`` arguments after the input, for rnnlens's layers
+#: that go through ``Layer.__call__`` (others take the input alone).
+_RNN_SLOTS = ("initial_state", "mask", "training")
+KERAS_CALL_SLOTS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("Dense", "EinsumDense", "Dropout", "AlphaDropout", "GaussianDropout",
+                     "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
+                     "SpatialDropout3D", "SpectralNormalization"), ("training",)),
+    **dict.fromkeys(("BatchNormalization", "TimeDistributed"), ("training", "mask")),
+    **dict.fromkeys(("RNN", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "ConvLSTM1D",
+                     "ConvLSTM2D", "ConvLSTM3D"), _RNN_SLOTS),
+    **dict.fromkeys(("GlobalAveragePooling1D", "GlobalAvgPool1D", "Softmax"), ("mask",)),
+}
+
+
+def takes_non_tensors(layer: Any) -> bool:
+    """Keras's ``_allow_non_tensor_positional_args``: its preprocessing layers (but
+    ``STFTSpectrogram``) take any value by position."""
+    return type(layer).__module__.startswith("rnnlens.layers.preprocessing") and \
+        getattr(layer, "keras_name", "") != "STFTSpectrogram"
+
+
+def builtin_positional(layer: Any, args: tuple, kwargs: dict,
+                       symbolic: bool) -> tuple[tuple, dict]:
+    """A built-in layer's positional arguments after the input, bound as Keras binds
+    them: a non-tensor is Keras's ``ValueError``; more than Keras's ``call`` takes is
+    its ``TypeError`` ("too many positional arguments"), as is a tensor in the
+    ``training`` slot ("got multiple values"); None stays the default; a tensor goes
+    to its argument by keyword (``LSTM(4)(x, [h, c])`` is ``initial_state``; kept by
+    position in a graph, where Keras's node records it so)."""
+    refuse_non_tensors(layer, args[1:])
+    cls = type(layer).__name__
+    slots = KERAS_CALL_SLOTS.get(getattr(layer, "keras_name", cls), ())
+    if len(args) - 1 > len(slots):
+        raise TypeError(f"too many positional arguments: {cls}.call() takes "
+                        f"{1 + len(slots)} ({', '.join(('inputs',) + slots)}), layer "
+                        f"'{layer.name}' received {len(args)}. Pass a list of inputs as "
+                        "one argument, and other values by keyword.")
+    kwargs = dict(kwargs)
+    keep = list(args[:1])
+    for name, value in zip(slots, args[1:]):
+        if name in kwargs:
+            raise TypeError(f"{cls}.call() got multiple values for argument '{name}' "
+                            f"(layer '{layer.name}'; by position and by keyword).")
+        if value is None:
+            continue
+        if name == "training":
+            raise TypeError(f"{cls}.call() got multiple values for argument 'training': "
+                            f"layer '{layer.name}' takes one input tensor by position and "
+                            "received a tensor for `training`. Pass a list of inputs as "
+                            "one argument, and `training=...` by keyword.")
+        if symbolic and name == "initial_state" and len(keep) == 1:
+            keep.append(value)
+        else:
+            kwargs[name] = value
+    return tuple(keep), kwargs
 
 
 def keyword_call(layer: Any, kwargs: dict) -> tuple[tuple, dict]:

@@ -217,6 +217,8 @@ class Layer(WeightOwner):
             args, kwargs, keywords = self._keras_call_rules(args, kwargs)
             if not self.built:
                 self._build_from_call(args, kwargs)
+        elif len(args) > 1:
+            args, kwargs = self._builtin_positional(args, kwargs)
         if keywords is not None:
             return self._keyword_call(args, kwargs, keywords)
         if _TAPE.get() is not None:                 # inside a call being differentiated
@@ -247,6 +249,20 @@ class Layer(WeightOwner):
             return args, kwargs, None
         new_args, rest = _build_shapes.keyword_call(self, kwargs)
         return new_args, rest, dict(kwargs)
+
+    def _builtin_positional(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """A built-in layer's arguments after the input, bound as Keras binds them
+        (``rnnlens.layers._build_shapes.builtin_positional``); models and preprocessing
+        layers (Keras lets them take any value by position) keep theirs."""
+        from rnnlens.layers import _build_shapes
+        from rnnlens.models import Model
+
+        if isinstance(self, Model) or _build_shapes.takes_non_tensors(self):
+            return args, kwargs
+        from rnnlens import functional
+
+        symbolic = any(isinstance(v, functional.SymbolicTensor) for v in flatten(list(args)))
+        return _build_shapes.builtin_positional(self, args, kwargs, symbolic)
 
     def _keyword_call(self, args: tuple, kwargs: dict, keywords: dict) -> Any:
         """``layer(a=x, b=y)``: run as ``layer(x, b=y)``; a graph node records the call
@@ -333,6 +349,56 @@ class Layer(WeightOwner):
         if initial is not None:
             self._initial_weights = None
             self.set_weights(initial)
+
+    def get_build_config(self) -> dict | None:
+        """Keras's ``get_build_config``: ``{"input_shape": s}`` for a layer built with
+        one shape, ``{"shapes_dict": {...}}`` for several (``build(self, a_shape,
+        b_shape)``), None before it is built."""
+        hook = getattr(self, "keras_build_config", None)      # MultiHeadAttention's
+        if hook is not None:
+            return hook()
+        shapes = self.__dict__.get("_build_shapes_dict")
+        if shapes is not None:
+            if len(shapes) == 1:
+                return {"input_shape": next(iter(shapes.values()))}
+            return {"shapes_dict": dict(shapes)}
+        shape = self.__dict__.get("_build_input_shape")
+        return None if shape is None or not self.built else {"input_shape": shape}
+
+    def build_from_config(self, config: Any) -> None:
+        """Keras's ``build_from_config``: ``build(config["input_shape"])``, else
+        ``build(**config["shapes_dict"])``. A user's ``build`` gets the values as
+        stored (lists after a JSON round trip, as Keras passes them); rnnlens's layers
+        get tuples."""
+        if not config or not isinstance(config, dict):
+            return
+        if "input_shape" in config:
+            shapes = {None: config["input_shape"]}
+        elif "shapes_dict" in config and isinstance(config["shapes_dict"], dict):
+            shapes = dict(config["shapes_dict"])
+        else:
+            return
+        if type(self).__module__.startswith("rnnlens."):
+            if None in shapes:
+                self.maybe_build(_as_shape(shapes[None]))
+            else:                                   # MultiHeadAttention's shapes
+                given = {k: _as_shape(v) for k, v in shapes.items()}
+                self.build(**given)
+                self.built = True
+                if self.__dict__.get("_build_input_shape") is None:
+                    self._build_input_shape = list(given.values())
+            return
+        import inspect
+
+        if None in shapes:
+            self.build(shapes[None])
+            bound = inspect.signature(self.build).bind(shapes[None])
+        else:
+            self.build(**shapes)
+            bound = inspect.signature(self.build).bind(**shapes)
+        self.built = True                                # Keras's build wrapper
+        self._build_shapes_dict = dict(bound.arguments)
+        self._build_input_shape = next(iter(bound.arguments.values()), None)
 
     def convert_inputs(self, inputs: Any) -> Any:
         return to_float_array(inputs, f"input to layer '{self.name}'")
@@ -468,6 +534,16 @@ class Layer(WeightOwner):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _as_shape(shape: Any) -> Any:
+    """A stored shape as rnnlens's layers take it: a tuple, or a list of tuples."""
+    if not isinstance(shape, (list, tuple)):
+        raise ValueError(f"Invalid build_config shape {shape!r}: expected a list of "
+                         "dimensions (ints or None), or a list of such lists.")
+    if shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return [tuple(s) for s in shape]
+    return tuple(shape)
 
 
 def check_dtype(dtype: Any, owner: str) -> None:

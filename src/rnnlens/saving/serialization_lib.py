@@ -162,11 +162,26 @@ def serialize_keras_object(obj: Any) -> Any:
                         f"returned: {config!r}")
     module = _public_module(cls)
     if module is not None:
-        return {"module": module, "class_name": cls.__name__, "config": serialize_dict(config),
-                "registered_name": None}
-    return {"module": None if cls.__module__ == "__main__" else cls.__module__,
-            "class_name": cls.__name__, "config": serialize_dict(config),
-            "registered_name": reg.get_registered_name(cls)}
+        entry = {"module": module, "class_name": cls.__name__,
+                 "config": serialize_dict(config), "registered_name": None}
+    else:
+        entry = {"module": None if cls.__module__ == "__main__" else cls.__module__,
+                 "class_name": cls.__name__, "config": serialize_dict(config),
+                 "registered_name": reg.get_registered_name(cls)}
+    return _with_build_config(obj, entry)
+
+
+def _with_build_config(obj: Any, entry: dict) -> dict:
+    """Keras's ``get_build_and_compile_config`` for a user's layer: its
+    ``get_build_config()`` (``{"shapes_dict": ...}`` for ``build(self, a_shape,
+    b_shape)``) as ``build_config``."""
+    from rnnlens.layers.base import Layer
+
+    if isinstance(obj, Layer) and hasattr(obj, "get_build_config"):
+        build = obj.get_build_config()
+        if build is not None:
+            entry["build_config"] = serialize_dict(build)
+    return entry
 
 
 def serialize_dict(obj: dict) -> dict:
@@ -370,6 +385,11 @@ def _build(instance: Any, build_config: Any) -> None:
     from rnnlens.layers.base import Layer
 
     if not build_config or not isinstance(instance, Layer) or instance.built:
+        return
+    if not type(instance).__module__.startswith("rnnlens.") or \
+            "shapes_dict" in build_config:
+        instance.build_from_config(build_config)      # a user's build gets the values
+        instance.built = True                         # as stored, as Keras gives them
         return
     shape = build_config.get("input_shape") if isinstance(build_config, dict) else None
     if shape is None:
