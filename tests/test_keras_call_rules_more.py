@@ -257,16 +257,30 @@ def test_builtin_positional_tensors_match(K: Any, name: str) -> None:
     assert_close(rl(*rargs), out_k, atol=1e-5)
 
 
-def test_lstm_initial_state_positional_in_a_graph(K: Any) -> None:
-    """``LSTM(4)(x, [h, c])`` on Inputs: the same model predictions as Keras's."""
-    def model(lib: Any) -> Any:
-        x, h, c = lib.Input((5, 3)), lib.Input((4,)), lib.Input((4,))
-        return lib.Model([x, h, c], lib.layers.LSTM(4)(x, [h, c]))
+def graph_model(lib: Any, kind: str) -> tuple[Any, list]:
+    """A model whose layer takes a second tensor by position, and its data."""
+    x = lib.Input((5, 3))
+    if kind == "lstm":
+        h, c = lib.Input((4,)), lib.Input((4,))
+        return lib.Model([x, h, c], lib.layers.LSTM(4)(x, [h, c])), [X, H, C]
+    if kind == "gru":
+        h = lib.Input((4,))
+        return lib.Model([x, h], lib.layers.GRU(4)(x, h)), [X, H]
+    if kind == "bidirectional":
+        hs = [lib.Input((4,)) for _ in range(4)]
+        out = lib.layers.Bidirectional(lib.layers.LSTM(4))(x, hs)
+        return lib.Model([x, *hs], out), [X, H, C, H, C]
+    m = lib.Input((5,), dtype="bool")
+    return lib.Model([x, m], lib.layers.GlobalAveragePooling1D()(x, m)), [X, MASK]
 
-    km, rm = model(K), model(rnnlens)
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "bidirectional", "mask"])
+def test_positional_tensors_in_a_graph(K: Any, kind: str) -> None:
+    """``LSTM(4)(x, [h, c])``, ``GRU(4)(x, h)``, ``Bidirectional(x, [4 states])``,
+    ``GlobalAveragePooling1D()(x, mask)`` on Inputs: Keras's predictions."""
+    (km, data), (rm, _) = graph_model(K, kind), graph_model(rnnlens, kind)
     rm.set_weights(km.get_weights())
-    assert_close(rm.predict([X, H, C], verbose=0), km.predict([X, H, C], verbose=0),
-                 atol=1e-5)
+    assert_close(rm.predict(data, verbose=0), km.predict(data, verbose=0), atol=1e-5)
 
 
 def test_keras_call_slots_table_matches_keras(K: Any) -> None:
