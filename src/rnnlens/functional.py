@@ -139,6 +139,7 @@ class Node:
         self.outputs: list[SymbolicTensor] = []
         self.output_structure: Any = None
         self.is_input = isinstance(layer, InputLayer)
+        self.call_kwargs: dict | None = None    # the keywords as given (Keras's node keeps)
 
     @property
     def parent_nodes(self) -> list["Node"]:
@@ -209,8 +210,10 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
     layer.maybe_build(shape)
     from rnnlens.layers import _mask_nodes
 
+    given = dict(kwargs)
     kwargs = _mask_nodes.mask_kwargs(layer, args, kwargs)     # Keras's mask= of the node
     node = Node(layer, args, kwargs)
+    node.call_kwargs = given
     layer._inbound_nodes.append(node)
     out_shapes = _output_shapes(layer, shape, args, kwargs)
     dtype = getattr(layer, "output_dtype", None)              # preprocessing layers

@@ -218,16 +218,110 @@ def _node_entry(layer: Any, node: Any, refs: _Refs) -> dict:
     hook = getattr(layer, "keras_node", None)
     if hook is not None:
         args, kwargs = hook(node)
+        given = getattr(node, "call_kwargs", None) or {}
+        if "training" in given and _has_training(layer):   # a training= given is kept
+            kwargs = {**kwargs, "training": given["training"]}
     elif getattr(node, "keras_call", None) is not None:   # a user layer called by keywords
         args, kwargs = node.keras_call
-    else:
+    elif getattr(layer, "is_op", False):                   # an op's call, as given
+        args, kwargs = list(node.args), node.kwargs
+    elif getattr(node, "call_kwargs", None) is not None:
+        args, kwargs = list(node.args), node_kwargs(layer, node)
+    else:                                                  # a node recorded elsewhere
         args = list(node.args)
-        custom = not type(layer).__module__.startswith("rnnlens.") or \
-            getattr(layer, "is_op", False)              # all of a user's or an op's call
+        custom = not type(layer).__module__.startswith("rnnlens.")
         kwargs = {k: v for k, v in node.kwargs.items()
                   if k in ("initial_state", "mask") or custom}
     return {"args": [refs.value(a) for a in args],
             "kwargs": {k: refs.value(v) for k, v in kwargs.items()}}
+
+
+#: Keras 3.15.1 layers whose ``call`` has a ``training`` argument with a default other
+#: than None (``call(inputs, training=False)``), and that default.
+TRAINING_DEFAULT = {
+    **dict.fromkeys((
+        "AdditiveAttention", "AlphaDropout", "Attention", "ConvLSTM1D", "ConvLSTM2D",
+        "ConvLSTM3D", "Dropout", "GRU", "GRUCell", "GaussianDropout", "GaussianNoise", "LSTM",
+        "LSTMCell", "RNN", "SimpleRNN", "SimpleRNNCell", "SpatialDropout1D",
+        "SpatialDropout2D", "SpatialDropout3D", "SpectralNormalization",
+        "StackedRNNCells"), False),
+    **dict.fromkeys((
+        "AugMix", "AutoContrast", "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization",
+        "CutMix", "Equalization", "MaxNumBoundingBoxes", "MixUp", "Pipeline", "RandAugment",
+        "RandomBrightness", "RandomColorDegeneration", "RandomColorJitter", "RandomContrast",
+        "RandomCrop", "RandomElasticTransform", "RandomErasing", "RandomFlip",
+        "RandomGaussianBlur", "RandomGrayscale", "RandomHue", "RandomInvert",
+        "RandomPerspective", "RandomPosterization", "RandomRotation", "RandomSaturation",
+        "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom", "Resizing",
+        "Solarization"), True)}
+
+
+def _has_training(layer: Any) -> bool:
+    """Whether Keras's ``call`` of the layer (one with a ``keras_node`` hook) takes
+    ``training``."""
+    names = {getattr(c, "keras_name", c.__name__) for c in type(layer).__mro__}
+    return bool(names & {"MultiHeadAttention", "GroupedQueryAttention", "Attention",
+                         "AdditiveAttention", "SpectralNormalization"})
+
+
+def node_kwargs(layer: Any, node: Any) -> dict:
+    """The ``kwargs`` Keras 3.15.1 keeps in a layer's node.
+
+    Keras's ``Layer.__call__`` records the keywords as given when it converted the
+    arguments first (any keyword, more than one positional argument, a list, or a tensor
+    of another dtype). Otherwise the node holds the dict that ``__call__`` then fills:
+    ``training`` with the default of ``call``'s ``training`` when that is not None
+    (``Dropout``, the recurrent layers: ``False``), then ``mask`` with the input's mask
+    (``null`` when it has none) when ``call`` takes ``mask``. An input mask that rnnlens
+    only knows at run time (no recorded mask tensor) is left out.
+    """
+    from rnnlens.layers import _mask_nodes
+    from rnnlens.models import Model
+
+    given = node.call_kwargs
+    nested = isinstance(layer, Model)                 # Keras's Functional: no conversion
+    if not nested and _mask_nodes._converted(layer, node.args, given):
+        return dict(given)
+    training, takes_mask = _call_signature(layer)
+    kwargs = dict(given)
+    if training is not None and kwargs.get("training") is None:
+        kwargs["training"] = training
+    if not takes_mask or _mask_nodes._tensor_arguments(node.args, given) != 1 or \
+            given.get("mask") is not None:
+        return kwargs
+    if node.kwargs.get("mask") is not None:           # the mask tensor rnnlens recorded
+        kwargs["mask"] = node.kwargs["mask"]
+        return kwargs
+    mask = _mask_nodes.mask_of(node.args[0]) if node.args else None
+    if mask is None or (isinstance(mask, list) and all(m is None for m in mask)):
+        kwargs["mask"] = mask
+    return kwargs
+
+
+def _call_signature(layer: Any) -> tuple[Any, bool]:
+    """``(training default or None, whether call takes mask=None)`` of Keras's ``call``:
+    from the table for rnnlens's classes, from the signature of a user's own ``call``."""
+    import inspect
+
+    from rnnlens.layers import _mask_nodes
+    from rnnlens.models import Model
+
+    if isinstance(layer, Model):
+        return None, True                             # call(inputs, training=None, mask=None)
+    owner = next((c for c in type(layer).__mro__ if "call" in c.__dict__), type(layer))
+    if owner.__module__.startswith("rnnlens."):
+        names = [getattr(c, "keras_name", c.__name__) for c in type(layer).__mro__] + \
+            [c.__name__ for c in type(layer).__mro__]
+        training = next((TRAINING_DEFAULT[n] for n in names if n in TRAINING_DEFAULT), None)
+        return training, any(n in _mask_nodes.CALL_TAKES_MASK for n in names)
+    try:
+        params = inspect.signature(layer.call).parameters
+    except (TypeError, ValueError):
+        return None, False
+    training = params["training"].default if "training" in params else None
+    if training is inspect.Parameter.empty:
+        training = None
+    return training, "mask" in params and params["mask"].default is None
 
 
 def _nested_refs(structure: Any, refs: _Refs) -> Any:
