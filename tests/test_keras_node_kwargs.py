@@ -39,6 +39,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import rnnlens
 from oracle import keras_available
@@ -433,3 +435,49 @@ def test_written_training_true_keeps_dropout_on_in_keras(K: Any, tmp_path: Path)
     assert set(np.unique(out).tolist()) <= {0.0, 2.0}
     assert 0.35 < float(np.mean(out == 0.0)) < 0.65
     np.testing.assert_array_equal(np.asarray(loaded.predict(ones, verbose=0)), ones)
+
+
+# ---------------------------------------------------------------------------- property
+_CHAIN = {
+    "lstm": lambda L, n: L.LSTM(3, return_sequences=True, name=n),
+    "gru": lambda L, n: L.GRU(3, return_sequences=True, name=n),
+    "simple_rnn": lambda L, n: L.SimpleRNN(3, return_sequences=True, name=n),
+    "dropout": lambda L, n: L.Dropout(0.1, name=n),
+    "bn": lambda L, n: L.BatchNormalization(name=n),
+    "noise": lambda L, n: L.GaussianNoise(0.1, name=n),
+    "softmax": lambda L, n: L.Softmax(name=n),
+    "dense": lambda L, n: L.Dense(3, name=n),
+    "td": lambda L, n: L.TimeDistributed(L.Dense(3, name=f"{n}_inner"), name=n),
+    "bidi": lambda L, n: L.Bidirectional(L.GRU(2, return_sequences=True, name=f"{n}_fw"),
+                                         merge_mode="sum", name=n),
+}
+_CALLS = [{}, {"training": True}, {"training": False}, {"training": None}]
+
+
+def _chain(lib: Any, masking: bool, steps: list) -> Any:
+    lib.backend.clear_session()
+    x = lib.Input((5, 3), name="x")
+    h = lib.layers.Masking(name="masking")(x) if masking else x
+    for k, (kind, call) in enumerate(steps):
+        layer = _CHAIN[kind](lib.layers, f"{kind}_{k}")
+        if kind == "dense" or (kind == "td" and "training" in call):
+            call = {}                       # Dense / TimeDistributed: no training argument
+        h = layer(h, **call)
+    return lib.Model(x, h, name="chain")
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(masking=st.booleans(),
+       steps=st.lists(st.tuples(st.sampled_from(sorted(_CHAIN)), st.sampled_from(_CALLS)),
+                      min_size=1, max_size=4))
+def test_random_chains_write_keras_nodes(K: Any, tmp_path: Path, masking: bool,
+                                         steps: list) -> None:
+    """Any chain of recurrent / dropout / normalization / wrapper layers, masked or not,
+    each called with or without ``training=``: the nodes equal Keras's."""
+    theirs = _layers(_config(_chain(K, masking, steps), tmp_path / "keras.keras"))
+    ours = _layers(_config(_chain(rnnlens, masking, steps), tmp_path / "ours.keras"))
+    assert list(ours) == list(theirs)
+    for layer, entry in theirs.items():
+        assert _strip_ids(ours[layer]["inbound_nodes"]) == \
+            _strip_ids(entry["inbound_nodes"]), layer
