@@ -208,7 +208,8 @@ class GraphReader:
                               "know for this layer (it would compute something else).")
         kwargs = {k: self.value(v, outputs_of, layer) for k, v in raw_kwargs.items()
                   if k in known}
-        kwargs.pop("training", None)
+        if not isinstance(kwargs.get("training"), bool):
+            kwargs.pop("training", None)  # kept when a bool: it holds where a call gives none
         if "mask" in kwargs and kwargs["mask"] is None:
             del kwargs["mask"]           # Keras fills a None mask from the input at run time
         return args, kwargs

@@ -166,14 +166,14 @@ class Model(Trainer, Layer):
 
     # -- running -------------------------------------------------------------
 
-    def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         values = self._standardize(inputs, "model input")
         self._check_inputs(values)
-        flat, cache = self._execute(values, bool(training), keep=False)
+        flat, cache = self._execute(values, training, keep=False)
         flat = [attach_mask(v, m) for v, m in zip(flat, cache["masks"])]   # as Keras's
         return _restructure(self._output_structure, flat)
 
-    def eager_call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+    def eager_call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         self._ensure_graph(inputs)
         return self.call(inputs, training=training)
 
@@ -221,9 +221,14 @@ class Model(Trainer, Layer):
             "nodes": caches, "masks": out_masks, "activity_loss": activity["loss"],
             "activity_grads": activity["grads"], "added_losses": len(added)}
 
-    def _run_node(self, k: int, node: Node, tensors: dict, masks: dict, training: bool,
-                  keep: bool, caches: list | None) -> Any:
-        """Runs one node (a custom layer on the tape when training), storing its outputs."""
+    def _run_node(self, k: int, node: Node, tensors: dict, masks: dict,
+                  training: bool | None, keep: bool, caches: list | None) -> Any:
+        """Runs one node (a custom layer on the tape when training), storing its outputs.
+
+        ``training`` None (a call that did not say) leaves a node's own ``training=``
+        (``Dropout(0.5)(x, training=True)``) in force; True or False (``fit``,
+        ``predict``, ``model(x, training=False)``) overrides it, as Keras's functional
+        models do. Nested models get None through; other layers False."""
         layer = node.layer
         args = _substitute(node.args, tensors)
         kwargs = _substitute(node.kwargs, tensors)
@@ -231,8 +236,8 @@ class Model(Trainer, Layer):
         previous = kwargs["mask"] if kwargs.get("mask") is not None else in_mask  # -> out mask
         if in_mask is not None and "mask" not in kwargs and not _states_given(node):
             kwargs["mask"] = in_mask
-        if "training" not in kwargs:
-            kwargs["training"] = training
+        if training is not None or "training" not in kwargs:
+            kwargs["training"] = training if isinstance(layer, Model) else bool(training)
         mask = previous
         kwargs = autodiff_layers.call_kwargs(layer, kwargs)
         layer.__dict__.pop("_rt_losses", None)
