@@ -424,33 +424,44 @@ def keras_op_model(keras: Any) -> Any:
     return keras.Model(ids, outs)
 
 
-@pytest.fixture(scope="module")
-def keras_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def save_keras_model(factory: pytest.TempPathFactory, build: Any, seed: int,
+                     name: str) -> Path:
+    """``build(keras)`` with random weights, saved by Keras 3.15.1 as ``name``.keras."""
     from oracle import keras_available
 
     if not keras_available():
         pytest.skip("Keras 3.15.1 on the TensorFlow backend is not importable")
     import keras
 
-    model = keras_op_model(keras)
-    rng = np.random.default_rng(7)
+    model = build(keras)
+    rng = np.random.default_rng(seed)
     model.set_weights([rng.uniform(-0.7, 0.7, w.shape).astype(np.float32)
                        for w in model.get_weights()])
-    path = tmp_path_factory.mktemp("keras_ops") / "ops.keras"
+    path = factory.mktemp(name) / f"{name}.keras"
     model.save(path)
     return path
 
 
-def test_keras_saved_op_model_exports_with_kerass_numbers(ort: Any, keras_file: Path,
-                                                          tmp_path: Path) -> None:
+def check_keras_file(ort: Any, path: Path, batch: int, tmp_path: Path, what: str) -> None:
+    """The file read by rnnlens, exported to ONNX: Keras's and rnnlens's predictions."""
     import keras
 
-    theirs = keras.saving.load_model(keras_file)
-    ours = rnnlens.saving.load_model(keras_file)
-    ids = padded_ids(3)
+    theirs = keras.saving.load_model(path)
+    ours = rnnlens.saving.load_model(path)
+    ids = padded_ids(batch)
     got = run_onnx(ort, ours, {"ids": ids}, tmp_path)
-    compare(got, theirs.predict(ids, verbose=0), "keras file vs Keras")
-    compare(got, ours.predict(ids, verbose=0), "keras file vs rnnlens")
+    compare(got, theirs.predict(ids, verbose=0), f"{what} vs Keras")
+    compare(got, ours.predict(ids, verbose=0), f"{what} vs rnnlens")
+
+
+@pytest.fixture(scope="module")
+def keras_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_keras_model(tmp_path_factory, keras_op_model, 7, "ops")
+
+
+def test_keras_saved_op_model_exports_with_kerass_numbers(ort: Any, keras_file: Path,
+                                                          tmp_path: Path) -> None:
+    check_keras_file(ort, keras_file, 3, tmp_path, "keras file")
 
 
 def keras_order_model(keras: Any) -> Any:
@@ -474,31 +485,12 @@ def keras_order_model(keras: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def keras_order_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from oracle import keras_available
-
-    if not keras_available():
-        pytest.skip("Keras 3.15.1 on the TensorFlow backend is not importable")
-    import keras
-
-    model = keras_order_model(keras)
-    rng = np.random.default_rng(8)
-    model.set_weights([rng.uniform(-0.7, 0.7, w.shape).astype(np.float32)
-                       for w in model.get_weights()])
-    path = tmp_path_factory.mktemp("keras_order_ops") / "order.keras"
-    model.save(path)
-    return path
+    return save_keras_model(tmp_path_factory, keras_order_model, 8, "order")
 
 
 def test_keras_saved_order_ops_export_with_kerass_numbers(ort: Any, keras_order_file: Path,
                                                           tmp_path: Path) -> None:
-    import keras
-
-    theirs = keras.saving.load_model(keras_order_file)
-    ours = rnnlens.saving.load_model(keras_order_file)
-    ids = padded_ids(4)
-    got = run_onnx(ort, ours, {"ids": ids}, tmp_path)
-    compare(got, theirs.predict(ids, verbose=0), "order ops file vs Keras")
-    compare(got, ours.predict(ids, verbose=0), "order ops file vs rnnlens")
+    check_keras_file(ort, keras_order_file, 4, tmp_path, "order ops file")
 
 
 # -- hypothesis: axes, keepdims and keys ----------------------------------------------------
