@@ -235,6 +235,22 @@ def test_exact_build_arguments() -> None:
     assert seen["l"] == {"input_shape": [(None, 3), (None, 4)]}
     assert seen["k"] == {"x_shape": (2, 3), "y_shape": None}
 
+def assert_gradients_match(K: Any, tf: Any, km: Any, rm: Any, count: int) -> None:
+    """rnnlens's gradients of an MSE loss equal tf.GradientTape's on the Keras twin (rm
+    gets km's weights first); ``count`` trainable weights."""
+    rm.set_weights(km.get_weights())
+    x = RNG.normal(size=(8, 3)).astype("float32")
+    y = RNG.normal(size=(8, 2)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = K.losses.MeanSquaredError()(y, km(x, training=True))
+    expected = tape.gradient(loss, km.trainable_weights)
+    got = rnnlens.training.gradients(rm, x, y, "mse", training=True)
+    assert len(got) == len(expected) == count
+    for g, e in zip(got, expected):
+        e = e.numpy()
+        assert np.abs(g - e).max() <= 1e-5 * max(float(np.abs(e).max()), 1.0)
+
+
 
 def test_gradients_match_tensorflow(K: Any, tf: Any, libs: dict) -> None:
     def make(lib: Any, classes: dict) -> Any:
@@ -246,17 +262,7 @@ def test_gradients_match_tensorflow(K: Any, tf: Any, libs: dict) -> None:
         return lib.Model(inp, lib.layers.Dense(2, name="out")(z))
 
     km, rm = make(K, libs["keras"][0]), make(rnnlens, libs["rnnlens"][0])
-    rm.set_weights(km.get_weights())
-    x = RNG.normal(size=(8, 3)).astype("float32")
-    y = RNG.normal(size=(8, 2)).astype("float32")
-    with tf.GradientTape() as tape:
-        loss = K.losses.MeanSquaredError()(y, km(x, training=True))
-    expected = tape.gradient(loss, km.trainable_weights)
-    got = rnnlens.training.gradients(rm, x, y, "mse", training=True)
-    assert len(got) == len(expected) == 9
-    for g, e in zip(got, expected):
-        e = e.numpy()
-        assert np.abs(g - e).max() <= 1e-5 * max(float(np.abs(e).max()), 1.0)
+    assert_gradients_match(K, tf, km, rm, 9)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -513,17 +519,7 @@ def keyword_model(lib: Any, classes: dict) -> Any:
 
 def test_keyword_call_gradients_match_tensorflow(K: Any, tf: Any, libs: dict) -> None:
     km, rm = keyword_model(K, libs["keras"][0]), keyword_model(rnnlens, libs["rnnlens"][0])
-    rm.set_weights(km.get_weights())
-    x = RNG.normal(size=(8, 3)).astype("float32")
-    y = RNG.normal(size=(8, 2)).astype("float32")
-    with tf.GradientTape() as tape:
-        loss = K.losses.MeanSquaredError()(y, km(x, training=True))
-    expected = tape.gradient(loss, km.trainable_weights)
-    got = rnnlens.training.gradients(rm, x, y, "mse", training=True)
-    assert len(got) == len(expected) == 11
-    for g, e in zip(got, expected):
-        e = e.numpy()
-        assert np.abs(g - e).max() <= 1e-5 * max(float(np.abs(e).max()), 1.0)
+    assert_gradients_match(K, tf, km, rm, 11)
 
 
 KEYWORD_LAYERS = ("pair_keywords", "nested_keywords", "kw_keywords")

@@ -383,38 +383,32 @@ def test_recorded_kwargs_spelled_out(K: Any, tmp_path: Path) -> None:
     assert explicit["lstm2"]["inbound_nodes"][0]["kwargs"] == {"mask": None}
 
 
+def _round_trip(writer: Any, reader: Any, name: str, path: Path,
+                parity: Callable[..., None]) -> None:
+    """Case ``name`` built and saved by ``writer``'s library, loaded by ``reader``:
+    rnnlens's predictions (first) equal Keras's."""
+    model = _build(writer, name)
+    _randomize(model)
+    model.save(str(path))
+    loaded = reader.models.load_model(str(path))
+    x = _data(CASES[name])
+    args = x if len(x) > 1 else x[0]
+    written, read = model.predict(args, verbose=0), loaded.predict(args, verbose=0)
+    ours, theirs = (written, read) if writer is rnnlens else (read, written)
+    for k, (a, b) in enumerate(zip(_as_list(ours), _as_list(theirs))):
+        parity(a, np.asarray(b), f"{name}/output{k}")
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_rnnlens_file_loads_in_keras(K: Any, name: str, tmp_path: Path,
                                      parity: Callable[..., None]) -> None:
-    case = CASES[name]
-    model = _build(rnnlens, name)
-    _randomize(model)
-    path = tmp_path / "ours.keras"
-    model.save(str(path))
-    loaded = K.models.load_model(str(path))
-    x = _data(case)
-    args = x if len(x) > 1 else x[0]
-    ours = model.predict(args, verbose=0)
-    theirs = loaded.predict(args, verbose=0)
-    for k, (a, b) in enumerate(zip(_as_list(ours), _as_list(theirs))):
-        parity(a, np.asarray(b), f"{name}/output{k}")
+    _round_trip(rnnlens, K, name, tmp_path / "ours.keras", parity)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_keras_file_loads_in_rnnlens(K: Any, name: str, tmp_path: Path,
                                      parity: Callable[..., None]) -> None:
-    case = CASES[name]
-    model = _build(K, name)
-    _randomize(model)
-    path = tmp_path / "keras.keras"
-    model.save(str(path))
-    loaded = rnnlens.models.load_model(str(path))
-    x = _data(case)
-    args = x if len(x) > 1 else x[0]
-    theirs = model.predict(args, verbose=0)
-    ours = loaded.predict(args, verbose=0)
-    for k, (a, b) in enumerate(zip(_as_list(ours), _as_list(theirs))):
-        parity(a, np.asarray(b), f"{name}/output{k}")
+    _round_trip(K, rnnlens, name, tmp_path / "keras.keras", parity)
 
 
 def _as_list(value: Any) -> list:
