@@ -16,11 +16,12 @@ stacks, other activations, recurrent dropout) runs in NumPy.
 
 AVX-512: where the CPU has AVX-512F, float32 calls of more than one step run each
 step's products by the same weights (h_tm1 @ U, x_t @ W, and their transposes
-backwards) through the C file's own kernel on weight panels packed once per call
+backwards) through the C code's own kernel on weight panels packed once per call
 (twice the speed of an OpenBLAS held to its AVX2 kernels by
-``OPENBLAS_CORETYPE=Haswell``), and the LSTM gate math through a 16-lane tanh.
-Otherwise, in float64 and for one-step calls, the products go through NumPy's BLAS
-and the gates through the portable loops. ``set_avx512`` or ``RNNLENS_AVX512=0|1``
+``OPENBLAS_CORETYPE=Haswell``), the weight gradients' products on the same tiles,
+and the LSTM gates 16 lanes at a time (σ and tanh). Otherwise, in float64 and for
+one-step calls, the products go through NumPy's BLAS and the gates through the
+portable loops. ``set_avx512`` or ``RNNLENS_AVX512=0|1``
 chooses; ``rnnlens.backend.kernel_info()["avx512"]`` says.
 
 Threads: rows of a batch are independent, so the C loop splits a large batch
